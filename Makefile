@@ -1,0 +1,106 @@
+# sipcfg: build, test, run.  `make run` and `make test` install what is missing.
+#
+# Two builds share the sources:
+#   build/      -O2 -g, what `make run` starts and `make bench` measures
+#   build/asan/ -O1 with AddressSanitizer + UndefinedBehaviorSanitizer, what `make test` runs
+# Every directory is globbed, so a new module is a new .c/.h pair, not a Makefile edit.
+
+CC       ?= cc
+PKGS     := libmicrohttpd jansson libcares nettle zlib
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+TEST_LIBS  = $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN     := -Wall -Wextra -Werror -Wformat=2 -Wformat-security -Wvla -Wstrict-prototypes \
+            -Wmissing-prototypes -Wno-unused-parameter
+BASE_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Ilib -Iserver -Iapi -Ibuild/gen $(PKG_CFLAGS) \
+            -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIC
+OPT_CFLAGS  := -O2 -g
+SAN_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+
+LIB_SRC    := $(sort $(wildcard lib/*.c))
+DAEMON_SRC := $(sort $(wildcard server/*.c api/*.c))
+CLI_SRC    := $(sort $(filter-out tools/embed.c,$(wildcard tools/*.c)))
+UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
+ITEST_SRC  := $(sort $(wildcard tests/integration/test_*.c))
+WWW_FILES  := $(sort $(wildcard www/*))
+
+# ---- generic rules for one build flavour: $(1)=dir, $(2)=cflags, $(3)=ldflags
+define flavour
+$(1)/obj/%.o: %.c $(wildcard lib/*.h include/*.h server/*.h api/*.h) | build/gen/www_assets.c
+	@mkdir -p $$(dir $$@)
+	$(CC) $(BASE_CFLAGS) $(2) -c $$< -o $$@
+
+$(1)/libsipcfg.a: $(LIB_SRC:%.c=$(1)/obj/%.o)
+	@mkdir -p $$(dir $$@)
+	rm -f $$@ && ar rcs $$@ $$^
+
+$(1)/sipcfgd: $(DAEMON_SRC:%.c=$(1)/obj/%.o) $(1)/obj/build/gen/www_assets.o $(1)/libsipcfg.a
+	$(CC) $(2) -o $$@ $$^ $(PKG_LIBS) -lpthread $(3)
+
+$(1)/sipcfg: $(CLI_SRC:%.c=$(1)/obj/%.o) $(1)/libsipcfg.a
+	$(CC) $(2) -o $$@ $$^ $(PKG_LIBS) -lpthread $(3)
+
+$(1)/tests/%: $(1)/obj/tests/unit/%.o $(1)/libsipcfg.a
+	@mkdir -p $$(dir $$@)
+	$(CC) $(2) -o $$@ $$^ $(PKG_LIBS) $(TEST_LIBS) -lpthread $(3)
+
+$(1)/itests/%: $(1)/obj/tests/integration/%.o $(1)/libsipcfg.a
+	@mkdir -p $$(dir $$@)
+	$(CC) $(2) -o $$@ $$^ $(PKG_LIBS) $(TEST_LIBS) -lpthread $(3)
+endef
+
+$(eval $(call flavour,build,$(OPT_CFLAGS),))
+$(eval $(call flavour,build/asan,$(SAN_CFLAGS),))
+
+# The page's files, built into the daemon (no file is opened on a request path).
+build/embed: tools/embed.c
+	@mkdir -p build
+	$(CC) -std=c11 -O2 $(WARN) -o $@ $<
+
+build/gen/www_assets.c: build/embed $(WWW_FILES)
+	@mkdir -p build/gen
+	build/embed $@ $(WWW_FILES)
+
+UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
+ITEST_BINS := $(ITEST_SRC:tests/integration/%.c=build/asan/itests/%)
+
+.PHONY: all deps test unit integration run clean valgrind bench tidy asan
+all: deps build/sipcfgd build/sipcfg
+
+asan: build/asan/sipcfgd build/asan/sipcfg $(UNIT_BINS) $(ITEST_BINS)
+
+deps:
+	@scripts/deps.sh
+
+# The whole suite: unit tests and integration tests, all under ASan/UBSan.
+test: deps
+	$(MAKE) --no-print-directory asan
+	scripts/run-tests.sh build/asan
+
+unit: deps
+	$(MAKE) --no-print-directory $(UNIT_BINS)
+	scripts/run-tests.sh build/asan unit
+
+integration: deps
+	$(MAKE) --no-print-directory asan
+	scripts/run-tests.sh build/asan integration
+
+valgrind: deps
+	$(MAKE) --no-print-directory $(UNIT_SRC:tests/unit/%.c=build/tests/%)
+	VALGRIND=1 scripts/run-tests.sh build unit
+
+run: all
+	scripts/run.sh
+
+bench: deps
+	scripts/deps.sh bench
+	$(MAKE) --no-print-directory build/sipcfgd build/sipcfg
+	scripts/bench.sh
+
+tidy:
+	clang-tidy --quiet -checks='-*,bugprone-*,cert-*,-bugprone-easily-swappable-parameters,-cert-err33-c' \
+	  $(LIB_SRC) $(DAEMON_SRC) $(CLI_SRC) -- $(BASE_CFLAGS)
+
+clean:
+	rm -rf build

@@ -1,0 +1,78 @@
+/* line: the model of one SIP line (API.md section 2), its defaults, and the one
+ * field table that names every field's JSON name, flash key, limits, help text
+ * and vendor names. JSON, flash keys, checks, messages and the page read it. */
+#ifndef SIPCFG_LINE_H
+#define SIPCFG_LINE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LINE_MAX_LINES 16
+#define LINE_DEFAULT_LINES 6
+#define LINE_TEXT_MAX 64          /* label, display_name, user, auth_user (bytes) */
+#define LINE_PASSWORD_MAX 128
+#define HOST_MAX 253              /* a DNS name, or an IP literal without brackets */
+#define RESOLVED_MAX 1023         /* a lineN.F.resolved value (API.md section 8) */
+#define EXPIRES_MIN 30
+#define EXPIRES_MAX 86400
+#define EXPIRES_DEFAULT 3600
+
+enum transport { TRANSPORT_AUTO = 0, TRANSPORT_UDP, TRANSPORT_TCP, TRANSPORT_TLS };
+
+struct server {
+    bool set;                     /* false = null: no keys in flash */
+    char host[HOST_MAX + 1];      /* lower-case name, IPv4, or IPv6 without brackets */
+    uint16_t port;                /* 0 = not given (SRV decides, else 5060/5061) */
+    enum transport transport;
+};
+
+enum server_field {
+    SF_PROXY = 0, SF_REGISTRAR, SF_OUTBOUND_PROXY, SF_BACKUP_PROXY, SF_BACKUP_REGISTRAR,
+    SF_COUNT
+};
+
+struct line {
+    bool enabled;
+    char label[LINE_TEXT_MAX + 1];
+    char display_name[LINE_TEXT_MAX + 1];
+    char user[LINE_TEXT_MAX + 1];
+    char auth_user[LINE_TEXT_MAX + 1];
+    char password[LINE_PASSWORD_MAX + 1];   /* write-only; "" = none */
+    char domain[HOST_MAX + 1];
+    bool dns_srv;
+    bool reg;                               /* JSON "register" */
+    uint32_t register_expires;
+    struct server srv[SF_COUNT];
+    char resolved[SF_COUNT][RESOLVED_MAX + 1]; /* last ok resolution, flash format; "" = none */
+};
+
+enum field_type { FT_BOOL, FT_TEXT, FT_USER, FT_PASSWORD, FT_DOMAIN, FT_UINT, FT_SERVER };
+
+struct field_desc {
+    const char *json;        /* "display_name" */
+    const char *key;         /* flash key suffix after "lineN.": "display_name" */
+    enum field_type type;
+    size_t offset;           /* offsetof(struct line, ...) */
+    size_t max_len;          /* text: bytes */
+    uint32_t min, max;       /* FT_UINT */
+    int server;              /* FT_SERVER: enum server_field, else -1 */
+    const char *label;       /* "Outbound proxy" */
+    const char *help;        /* one sentence for the page */
+    const char *vendors;     /* "Snom: Registrar; Aastra: Proxy Server; ..." */
+};
+
+extern const struct field_desc line_fields[];
+extern const size_t line_nfields;
+
+/* The row for a JSON name, or NULL. */
+const struct field_desc *line_field(const char *json_name);
+/* JSON / flash name of a server field ("outbound_proxy"). */
+const char *server_field_name(enum server_field f);
+int server_field_from_name(const char *name, enum server_field *out);
+
+/* Factory defaults: disabled, empty texts, dns_srv and register on, 3600 s, no servers. */
+void line_defaults(struct line *l);
+/* Same settings (resolved values ignored when `with_resolved` is false). */
+bool line_equal(const struct line *a, const struct line *b, bool with_resolved);
+
+#endif

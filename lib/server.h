@@ -1,0 +1,33 @@
+/* server: parse and normalise "host:port;transport" and sip:/sips: URIs into a
+ * struct server, check a server given as an object, format one for people. */
+#ifndef SIPCFG_SERVER_H
+#define SIPCFG_SERVER_H
+#include <stdbool.h>
+#include <stddef.h>
+#include "diag.h"
+#include "line.h"
+
+/* Every string form of API.md section 1: "pbx.example.com", "pbx.example.com:5062",
+ * "[2001:db8::1]:5060", "192.0.2.7", "sip:pbx.example.com;transport=tcp",
+ * "sips:pbx.example.com" (= tls). Host names are lower-cased. On error adds to
+ * `errs` under `field` (e.g. "proxy" -> "proxy.host", "proxy.port", "proxy.transport")
+ * and returns -EINVAL; `out` is then unspecified. */
+int server_parse(const char *text, struct server *out, const char *field, struct diag_list *errs);
+
+/* Checks a server built from the object form (host, port, transport already typed). */
+int server_check(const struct server *s, const char *field, struct diag_list *errs);
+
+/* RFC 1123 host name (labels 1..63, 253 in all, LDH, no leading/trailing hyphen)
+ * or an IPv4/IPv6 literal. Messages name the exact reason. */
+int host_check(const char *host, const char *field, struct diag_list *errs);
+/* AF_INET / AF_INET6 for an IP literal (IPv6 without brackets), 0 for a name. */
+int host_ip_family(const char *host);
+
+const char *transport_name(enum transport t);           /* "auto", "udp", "tcp", "tls" */
+int transport_from_name(const char *name, enum transport *out);  /* case-insensitive; -EINVAL */
+
+/* "pbx.example.com", "[2001:db8::1]:5060;transport=tcp": for people and logs. */
+int server_format(const struct server *s, char *buf, size_t n);
+bool server_equal(const struct server *a, const struct server *b);
+
+#endif

@@ -1,0 +1,56 @@
+/* store: the configuration in two CRC'd banks (API.md section 8, docs/STORE.md).
+ * A commit erases and writes the older bank and programs its header last; a
+ * reader takes the valid bank with the newest sequence number (serial-number
+ * arithmetic, so wrap-around is fine). A commit of what is already stored
+ * neither erases nor writes. */
+#ifndef SIPCFG_STORE_H
+#define SIPCFG_STORE_H
+#include <stdbool.h>
+#include <stdint.h>
+#include "flash.h"
+#include "kv.h"
+
+enum store_state {
+    STORE_EMPTY = 0,    /* blank image: no bank was ever written */
+    STORE_OK,           /* at least one valid bank */
+    STORE_CORRUPT,      /* neither bank valid, and not blank */
+};
+
+struct store_info {
+    enum store_state state;
+    uint32_t generation;        /* sequence number of the active bank (0 if none) */
+    int active_bank;            /* 0, 1, or -1 */
+    bool valid[2];
+    uint32_t seq[2];
+    uint32_t crc[2];
+    uint32_t length[2];         /* payload bytes */
+    uint32_t erase_count[2];    /* erases of the bank's first block */
+    int64_t saved_at;           /* unix seconds of the active bank's commit */
+    uint32_t capacity;          /* largest payload a bank holds */
+};
+
+struct store;
+
+enum { STORE_CREATE = 1 };
+
+/* Opens (STORE_CREATE: creates a blank image) the image at path. */
+int store_open(const char *path, int flags, struct store **out);
+/* On a flash the caller owns (tests); store_close does not close it. */
+int store_open_flash(struct flash *fl, struct store **out);
+void store_close(struct store *st);
+
+/* The newest valid configuration (an empty kv for a blank image).
+ * 0, -EBADMSG (both banks bad: *out is NULL), -EIO. `info` may be NULL. */
+int store_load(struct store *st, struct kv **out, struct store_info *info);
+
+/* Commits kv. With expect_generation non-NULL, refuses with -ESTALE when the
+ * stored generation is no longer that one (someone else committed meanwhile).
+ * Returns 0 written, 1 unchanged (nothing erased or written), -ESTALE, -ENOSPC
+ * (payload too large), -EIO / -EPERM (flash failed: the old configuration stays).
+ * Success is reported only after the header is durable. */
+int store_commit(struct store *st, const struct kv *kv, const uint32_t *expect_generation,
+                 struct store_info *info);
+
+int store_info(struct store *st, struct store_info *info);
+
+#endif
