@@ -1,0 +1,118 @@
+# Sourced by the integration tests: start and stop real servers on free
+# loopback ports, and small assertions that print what a user would see.
+# Every server started here is killed by PID on exit, even when a test fails.
+
+set -u
+: "${SIPCFG_TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${SIPCFGD:=$SIPCFG_TOP/build/asan/sipcfgd}"
+: "${SIPCFG:=$SIPCFG_TOP/build/asan/sipcfg}"
+
+T_DIR=$(mktemp -d /tmp/sipcfg-test.XXXXXX)
+T_PIDS=()
+T_PASS=0
+T_FAIL=0
+
+t_cleanup() {
+  local p
+  for p in "${T_PIDS[@]+"${T_PIDS[@]}"}"; do kill "$p" 2>/dev/null; done
+  for p in "${T_PIDS[@]+"${T_PIDS[@]}"}"; do
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$p" 2>/dev/null
+  done
+  rm -rf "$T_DIR"
+}
+trap t_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A free TCP (or UDP with "udp") port on 127.0.0.1, chosen by the kernel.
+free_port() {
+  python3 - "$@" <<'PY' 2>/dev/null || shuf -i 20000-60000 -n 1
+import socket, sys
+kind = socket.SOCK_DGRAM if (len(sys.argv) > 1 and sys.argv[1] == "udp") else socket.SOCK_STREAM
+s = socket.socket(socket.AF_INET, kind)
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+PY
+}
+
+# start_dnsmasq EXTRA-ARGS...: sets DNS_PORT and DNS_SERVER (127.0.0.1:PORT).
+start_dnsmasq() {
+  DNS_PORT=$(free_port udp)
+  /usr/sbin/dnsmasq --keep-in-foreground --port="$DNS_PORT" --listen-address=127.0.0.1 \
+    --bind-interfaces --no-resolv --no-hosts --conf-file=/dev/null --local=/test/ \
+    --pid-file="$T_DIR/dnsmasq.pid" "$@" 2>"$T_DIR/dnsmasq.log" &
+  T_PIDS+=($!)
+  DNS_SERVER="127.0.0.1:$DNS_PORT"
+  local i
+  for i in $(seq 50); do
+    if dig_ok; then return 0; fi
+    sleep 0.1
+  done
+  echo "dnsmasq did not start: $(cat "$T_DIR/dnsmasq.log")" >&2
+  return 1
+}
+dig_ok() {  # dnsmasq answers once its pid file exists and the port is bound
+  [ -s "$T_DIR/dnsmasq.pid" ] && ss -lun 2>/dev/null | grep -q ":$DNS_PORT " 
+}
+
+# start_daemon [sipcfgd options...]: sets PORT, BASE (http://127.0.0.1:PORT), FLASH,
+# ADMIN_PASS (set with the CLI before start unless NO_PASSWD=1).
+start_daemon() {
+  PORT=$(free_port)
+  BASE="http://127.0.0.1:$PORT"
+  : "${FLASH:=$T_DIR/flash.img}"
+  if [ -z "${NO_PASSWD:-}" ] && [ ! -e "$FLASH.passwd-set" ]; then
+    ADMIN_PASS=${ADMIN_PASS:-Test-Pass-1234}
+    printf '%s\n' "$ADMIN_PASS" | "$SIPCFG" --flash "$FLASH" passwd >/dev/null || return 1
+    touch "$FLASH.passwd-set"
+  fi
+  "$SIPCFGD" --listen "127.0.0.1:$PORT" --flash "$FLASH" "$@" 2>"$T_DIR/sipcfgd.log" &
+  DAEMON_PID=$!
+  T_PIDS+=("$DAEMON_PID")
+  local i
+  for i in $(seq 100); do
+    curl -s -o /dev/null "$BASE/" && return 0
+    kill -0 "$DAEMON_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "sipcfgd did not start: $(cat "$T_DIR/sipcfgd.log")" >&2
+  return 1
+}
+stop_daemon() {
+  kill "$DAEMON_PID" 2>/dev/null
+  local i
+  for i in $(seq 100); do kill -0 "$DAEMON_PID" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 "$DAEMON_PID" 2>/dev/null
+  return 1
+}
+
+# api METHOD PATH [curl args...]: digest-authenticated request. Sets STATUS, BODY
+# (and HEADERS in $T_DIR/headers).
+api() {
+  local method=$1 path=$2; shift 2
+  BODY=$(curl -s -X "$method" --digest -u "admin:$ADMIN_PASS" -D "$T_DIR/headers" \
+         -o - -w '\n%{http_code}' "$@" "$BASE/api/v1$path")
+  STATUS=${BODY##*$'\n'}
+  BODY=${BODY%$'\n'*}
+}
+# json_api METHOD PATH JSON [curl args...]
+json_api() {
+  local method=$1 path=$2 json=$3; shift 3
+  api "$method" "$path" -H 'Content-Type: application/json' --data-binary "$json" "$@"
+}
+header() { grep -i "^$1:" "$T_DIR/headers" | head -1 | sed 's/^[^:]*: *//; s/\r$//'; }
+
+ok()   { T_PASS=$((T_PASS + 1)); echo "ok - $1"; }
+fail() { T_FAIL=$((T_FAIL + 1)); echo "not ok - $1"; [ $# -gt 1 ] && echo "#   $2"; return 0; }
+# check NAME EXPECTED ACTUAL
+check() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1" "expected '$2', got '$3'"; fi; }
+# check_status NAME EXPECTED (uses STATUS/BODY)
+check_status() { if [ "$STATUS" = "$2" ]; then ok "$1"; else fail "$1" "expected HTTP $2, got $STATUS: $BODY"; fi; }
+# check_json NAME JQ-FILTER EXPECTED (on BODY)
+check_json() { check "$1" "$3" "$(printf '%s' "$BODY" | jq -r "$2" 2>&1)"; }
+
+# Last line of every test script, with its exit status.
+t_done() {
+  echo "$T_PASS passed, $T_FAIL failed"
+  [ "$T_FAIL" -eq 0 ]
+}
