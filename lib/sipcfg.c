@@ -1,0 +1,207 @@
+/* sipcfg: the SIP core's reader API (include/sipcfg.h) over store, config and dns. */
+#include "sipcfg.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "dns.h"
+#include "kv.h"
+#include "server.h"
+#include "store.h"
+
+struct sipcfg {
+    struct store *store;
+    struct kv *kv;
+    uint32_t generation;
+    unsigned nlines;
+    struct config *cfg;            /* kv decoded once per load */
+};
+
+static int load_into(sipcfg *c)
+{
+    struct kv *kv = NULL;
+    struct store_info info;
+    int rc = store_load(c->store, &kv, &info);
+    if (rc < 0)
+        return rc;
+    struct config *cfg = malloc(sizeof *cfg);
+    if (!cfg) {
+        kv_free(kv);
+        return -ENOMEM;
+    }
+    unsigned n = config_lines_in_kv(kv);
+    struct diag_list *errs = malloc(sizeof *errs);
+    if (!errs) {
+        free(cfg);
+        kv_free(kv);
+        return -ENOMEM;
+    }
+    diag_init(errs);
+    /* Bad values come back as defaults, with diagnostics we do not need here. */
+    (void)config_from_kv(kv, n, cfg, errs);
+    free(errs);
+    kv_free(c->kv);
+    free(c->cfg);
+    c->kv = kv;
+    c->cfg = cfg;
+    c->nlines = n;
+    c->generation = info.generation;
+    return 0;
+}
+
+int sipcfg_open(const char *path, sipcfg **out)
+{
+    *out = NULL;
+    sipcfg *c = calloc(1, sizeof *c);
+    if (!c)
+        return -ENOMEM;
+    int rc = store_open(path, 0, &c->store);
+    if (rc == 0)
+        rc = load_into(c);
+    if (rc < 0) {
+        sipcfg_close(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+void sipcfg_close(sipcfg *c)
+{
+    if (!c)
+        return;
+    if (c->store)
+        store_close(c->store);
+    kv_free(c->kv);
+    free(c->cfg);
+    free(c);
+}
+
+int sipcfg_reload(sipcfg *c)
+{
+    return load_into(c);
+}
+
+uint32_t sipcfg_generation(const sipcfg *c)
+{
+    return c->generation;
+}
+
+int sipcfg_changed(sipcfg *c)
+{
+    struct store_info info;
+    int rc = store_info(c->store, &info);
+    if (rc < 0)
+        return rc;
+    return info.generation != c->generation;
+}
+
+const char *sipcfg_get(const sipcfg *c, const char *key)
+{
+    return key ? kv_get(c->kv, key) : NULL;
+}
+
+size_t sipcfg_count(const sipcfg *c)
+{
+    return kv_count(c->kv);
+}
+
+const char *sipcfg_key_at(const sipcfg *c, size_t i)
+{
+    return i < kv_count(c->kv) ? kv_key_at(c->kv, i) : NULL;
+}
+
+const char *sipcfg_value_at(const sipcfg *c, size_t i)
+{
+    return i < kv_count(c->kv) ? kv_value_at(c->kv, i) : NULL;
+}
+
+unsigned sipcfg_lines(const sipcfg *c)
+{
+    return c->nlines;
+}
+
+static void copy_str(char *dst, size_t n, const char *src)
+{
+    snprintf(dst, n, "%s", src ? src : "");
+}
+
+static void fill_server(struct sipcfg_server *o, const struct server *s, const char *resolved)
+{
+    memset(o, 0, sizeof *o);
+    if (!s->set)
+        return;
+    o->set = 1;
+    copy_str(o->host, sizeof o->host, s->host);
+    o->port = s->port;
+    copy_str(o->transport, sizeof o->transport, transport_name(s->transport));
+    if (!resolved || !*resolved)
+        return;
+    struct dns_target *t = calloc(SIPCFG_MAX_TARGETS, sizeof *t);
+    unsigned nt = 0;
+    if (t && dns_targets_from_flash(resolved, t, SIPCFG_MAX_TARGETS, &nt) == 0) {
+        for (unsigned i = 0; i < nt; i++) {
+            struct sipcfg_target *d = &o->targets[i];
+            d->priority = t[i].priority;
+            d->weight = t[i].weight;
+            d->port = t[i].port;
+            copy_str(d->transport, sizeof d->transport, transport_name(t[i].transport));
+            copy_str(d->host, sizeof d->host, t[i].host);
+            d->naddrs = t[i].naddrs < SIPCFG_MAX_ADDRS ? t[i].naddrs : SIPCFG_MAX_ADDRS;
+            for (unsigned a = 0; a < d->naddrs; a++)
+                copy_str(d->addrs[a], sizeof d->addrs[a], t[i].addrs[a]);
+        }
+        o->ntargets = nt;
+    }
+    free(t);
+}
+
+int sipcfg_get_line(const sipcfg *c, unsigned n, struct sipcfg_line *out)
+{
+    if (n < 1 || n > c->nlines)
+        return -ERANGE;
+    const struct line *l = &c->cfg->line[n - 1];
+    memset(out, 0, sizeof *out);
+    out->number = n;
+    out->enabled = l->enabled;
+    copy_str(out->label, sizeof out->label, l->label);
+    copy_str(out->display_name, sizeof out->display_name, l->display_name);
+    copy_str(out->user, sizeof out->user, l->user);
+    copy_str(out->auth_user, sizeof out->auth_user, l->auth_user);
+    copy_str(out->password, sizeof out->password, l->password);
+    copy_str(out->domain, sizeof out->domain, l->domain);
+    out->dns_srv = l->dns_srv;
+    out->reg = l->reg;
+    out->register_expires = l->register_expires;
+    struct sipcfg_server *dst[SF_COUNT] = {
+        [SF_PROXY] = &out->proxy,
+        [SF_REGISTRAR] = &out->registrar,
+        [SF_OUTBOUND_PROXY] = &out->outbound_proxy,
+        [SF_BACKUP_PROXY] = &out->backup_proxy,
+        [SF_BACKUP_REGISTRAR] = &out->backup_registrar,
+    };
+    for (int f = 0; f < SF_COUNT; f++)
+        fill_server(dst[f], &l->srv[f], l->resolved[f]);
+    return 0;
+}
+
+const char *sipcfg_strerror(int err)
+{
+    switch (err) {
+    case 0: return "success";
+    case -ENOENT: return "no such flash image";
+    case -EBADMSG: return "neither flash bank holds a valid configuration";
+    case -EIO: return "flash read or write failed";
+    case -ENOMEM: return "out of memory";
+    case -ERANGE: return "no such line";
+    case -ESTALE: return "the configuration was changed by someone else meanwhile";
+    case -ENOSPC: return "the configuration does not fit in a flash bank";
+    case -EINVAL: return "invalid argument";
+    case -EPERM: return "flash refused the write (bit set without erase)";
+    case -EACCES: return "permission denied";
+    default: return err < 0 ? strerror(-err) : "unknown error";
+    }
+}

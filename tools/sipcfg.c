@@ -1,0 +1,428 @@
+/* sipcfg: the CLI over libsipcfg (API.md section 8). It adds no logic of its
+ * own: every check, key and format comes from the library, so what the factory
+ * writes here is exactly what the web admin would have written. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "admin.h"
+#include "check.h"
+#include "cli.h"
+#include "config.h"
+#include "json.h"
+#include "kv.h"
+#include "sipcfg.h"
+#include "store.h"
+
+#define IMPORT_MAX (1024 * 1024)   /* a full 16-line config is ~100 KiB at most */
+#define DEFAULT_FLASH "var/flash.img"
+
+static const char *prog = "sipcfg";
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: sipcfg [--flash PATH] get KEY          one value; exit 1 if absent\n"
+            "       sipcfg [--flash PATH] dump             every key=value, sorted (passwords as *)\n"
+            "       sipcfg [--flash PATH] export           the configuration as JSON\n"
+            "       sipcfg [--flash PATH] import FILE|-    check and commit a configuration\n"
+            "       sipcfg [--flash PATH] passwd           set the admin password (read from stdin)\n"
+            "       sipcfg [--flash PATH] info             banks, sequence numbers, CRC state, erase counts\n"
+            "       sipcfg resolve [--dns-server HOST:PORT[,...]] [--no-srv] [--json] SERVER\n"
+            "The image defaults to %s.\n",
+            DEFAULT_FLASH);
+}
+
+__attribute__((format(printf, 1, 2))) static int fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", prog);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 1;
+}
+
+static void print_diags(const char *kind, const struct diag_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        fprintf(stderr, "%s: %s: %s%s%s (%s)\n", prog, kind, l->item[i].field,
+                l->item[i].field[0] ? ": " : "", l->item[i].message, l->item[i].code);
+    if (l->dropped)
+        fprintf(stderr, "%s: %s: %zu more not shown\n", prog, kind, l->dropped);
+}
+
+/* Opens the image and loads it; prints the reason and returns 1 on failure. */
+static int open_load(const char *path, int flags, struct store **st, struct kv **kv,
+                     struct store_info *info)
+{
+    int rc = store_open(path, flags, st);
+    if (rc < 0)
+        return fail("%s: %s", path, sipcfg_strerror(rc));
+    rc = store_load(*st, kv, info);
+    if (rc < 0) {
+        store_close(*st);
+        return fail("%s: %s", path, sipcfg_strerror(rc));
+    }
+    return 0;
+}
+
+static int cmd_get(const char *path, const char *key)
+{
+    struct store *st;
+    struct kv *kv;
+    if (open_load(path, 0, &st, &kv, NULL))
+        return 1;
+    const char *v = kv_get(kv, key);
+    int rc = 1;
+    if (v) {
+        printf("%s\n", v);
+        rc = 0;
+    } else {
+        fprintf(stderr, "%s: %s: no such key\n", prog, key);
+    }
+    kv_free(kv);
+    store_close(st);
+    return rc;
+}
+
+static int is_secret_key(const char *key)
+{
+    const char *dot = strrchr(key, '.');
+    return (dot && !strcmp(dot, ".password")) || !strncmp(key, "admin.", 6);
+}
+
+static int cmd_dump(const char *path)
+{
+    struct store *st;
+    struct kv *kv;
+    if (open_load(path, 0, &st, &kv, NULL))
+        return 1;
+    for (size_t i = 0; i < kv_count(kv); i++) {
+        const char *k = kv_key_at(kv, i), *v = kv_value_at(kv, i);
+        printf("%s=%s\n", k, is_secret_key(k) && *v ? "*" : v);
+    }
+    kv_free(kv);
+    store_close(st);
+    return 0;
+}
+
+/* Decodes an image into a config; values that fail the checks are reported. */
+static struct config *decode(const struct kv *kv, unsigned nlines)
+{
+    struct config *c = malloc(sizeof *c);
+    struct diag_list *errs = malloc(sizeof *errs);
+    if (!c || !errs) {
+        free(c);
+        free(errs);
+        return NULL;
+    }
+    diag_init(errs);
+    if (config_from_kv(kv, nlines, c, errs) < 0)
+        print_diags("warning: image value replaced by its default", errs);
+    free(errs);
+    return c;
+}
+
+static int cmd_export(const char *path)
+{
+    struct store *st;
+    struct kv *kv;
+    if (open_load(path, 0, &st, &kv, NULL))
+        return 1;
+    struct config *c = decode(kv, config_lines_in_kv(kv));
+    int rc = 1;
+    if (c) {
+        json_t *j = config_to_json(c);
+        if (j && json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0) {
+            putchar('\n');
+            rc = 0;
+        }
+        json_decref(j);
+        free(c);
+    }
+    kv_free(kv);
+    store_close(st);
+    return rc;
+}
+
+static char *read_all(FILE *f, size_t *len)
+{
+    size_t cap = 8192, n = 0;
+    char *buf = malloc(cap + 1);
+    while (buf) {
+        if (n == cap) {
+            if (cap >= IMPORT_MAX)
+                break;
+            cap *= 2;
+            char *nb = realloc(buf, cap + 1);
+            if (!nb)
+                break;
+            buf = nb;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) {
+            if (ferror(f))
+                break;
+            buf[n] = '\0';
+            *len = n;
+            return buf;
+        }
+    }
+    free(buf);
+    return NULL;
+}
+
+/* Commits cfg; prints why not on failure. */
+static int commit(struct store *st, const struct config *cfg, uint32_t generation,
+                  const char *path, const char *what)
+{
+    struct kv *kv = kv_new();
+    int rc = kv ? config_to_kv(cfg, kv) : -ENOMEM;
+    struct store_info info;
+    if (rc == 0)
+        rc = store_commit(st, kv, &generation, &info);
+    kv_free(kv);
+    if (rc < 0)
+        return fail("%s: not saved: %s", path, sipcfg_strerror(rc));
+    fprintf(stderr, "%s: %s %s (generation %u)\n", prog, what,
+            rc == 1 ? "unchanged" : "saved", (unsigned)info.generation);
+    return 0;
+}
+
+static int cmd_import(const char *path, const char *file)
+{
+    FILE *f = strcmp(file, "-") ? fopen(file, "rb") : stdin;
+    if (!f)
+        return fail("%s: %s", file, strerror(errno));
+    size_t len = 0;
+    char *text = read_all(f, &len);
+    if (f != stdin)
+        fclose(f);
+    if (!text)
+        return fail("%s: unreadable, or larger than 1 MiB", file);
+
+    struct json_syntax_error jerr;
+    json_t *j = json_parse_body(text, len, &jerr);
+    free(text);
+    if (!j) {
+        fprintf(stderr, "%s: %s: line %d, column %d: %s\n", prog, file, jerr.line, jerr.column,
+                jerr.text);
+        return 1;
+    }
+
+    /* A missing image is created only once the file has passed every check:
+     * a failed import leaves the disk exactly as it was. */
+    struct store *st = NULL;
+    struct kv *kv = NULL;
+    struct store_info info = {0};
+    if (access(path, F_OK) != 0 && errno == ENOENT) {
+        kv = kv_new();
+    } else if (open_load(path, 0, &st, &kv, &info)) {
+        json_decref(j);
+        return 1;
+    }
+    if (!kv) {
+        json_decref(j);
+        return fail("out of memory");
+    }
+    /* The image may hold fewer lines than the file brings: make room for them. */
+    unsigned nlines = config_lines_in_kv(kv);
+    json_t *lines = json_object_get(j, "lines");
+    if (json_is_array(lines) && json_array_size(lines) > nlines)
+        nlines = json_array_size(lines) > LINE_MAX_LINES ? LINE_MAX_LINES
+                                                           : (unsigned)json_array_size(lines);
+    struct config *cur = decode(kv, nlines);
+    struct config *next = malloc(sizeof *next);
+    struct diag_list *errs = malloc(sizeof *errs), *warns = malloc(sizeof *warns);
+    int rc = 1;
+    if (cur && next && errs && warns) {
+        diag_init(errs);
+        diag_init(warns);
+        if (config_from_json(j, cur, next, errs) == 0 && check_config(next, errs, warns) == 0) {
+            print_diags("warning", warns);
+            int orc = st ? 0 : store_open(path, STORE_CREATE, &st);
+            rc = orc < 0 ? fail("%s: %s", path, sipcfg_strerror(orc))
+                         : commit(st, next, info.generation, path, "configuration");
+        } else {
+            print_diags("error", errs);
+            fprintf(stderr, "%s: %s: nothing imported\n", prog, file);
+        }
+    }
+    free(cur);
+    free(next);
+    free(errs);
+    free(warns);
+    json_decref(j);
+    kv_free(kv);
+    if (st)
+        store_close(st);
+    return rc;
+}
+
+/* One line from stdin, without echo when it is a terminal. */
+static int read_password(char *buf, size_t n)
+{
+    struct termios old, quiet;
+    int tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
+    if (tty) {
+        fprintf(stderr, "New admin password: ");
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+    char *got = fgets(buf, (int)n, stdin);
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        fputc('\n', stderr);
+    }
+    if (!got)
+        return -1;
+    size_t len = strlen(buf);
+    if (len == n - 1 && buf[len - 1] != '\n')
+        return -2;                 /* longer than any password we accept */
+    buf[strcspn(buf, "\r\n")] = '\0';
+    return 0;
+}
+
+static int cmd_passwd(const char *path)
+{
+    char pw[ADMIN_PASSWORD_MAX + 3];
+    int r = read_password(pw, sizeof pw);
+    if (r == -1)
+        return fail("no password given on standard input");
+    struct diag_list errs;
+    diag_init(&errs);
+    if (r == -2)
+        diag_add(&errs, "password", "too_long", "the password is longer than %d bytes",
+                 ADMIN_PASSWORD_MAX);
+    else
+        admin_password_check(pw, "password", &errs);
+    if (errs.n) {
+        for (size_t i = 0; i < errs.n; i++)
+            fprintf(stderr, "%s: %s\n", prog, errs.item[i].message);
+        explicit_bzero(pw, sizeof pw);
+        return 1;
+    }
+
+    struct store *st;
+    struct kv *kv;
+    struct store_info info;
+    if (open_load(path, STORE_CREATE, &st, &kv, &info)) {
+        explicit_bzero(pw, sizeof pw);
+        return 1;
+    }
+    struct config *c = decode(kv, config_lines_in_kv(kv));
+    int rc = 1;
+    if (c) {
+        admin_ha1_hex(pw, c->admin_ha1);
+        rc = commit(st, c, info.generation, path, "admin password");
+        free(c);
+    }
+    explicit_bzero(pw, sizeof pw);
+    kv_free(kv);
+    store_close(st);
+    return rc;
+}
+
+static void print_bank(const struct store_info *in, int b)
+{
+    printf("bank %d: %-7s", b, in->valid[b] ? "valid" : "invalid");
+    if (in->valid[b])
+        printf(" seq %-10u length %-6u crc %08x", (unsigned)in->seq[b], (unsigned)in->length[b],
+               (unsigned)in->crc[b]);
+    printf(" erases %u%s\n", (unsigned)in->erase_count[b], in->active_bank == b ? "  (active)" : "");
+}
+
+static int cmd_info(const char *path)
+{
+    struct store *st;
+    int rc = store_open(path, 0, &st);
+    if (rc < 0)
+        return fail("%s: %s", path, sipcfg_strerror(rc));
+    struct store_info in;
+    rc = store_info(st, &in);
+    store_close(st);
+    if (rc < 0)
+        return fail("%s: %s", path, sipcfg_strerror(rc));
+    static const char *const states[] = {"empty (never written)", "ok",
+                                         "CORRUPT: neither bank is valid"};
+    printf("image: %s\n", path);
+    printf("state: %s\n", states[in.state]);
+    if (in.state == STORE_OK) {
+        char when[32] = "unknown";
+        time_t t = (time_t)in.saved_at;
+        struct tm tm;
+        if (gmtime_r(&t, &tm))
+            strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        printf("generation: %u (bank %d, saved %s)\n", (unsigned)in.generation, in.active_bank,
+               when);
+    }
+    print_bank(&in, 0);
+    print_bank(&in, 1);
+    printf("capacity: %u bytes per bank\n", (unsigned)in.capacity);
+    return in.state == STORE_CORRUPT ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *flash = DEFAULT_FLASH;
+    static const struct option opts[] = {
+        {"flash", required_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    /* "+": stop at the subcommand, whose own options (resolve) follow it. */
+    int o;
+    while ((o = getopt_long(argc, argv, "+f:h", opts, NULL)) != -1) {
+        switch (o) {
+        case 'f': flash = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[optind];
+    int nargs = argc - optind - 1;
+    char **args = argv + optind + 1;
+
+    if (!strcmp(cmd, "resolve")) {
+        optind = 1;   /* the subcommand parses its own options from a fresh start */
+        return cli_resolve(argc - (int)(args - argv) + 1, args - 1);
+    }
+    struct { const char *name; int nargs; } const table[] = {
+        {"get", 1}, {"dump", 0}, {"export", 0}, {"import", 1}, {"passwd", 0}, {"info", 0},
+    };
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        if (strcmp(cmd, table[i].name))
+            continue;
+        if (nargs != table[i].nargs) {
+            fprintf(stderr, "%s: %s takes %d argument%s\n", prog, cmd, table[i].nargs,
+                    table[i].nargs == 1 ? "" : "s");
+            usage(stderr);
+            return 2;
+        }
+        switch (i) {
+        case 0: return cmd_get(flash, args[0]);
+        case 1: return cmd_dump(flash);
+        case 2: return cmd_export(flash);
+        case 3: return cmd_import(flash, args[0]);
+        case 4: return cmd_passwd(flash);
+        default: return cmd_info(flash);
+        }
+    }
+    fprintf(stderr, "%s: unknown command '%s'\n", prog, cmd);
+    usage(stderr);
+    return 2;
+}
