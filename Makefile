@@ -65,7 +65,7 @@ build/gen/www_assets.c: build/embed $(WWW_FILES)
 UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
 ITEST_BINS := $(ITEST_SRC:tests/integration/%.c=build/asan/itests/%)
 
-.PHONY: all deps test unit integration run clean valgrind bench tidy asan
+.PHONY: all deps test unit integration run clean valgrind bench tidy asan fuzz
 all: deps build/sipcfgd build/sipcfg
 
 asan: build/asan/sipcfgd build/asan/sipcfg $(UNIT_BINS) $(ITEST_BINS)
@@ -97,6 +97,21 @@ bench: deps
 	scripts/deps.sh bench
 	$(MAKE) --no-print-directory build/sipcfgd build/sipcfg
 	scripts/bench.sh
+
+# libFuzzer harnesses (clang), each run for FUZZ_SECONDS on its own corpus dir.
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Ilib \
+	  $(PKG_CFLAGS) -o $@ $< $(LIB_SRC) $(PKG_LIBS) -lpthread
+
+fuzz: deps $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+	@for f in $(FUZZ_SRC:tests/fuzz/%.c=%); do \
+	  mkdir -p build/fuzz/corpus-$$f; \
+	  echo "=== $$f ($(FUZZ_SECONDS) s)"; \
+	  build/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus-$$f || exit 1; \
+	done
 
 tidy:
 	clang-tidy --quiet -checks='-*,bugprone-*,cert-*,-bugprone-easily-swappable-parameters,-cert-err33-c' \
