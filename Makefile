@@ -65,7 +65,7 @@ build/gen/www_assets.c: build/embed $(WWW_FILES)
 UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
 ITEST_BINS := $(ITEST_SRC:tests/integration/%.c=build/asan/itests/%)
 
-.PHONY: all deps test unit integration run clean valgrind bench tidy asan fuzz
+.PHONY: all deps test unit integration run clean valgrind bench tidy asan fuzz fuzz-run
 all: deps build/sipcfgd build/sipcfg
 
 asan: build/asan/sipcfgd build/asan/sipcfg $(UNIT_BINS) $(ITEST_BINS)
@@ -106,7 +106,11 @@ build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard lib/*.h)
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Ilib \
 	  $(PKG_CFLAGS) -o $@ $< $(LIB_SRC) $(PKG_LIBS) -lpthread
 
-fuzz: deps $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+fuzz: deps
+	scripts/deps.sh fuzz
+	$(MAKE) --no-print-directory fuzz-run
+
+fuzz-run: $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 	@for f in $(FUZZ_SRC:tests/fuzz/%.c=%); do \
 	  mkdir -p build/fuzz/corpus-$$f; \
 	  echo "=== $$f ($(FUZZ_SECONDS) s)"; \

@@ -5,11 +5,12 @@ set -euo pipefail
 
 pkgs=(gcc make pkg-config libmicrohttpd-dev libjansson-dev libc-ares-dev
       libcmocka-dev nettle-dev zlib1g-dev dnsmasq-base curl jq openssl
-      valgrind python3 python3-yaml)
+      valgrind python3 python3-yaml iproute2)
 # Extra groups, asked for by name: `deps.sh bench`, `deps.sh browser`.
 for extra in "$@"; do
   case "$extra" in
     bench)   pkgs+=(wrk busybox) ;;
+    fuzz)    pkgs+=(clang) ;;
     browser) pkgs+=(chromium nodejs npm) ;;
     *) echo "deps.sh: unknown group '$extra'" >&2; exit 2 ;;
   esac
