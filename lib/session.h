@@ -1,0 +1,57 @@
+/* session: the daemon's browser sessions and its login rate limiter
+ * (API.md section 5), as pure logic with an injectable clock, so unit tests
+ * need neither libmicrohttpd nor sleeping. Everything lives in RAM: a reboot
+ * ends every session and forgets every counter (no flash wear). Both tables
+ * are thread-safe (one mutex each). */
+#ifndef SIPCFG_SESSION_H
+#define SIPCFG_SESSION_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SESSION_ID_HEX 64              /* 256 random bits as lower-case hex */
+#define SESSION_IDLE_S 1800            /* idle timeout, renewed on every use */
+#define SESSION_ABSOLUTE_S (12 * 3600) /* absolute limit from login */
+#define SESSION_MAX 32                 /* the least recently used is evicted */
+
+#define LOGIN_MAX_FAILURES 5           /* failures from one address ... */
+#define LOGIN_WINDOW_S 60              /* ... within this many seconds lock it */
+#define LOGIN_ADDR_MAX 64              /* addresses tracked (oldest forgotten) */
+#define LOGIN_ADDR_LEN 64              /* "2001:db8::1" fits easily */
+
+/* Seconds of a monotonic clock; NULL = CLOCK_MONOTONIC. */
+typedef int64_t (*session_clock)(void *arg);
+
+struct session_table;
+
+int session_table_new(session_clock now, void *clock_arg, struct session_table **out);
+void session_table_free(struct session_table *t);
+
+/* A new session with fresh random id and CSRF token (SESSION_ID_HEX + NUL each).
+ * Evicts the least recently used session when the table is full. 0 or -errno. */
+int session_create(struct session_table *t, char id[SESSION_ID_HEX + 1],
+                   char csrf[SESSION_ID_HEX + 1]);
+/* Finds a live session by id (constant time over the table) and renews its
+ * idle timer; copies its CSRF token when csrf is not NULL. 0 or -ENOENT
+ * (unknown, malformed, idle too long or past the absolute limit). */
+int session_lookup(struct session_table *t, const char *id, char csrf[SESSION_ID_HEX + 1]);
+int session_delete(struct session_table *t, const char *id);   /* 0 or -ENOENT */
+void session_clear(struct session_table *t);                    /* ends every session */
+size_t session_count(struct session_table *t);                  /* live sessions */
+
+/* Constant-time equality of two strings (time depends only on the lengths). */
+bool session_token_equal(const char *a, const char *b);
+
+struct login_limiter;
+
+int login_limiter_new(session_clock now, void *clock_arg, struct login_limiter **out);
+void login_limiter_free(struct login_limiter *l);
+/* 0 when addr may try to log in; otherwise the seconds until it may (>= 1):
+ * LOGIN_MAX_FAILURES failures within LOGIN_WINDOW_S lock the address until
+ * the oldest of them is LOGIN_WINDOW_S old (a sliding window). */
+unsigned login_limiter_check(struct login_limiter *l, const char *addr);
+void login_limiter_fail(struct login_limiter *l, const char *addr);
+/* A successful login forgets the address's failures. */
+void login_limiter_success(struct login_limiter *l, const char *addr);
+
+#endif

@@ -1,0 +1,249 @@
+/* Sessions and the login rate limiter, driven by a fake clock (no sleeping). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "session.h"
+
+static int64_t fake_now;
+static int64_t fake_clock(void *arg)
+{
+    (void)arg;
+    return fake_now;
+}
+
+static void test_fresh_ids_are_random_hex(void **state)
+{
+    (void)state;
+    struct session_table *t;
+    assert_int_equal(session_table_new(fake_clock, NULL, &t), 0);
+    char id[200][SESSION_ID_HEX + 1], csrf[SESSION_ID_HEX + 1];
+    for (int i = 0; i < 200; i++) {
+        assert_int_equal(session_create(t, id[i], csrf), 0);
+        assert_int_equal(strlen(id[i]), 64);
+        assert_int_equal(strspn(id[i], "0123456789abcdef"), 64);
+        assert_string_not_equal(id[i], csrf);
+        for (int j = 0; j < i; j++) assert_string_not_equal(id[i], id[j]);
+    }
+    session_table_free(t);
+}
+
+static void test_lookup_returns_csrf_and_rejects_unknown(void **state)
+{
+    (void)state;
+    struct session_table *t;
+    fake_now = 1000;
+    assert_int_equal(session_table_new(fake_clock, NULL, &t), 0);
+    char id[SESSION_ID_HEX + 1], csrf[SESSION_ID_HEX + 1], got[SESSION_ID_HEX + 1];
+    assert_int_equal(session_create(t, id, csrf), 0);
+    assert_int_equal(session_lookup(t, id, got), 0);
+    assert_string_equal(got, csrf);
+
+    char other[SESSION_ID_HEX + 1];
+    memcpy(other, id, sizeof other);
+    other[10] = other[10] == 'a' ? 'b' : 'a';
+    assert_int_equal(session_lookup(t, other, NULL), -ENOENT);
+    assert_int_equal(session_lookup(t, "", NULL), -ENOENT);
+    assert_int_equal(session_lookup(t, NULL, NULL), -ENOENT);
+    /* Upper-case or longer forms of a valid id are not the id. */
+    char upper[SESSION_ID_HEX + 1];
+    for (int i = 0; i <= SESSION_ID_HEX; i++) upper[i] = (char)(id[i] >= 'a' ? id[i] - 32 : id[i]);
+    if (strcmp(upper, id)) assert_int_equal(session_lookup(t, upper, NULL), -ENOENT);
+    char longer[SESSION_ID_HEX + 2];
+    snprintf(longer, sizeof longer, "%s0", id);
+    assert_int_equal(session_lookup(t, longer, NULL), -ENOENT);
+    session_table_free(t);
+}
+
+static void test_idle_timeout_renewed_on_use(void **state)
+{
+    (void)state;
+    struct session_table *t;
+    fake_now = 5000;
+    assert_int_equal(session_table_new(fake_clock, NULL, &t), 0);
+    char id[SESSION_ID_HEX + 1], csrf[SESSION_ID_HEX + 1];
+    assert_int_equal(session_create(t, id, csrf), 0);
+    fake_now += SESSION_IDLE_S - 1;
+    assert_int_equal(session_lookup(t, id, NULL), 0);     /* renews */
+    fake_now += SESSION_IDLE_S - 1;
+    assert_int_equal(session_lookup(t, id, NULL), 0);
+    fake_now += SESSION_IDLE_S;
+    assert_int_equal(session_lookup(t, id, NULL), -ENOENT);
+    assert_int_equal(session_count(t), 0);
+    session_table_free(t);
+}
+
+static void test_absolute_limit(void **state)
+{
+    (void)state;
+    struct session_table *t;
+    fake_now = 0;
+    assert_int_equal(session_table_new(fake_clock, NULL, &t), 0);
+    char id[SESSION_ID_HEX + 1], csrf[SESSION_ID_HEX + 1];
+    assert_int_equal(session_create(t, id, csrf), 0);
+    /* Used every 10 minutes: alive until 12 h after login, then gone. */
+    while (fake_now + 600 < SESSION_ABSOLUTE_S) {
+        fake_now += 600;
+        assert_int_equal(session_lookup(t, id, NULL), 0);
+    }
+    fake_now = SESSION_ABSOLUTE_S;
+    assert_int_equal(session_lookup(t, id, NULL), -ENOENT);
+    session_table_free(t);
+}
+
+static void test_delete_and_clear(void **state)
+{
+    (void)state;
+    struct session_table *t;
+    fake_now = 0;
+    assert_int_equal(session_table_new(fake_clock, NULL, &t), 0);
+    char a[SESSION_ID_HEX + 1], b[SESSION_ID_HEX + 1], csrf[SESSION_ID_HEX + 1];
+    assert_int_equal(session_create(t, a, csrf), 0);
+    assert_int_equal(session_create(t, b, csrf), 0);
+    assert_int_equal(session_delete(t, a), 0);
+    assert_int_equal(session_delete(t, a), -ENOENT);
+    assert_int_equal(session_lookup(t, a, NULL), -ENOENT);
+    assert_int_equal(session_lookup(t, b, NULL), 0);
+    session_clear(t);
+    assert_int_equal(session_lookup(t, b, NULL), -ENOENT);
+    assert_int_equal(session_count(t), 0);
+    session_table_free(t);
+}
+
+static void test_full_table_evicts_least_recently_used(void **state)
+{
+    (void)state;
+    struct session_table *t;
+    fake_now = 100;
+    assert_int_equal(session_table_new(fake_clock, NULL, &t), 0);
+    char id[SESSION_MAX][SESSION_ID_HEX + 1], csrf[SESSION_ID_HEX + 1];
+    for (int i = 0; i < SESSION_MAX; i++) {
+        fake_now++;
+        assert_int_equal(session_create(t, id[i], csrf), 0);
+    }
+    fake_now++;
+    assert_int_equal(session_lookup(t, id[0], NULL), 0);   /* 0 is now recent; 1 is the LRU */
+    char extra[SESSION_ID_HEX + 1];
+    fake_now++;
+    assert_int_equal(session_create(t, extra, csrf), 0);
+    assert_int_equal(session_count(t), SESSION_MAX);
+    assert_int_equal(session_lookup(t, id[1], NULL), -ENOENT);
+    assert_int_equal(session_lookup(t, id[0], NULL), 0);
+    assert_int_equal(session_lookup(t, id[2], NULL), 0);
+    assert_int_equal(session_lookup(t, extra, NULL), 0);
+    session_table_free(t);
+}
+
+static void test_token_equal(void **state)
+{
+    (void)state;
+    assert_true(session_token_equal("abc", "abc"));
+    assert_false(session_token_equal("abc", "abd"));
+    assert_false(session_token_equal("ab", "abc"));
+    assert_false(session_token_equal("abcd", "abc"));
+    assert_false(session_token_equal("", "abc"));
+    assert_false(session_token_equal(NULL, "abc"));
+    assert_true(session_token_equal("", ""));
+}
+
+static void test_limiter_locks_after_five_failures(void **state)
+{
+    (void)state;
+    struct login_limiter *l;
+    fake_now = 10000;
+    assert_int_equal(login_limiter_new(fake_clock, NULL, &l), 0);
+    for (int i = 0; i < LOGIN_MAX_FAILURES; i++) {
+        assert_int_equal(login_limiter_check(l, "192.0.2.1"), 0);
+        login_limiter_fail(l, "192.0.2.1");
+        fake_now += 2;
+    }
+    /* failures at 10000..10008; now 10010: locked until 10060 */
+    assert_int_equal(login_limiter_check(l, "192.0.2.1"), 50);
+    assert_int_equal(login_limiter_check(l, "192.0.2.2"), 0);      /* other addresses unaffected */
+    /* More failures while locked do not extend the lock. */
+    login_limiter_fail(l, "192.0.2.1");
+    fake_now = 10059;
+    assert_int_equal(login_limiter_check(l, "192.0.2.1"), 1);
+    fake_now = 10060;
+    assert_int_equal(login_limiter_check(l, "192.0.2.1"), 0);
+    /* Sliding window: one more failure now makes 5 within 60 s (10002..10060). */
+    login_limiter_fail(l, "192.0.2.1");
+    assert_int_equal(login_limiter_check(l, "192.0.2.1"), 2);
+    login_limiter_free(l);
+}
+
+static void test_limiter_spread_out_failures_never_lock(void **state)
+{
+    (void)state;
+    struct login_limiter *l;
+    fake_now = 0;
+    assert_int_equal(login_limiter_new(fake_clock, NULL, &l), 0);
+    for (int i = 0; i < 101; i++) {
+        assert_int_equal(login_limiter_check(l, "198.51.100.7"), 0);
+        login_limiter_fail(l, "198.51.100.7");
+        fake_now += 15;     /* 4 per minute */
+    }
+    login_limiter_free(l);
+}
+
+static void test_limiter_success_resets(void **state)
+{
+    (void)state;
+    struct login_limiter *l;
+    fake_now = 0;
+    assert_int_equal(login_limiter_new(fake_clock, NULL, &l), 0);
+    for (int i = 0; i < LOGIN_MAX_FAILURES - 1; i++) login_limiter_fail(l, "::1");
+    login_limiter_success(l, "::1");
+    login_limiter_fail(l, "::1");
+    assert_int_equal(login_limiter_check(l, "::1"), 0);
+    login_limiter_free(l);
+}
+
+static void test_limiter_many_addresses(void **state)
+{
+    (void)state;
+    struct login_limiter *l;
+    fake_now = 0;
+    assert_int_equal(login_limiter_new(fake_clock, NULL, &l), 0);
+    /* 5 addresses each locked independently */
+    char addr[32];
+    for (int a = 0; a < 5; a++) {
+        snprintf(addr, sizeof addr, "10.0.0.%d", a);
+        for (int i = 0; i < LOGIN_MAX_FAILURES; i++) login_limiter_fail(l, addr);
+    }
+    for (int a = 0; a < 5; a++) {
+        snprintf(addr, sizeof addr, "10.0.0.%d", a);
+        assert_int_equal(login_limiter_check(l, addr), LOGIN_WINDOW_S);
+    }
+    /* A flood of other addresses evicts idle entries but never crashes. */
+    for (int a = 0; a < 10 * LOGIN_ADDR_MAX; a++) {
+        fake_now++;
+        snprintf(addr, sizeof addr, "172.16.%d.%d", a / 256, a % 256);
+        login_limiter_fail(l, addr);
+    }
+    login_limiter_free(l);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fresh_ids_are_random_hex),
+        cmocka_unit_test(test_lookup_returns_csrf_and_rejects_unknown),
+        cmocka_unit_test(test_idle_timeout_renewed_on_use),
+        cmocka_unit_test(test_absolute_limit),
+        cmocka_unit_test(test_delete_and_clear),
+        cmocka_unit_test(test_full_table_evicts_least_recently_used),
+        cmocka_unit_test(test_token_equal),
+        cmocka_unit_test(test_limiter_locks_after_five_failures),
+        cmocka_unit_test(test_limiter_spread_out_failures_never_lock),
+        cmocka_unit_test(test_limiter_success_resets),
+        cmocka_unit_test(test_limiter_many_addresses),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
