@@ -127,7 +127,7 @@ void session_table_free(struct session_table *t)
     free(t);
 }
 
-int session_create(struct session_table *t, char id[SESSION_ID_HEX + 1],
+int session_table_create(struct session_table *t, char id[SESSION_ID_HEX + 1],
                    char csrf[SESSION_ID_HEX + 1])
 {
     struct session fresh = {.used = true};
@@ -164,7 +164,7 @@ static int find(struct session_table *t, const char *id, int64_t now)
     return hit;
 }
 
-int session_lookup(struct session_table *t, const char *id, char csrf[SESSION_ID_HEX + 1])
+int session_table_lookup(struct session_table *t, const char *id, char csrf[SESSION_ID_HEX + 1])
 {
     if (!well_formed_id(id)) return -ENOENT;
     pthread_mutex_lock(&t->lock);
@@ -178,7 +178,7 @@ int session_lookup(struct session_table *t, const char *id, char csrf[SESSION_ID
     return i >= 0 ? 0 : -ENOENT;
 }
 
-int session_delete(struct session_table *t, const char *id)
+int session_table_delete(struct session_table *t, const char *id)
 {
     if (!well_formed_id(id)) return -ENOENT;
     pthread_mutex_lock(&t->lock);
@@ -188,14 +188,14 @@ int session_delete(struct session_table *t, const char *id)
     return i >= 0 ? 0 : -ENOENT;
 }
 
-void session_clear(struct session_table *t)
+void session_table_clear(struct session_table *t)
 {
     pthread_mutex_lock(&t->lock);
     for (size_t i = 0; i < SESSION_MAX; i++) wipe(&t->s[i]);
     pthread_mutex_unlock(&t->lock);
 }
 
-size_t session_count(struct session_table *t)
+size_t session_table_count(struct session_table *t)
 {
     size_t n = 0;
     pthread_mutex_lock(&t->lock);

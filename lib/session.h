@@ -29,15 +29,15 @@ void session_table_free(struct session_table *t);
 
 /* A new session with fresh random id and CSRF token (SESSION_ID_HEX + NUL each).
  * Evicts the least recently used session when the table is full. 0 or -errno. */
-int session_create(struct session_table *t, char id[SESSION_ID_HEX + 1],
+int session_table_create(struct session_table *t, char id[SESSION_ID_HEX + 1],
                    char csrf[SESSION_ID_HEX + 1]);
 /* Finds a live session by id (constant time over the table) and renews its
  * idle timer; copies its CSRF token when csrf is not NULL. 0 or -ENOENT
  * (unknown, malformed, idle too long or past the absolute limit). */
-int session_lookup(struct session_table *t, const char *id, char csrf[SESSION_ID_HEX + 1]);
-int session_delete(struct session_table *t, const char *id);   /* 0 or -ENOENT */
-void session_clear(struct session_table *t);                    /* ends every session */
-size_t session_count(struct session_table *t);                  /* live sessions */
+int session_table_lookup(struct session_table *t, const char *id, char csrf[SESSION_ID_HEX + 1]);
+int session_table_delete(struct session_table *t, const char *id);   /* 0 or -ENOENT */
+void session_table_clear(struct session_table *t);                    /* ends every session */
+size_t session_table_count(struct session_table *t);                  /* live sessions */
 
 /* Constant-time equality of two strings (time depends only on the lengths). */
 bool session_token_equal(const char *a, const char *b);

@@ -25,7 +25,7 @@ static void test_fresh_ids_are_random_hex(void **state)
     assert_int_equal(session_table_new(fake_clock, NULL, &t), 0);
     char id[200][SESSION_ID_HEX + 1], csrf[SESSION_ID_HEX + 1];
     for (int i = 0; i < 200; i++) {
-        assert_int_equal(session_create(t, id[i], csrf), 0);
+        assert_int_equal(session_table_create(t, id[i], csrf), 0);
         assert_int_equal(strlen(id[i]), 64);
         assert_int_equal(strspn(id[i], "0123456789abcdef"), 64);
         assert_string_not_equal(id[i], csrf);
@@ -41,23 +41,23 @@ static void test_lookup_returns_csrf_and_rejects_unknown(void **state)
     fake_now = 1000;
     assert_int_equal(session_table_new(fake_clock, NULL, &t), 0);
     char id[SESSION_ID_HEX + 1], csrf[SESSION_ID_HEX + 1], got[SESSION_ID_HEX + 1];
-    assert_int_equal(session_create(t, id, csrf), 0);
-    assert_int_equal(session_lookup(t, id, got), 0);
+    assert_int_equal(session_table_create(t, id, csrf), 0);
+    assert_int_equal(session_table_lookup(t, id, got), 0);
     assert_string_equal(got, csrf);
 
     char other[SESSION_ID_HEX + 1];
     memcpy(other, id, sizeof other);
     other[10] = other[10] == 'a' ? 'b' : 'a';
-    assert_int_equal(session_lookup(t, other, NULL), -ENOENT);
-    assert_int_equal(session_lookup(t, "", NULL), -ENOENT);
-    assert_int_equal(session_lookup(t, NULL, NULL), -ENOENT);
+    assert_int_equal(session_table_lookup(t, other, NULL), -ENOENT);
+    assert_int_equal(session_table_lookup(t, "", NULL), -ENOENT);
+    assert_int_equal(session_table_lookup(t, NULL, NULL), -ENOENT);
     /* Upper-case or longer forms of a valid id are not the id. */
     char upper[SESSION_ID_HEX + 1];
     for (int i = 0; i <= SESSION_ID_HEX; i++) upper[i] = (char)(id[i] >= 'a' ? id[i] - 32 : id[i]);
-    if (strcmp(upper, id)) assert_int_equal(session_lookup(t, upper, NULL), -ENOENT);
+    if (strcmp(upper, id)) assert_int_equal(session_table_lookup(t, upper, NULL), -ENOENT);
     char longer[SESSION_ID_HEX + 2];
     snprintf(longer, sizeof longer, "%s0", id);
-    assert_int_equal(session_lookup(t, longer, NULL), -ENOENT);
+    assert_int_equal(session_table_lookup(t, longer, NULL), -ENOENT);
     session_table_free(t);
 }
 
@@ -68,14 +68,14 @@ static void test_idle_timeout_renewed_on_use(void **state)
     fake_now = 5000;
     assert_int_equal(session_table_new(fake_clock, NULL, &t), 0);
     char id[SESSION_ID_HEX + 1], csrf[SESSION_ID_HEX + 1];
-    assert_int_equal(session_create(t, id, csrf), 0);
+    assert_int_equal(session_table_create(t, id, csrf), 0);
     fake_now += SESSION_IDLE_S - 1;
-    assert_int_equal(session_lookup(t, id, NULL), 0);     /* renews */
+    assert_int_equal(session_table_lookup(t, id, NULL), 0);     /* renews */
     fake_now += SESSION_IDLE_S - 1;
-    assert_int_equal(session_lookup(t, id, NULL), 0);
+    assert_int_equal(session_table_lookup(t, id, NULL), 0);
     fake_now += SESSION_IDLE_S;
-    assert_int_equal(session_lookup(t, id, NULL), -ENOENT);
-    assert_int_equal(session_count(t), 0);
+    assert_int_equal(session_table_lookup(t, id, NULL), -ENOENT);
+    assert_int_equal(session_table_count(t), 0);
     session_table_free(t);
 }
 
@@ -86,14 +86,14 @@ static void test_absolute_limit(void **state)
     fake_now = 0;
     assert_int_equal(session_table_new(fake_clock, NULL, &t), 0);
     char id[SESSION_ID_HEX + 1], csrf[SESSION_ID_HEX + 1];
-    assert_int_equal(session_create(t, id, csrf), 0);
+    assert_int_equal(session_table_create(t, id, csrf), 0);
     /* Used every 10 minutes: alive until 12 h after login, then gone. */
     while (fake_now + 600 < SESSION_ABSOLUTE_S) {
         fake_now += 600;
-        assert_int_equal(session_lookup(t, id, NULL), 0);
+        assert_int_equal(session_table_lookup(t, id, NULL), 0);
     }
     fake_now = SESSION_ABSOLUTE_S;
-    assert_int_equal(session_lookup(t, id, NULL), -ENOENT);
+    assert_int_equal(session_table_lookup(t, id, NULL), -ENOENT);
     session_table_free(t);
 }
 
@@ -104,15 +104,15 @@ static void test_delete_and_clear(void **state)
     fake_now = 0;
     assert_int_equal(session_table_new(fake_clock, NULL, &t), 0);
     char a[SESSION_ID_HEX + 1], b[SESSION_ID_HEX + 1], csrf[SESSION_ID_HEX + 1];
-    assert_int_equal(session_create(t, a, csrf), 0);
-    assert_int_equal(session_create(t, b, csrf), 0);
-    assert_int_equal(session_delete(t, a), 0);
-    assert_int_equal(session_delete(t, a), -ENOENT);
-    assert_int_equal(session_lookup(t, a, NULL), -ENOENT);
-    assert_int_equal(session_lookup(t, b, NULL), 0);
-    session_clear(t);
-    assert_int_equal(session_lookup(t, b, NULL), -ENOENT);
-    assert_int_equal(session_count(t), 0);
+    assert_int_equal(session_table_create(t, a, csrf), 0);
+    assert_int_equal(session_table_create(t, b, csrf), 0);
+    assert_int_equal(session_table_delete(t, a), 0);
+    assert_int_equal(session_table_delete(t, a), -ENOENT);
+    assert_int_equal(session_table_lookup(t, a, NULL), -ENOENT);
+    assert_int_equal(session_table_lookup(t, b, NULL), 0);
+    session_table_clear(t);
+    assert_int_equal(session_table_lookup(t, b, NULL), -ENOENT);
+    assert_int_equal(session_table_count(t), 0);
     session_table_free(t);
 }
 
@@ -125,18 +125,18 @@ static void test_full_table_evicts_least_recently_used(void **state)
     char id[SESSION_MAX][SESSION_ID_HEX + 1], csrf[SESSION_ID_HEX + 1];
     for (int i = 0; i < SESSION_MAX; i++) {
         fake_now++;
-        assert_int_equal(session_create(t, id[i], csrf), 0);
+        assert_int_equal(session_table_create(t, id[i], csrf), 0);
     }
     fake_now++;
-    assert_int_equal(session_lookup(t, id[0], NULL), 0);   /* 0 is now recent; 1 is the LRU */
+    assert_int_equal(session_table_lookup(t, id[0], NULL), 0);   /* 0 is now recent; 1 is the LRU */
     char extra[SESSION_ID_HEX + 1];
     fake_now++;
-    assert_int_equal(session_create(t, extra, csrf), 0);
-    assert_int_equal(session_count(t), SESSION_MAX);
-    assert_int_equal(session_lookup(t, id[1], NULL), -ENOENT);
-    assert_int_equal(session_lookup(t, id[0], NULL), 0);
-    assert_int_equal(session_lookup(t, id[2], NULL), 0);
-    assert_int_equal(session_lookup(t, extra, NULL), 0);
+    assert_int_equal(session_table_create(t, extra, csrf), 0);
+    assert_int_equal(session_table_count(t), SESSION_MAX);
+    assert_int_equal(session_table_lookup(t, id[1], NULL), -ENOENT);
+    assert_int_equal(session_table_lookup(t, id[0], NULL), 0);
+    assert_int_equal(session_table_lookup(t, id[2], NULL), 0);
+    assert_int_equal(session_table_lookup(t, extra, NULL), 0);
     session_table_free(t);
 }
 
