@@ -4,7 +4,20 @@
  * refuses. Each block's erase count is kept in the image's trailer.
  * Fault injection cuts the power after K programmed bytes or N erases: the torn
  * byte is left half-programmed or as garbage, and every later operation fails
- * with -EIO until the handle is closed (the "reboot" is a fresh open). */
+ * with -EIO until the handle is closed (the "reboot" is a fresh open).
+ *
+ * The image file is the flash data (nblocks * FLASH_BLOCK_SIZE bytes) followed
+ * by a trailer the emulation owns (docs/STORE.md): magic "SIPCFGFL", version,
+ * block size, block count, reserved, then one u32 erase count per block, all
+ * little-endian. Reads and writes go to the file every time (no cache), so two
+ * processes on one image see each other's writes.
+ *
+ * Environment (read by flash_open only, for tests that cut the power inside the
+ * real CLI or daemon): SIPCFG_FLASH_CUT_AFTER=K cuts after K programmed bytes,
+ * SIPCFG_FLASH_CUT_ERASE=N cuts at the erase after N complete ones,
+ * SIPCFG_FLASH_TORN=partial|garbage picks the torn byte's fate. Counted from
+ * the open; after the cut every operation fails with -EIO and the file keeps
+ * what the cut left. */
 #ifndef SIPCFG_FLASH_H
 #define SIPCFG_FLASH_H
 #include <stdbool.h>
@@ -13,39 +26,56 @@
 
 #define FLASH_BLOCK_SIZE 4096u
 #define FLASH_DEFAULT_BLOCKS 64u    /* 256 KiB: two banks of 128 KiB */
+#define FLASH_MAX_BLOCKS 65536u     /* 256 MiB */
+#define FLASH_TRAILER_MAGIC "SIPCFGFL"
+#define FLASH_TRAILER_VERSION 1u
+#define FLASH_TRAILER_FIXED 24u     /* bytes before the erase counts */
 
 struct flash;
 
 /* Opens an image file; with `create` a missing file is made (all 0xFF, counts 0)
- * with `nblocks` blocks. -ENOENT, -EBADMSG (not an image), -EIO. */
+ * with `nblocks` blocks (0 = FLASH_DEFAULT_BLOCKS), atomically (written aside,
+ * then linked into place, so a concurrent creator never sees half an image).
+ * An existing image keeps its own block count. -ENOENT, -EBADMSG (not an
+ * image), -EINVAL (nblocks), -EIO. */
 int flash_open(const char *path, bool create, unsigned nblocks, struct flash **out);
-/* An image that lives in memory only (tests, fuzzing); `init` may be NULL (blank). */
+/* An image that lives in memory only (tests, fuzzing), blank (all 0xFF). */
 int flash_open_mem(unsigned nblocks, struct flash **out);
 void flash_close(struct flash *fl);
 
 size_t flash_size(const struct flash *fl);
 unsigned flash_nblocks(const struct flash *fl);
 
+/* All three: -EINVAL out of range, -EIO after a power cut. Bytes are
+ * programmed in increasing address order (what a cut tears depends on it). */
 int flash_read(struct flash *fl, size_t off, void *buf, size_t n);
-int flash_prog(struct flash *fl, size_t off, const void *buf, size_t n);  /* -EPERM on a 0->1 bit */
+/* -EPERM (and nothing written) when any byte would need a 0->1 bit. */
+int flash_prog(struct flash *fl, size_t off, const void *buf, size_t n);
 int flash_erase(struct flash *fl, unsigned block);
 /* Makes everything done so far durable (fsync for a file; no-op in memory). */
 int flash_sync(struct flash *fl);
 uint32_t flash_erase_count(const struct flash *fl, unsigned block);
 unsigned long flash_violations(const struct flash *fl);
 
-/* Advisory whole-image write lock (flock), so the CLI and the daemon never commit at once. */
+/* Advisory whole-image write lock (flock), so the CLI and the daemon never commit at once.
+ * A no-op in memory. Per open: two handles on one file exclude each other. */
 int flash_lock(struct flash *fl);
+/* Shared (reader) lock: excludes a writer's flash_lock, not other readers. */
+int flash_lock_shared(struct flash *fl);
 void flash_unlock(struct flash *fl);
 
-/* Copies of the raw bytes, for tests: snapshot and restore a whole image. */
+/* Copies of the raw flash data (flash_size bytes; not the erase counts), for
+ * tests: snapshot and restore a whole image. They work after a power cut too
+ * (they are the test's view of the chip, not the device's). -EINVAL if n differs. */
 int flash_snapshot(struct flash *fl, unsigned char *buf, size_t n);
 int flash_restore(struct flash *fl, const unsigned char *buf, size_t n);
 
 enum flash_torn { FLASH_TORN_PARTIAL = 0, FLASH_TORN_GARBAGE };
-/* Arms a power cut: after `bytes` more programmed bytes (the next byte torn),
- * or at the `erases`-th next erase (that block left partly erased); -1 = never.
- * `seed` drives the torn bits. */
+/* Arms a power cut: after `bytes` more programmed bytes (the next byte torn:
+ * FLASH_TORN_PARTIAL = a random subset of its 1->0 transitions, GARBAGE = a
+ * random byte), or after `erases` more complete erases (the next erase leaves
+ * its block partly erased: a random prefix 0xFF, the rest old | random bits);
+ * -1 = never. 0 cuts at the very next byte / erase. `seed` drives the torn bits. */
 void flash_fault_arm(struct flash *fl, long long bytes, long long erases, enum flash_torn how,
                      uint64_t seed);
 void flash_fault_disarm(struct flash *fl);
@@ -53,5 +83,10 @@ bool flash_powered_off(const struct flash *fl);
 /* Counters since open: programmed bytes and erases (to size a cut loop). */
 unsigned long long flash_bytes_programmed(const struct flash *fl);
 unsigned long long flash_erases(const struct flash *fl);
+
+/* A transient I/O error without a power cut (a bad block answering once):
+ * after `progs` more successful flash_prog calls the next one returns `err`
+ * and writes nothing; likewise `erases` for flash_erase; -1 = never. One-shot. */
+void flash_error_arm(struct flash *fl, long long progs, long long erases, int err);
 
 #endif

@@ -1,14 +1,23 @@
 /* store: the configuration in two CRC'd banks (API.md section 8, docs/STORE.md).
- * A commit erases and writes the older bank and programs its header last; a
- * reader takes the valid bank with the newest sequence number (serial-number
- * arithmetic, so wrap-around is fine). A commit of what is already stored
- * neither erases nor writes. */
+ * A commit erases and writes the older bank and programs its header last (the
+ * magic "SCFG" being its very last bytes); a reader takes the valid bank with
+ * the newest sequence number (serial-number arithmetic, so wrap-around is
+ * fine). A commit of what is already stored neither erases nor writes.
+ * Nothing is cached between calls: every call re-reads the flash, so a commit
+ * by another process (the CLI beside the daemon) is seen at once. */
 #ifndef SIPCFG_STORE_H
 #define SIPCFG_STORE_H
 #include <stdbool.h>
 #include <stdint.h>
 #include "flash.h"
 #include "kv.h"
+
+/* Bank header, little-endian (docs/STORE.md):
+ *   0 magic "SCFG" | 4 version u32 | 8 seq u32 | 12 length u32 |
+ *  16 saved_at i64 | 24 crc32 u32 over bytes 0..23 and the payload | 28 payload */
+#define STORE_MAGIC "SCFG"
+#define STORE_VERSION 1u
+#define STORE_HEADER_SIZE 28u
 
 enum store_state {
     STORE_EMPTY = 0,    /* blank image: no bank was ever written */
@@ -33,7 +42,8 @@ struct store;
 
 enum { STORE_CREATE = 1 };
 
-/* Opens (STORE_CREATE: creates a blank image) the image at path. */
+/* Opens (STORE_CREATE: creates a blank image of FLASH_DEFAULT_BLOCKS when the
+ * file is missing) the image at path. -EINVAL when the image's block count is odd. */
 int store_open(const char *path, int flags, struct store **out);
 /* On a flash the caller owns (tests); store_close does not close it. */
 int store_open_flash(struct flash *fl, struct store **out);
@@ -51,6 +61,14 @@ int store_load(struct store *st, struct kv **out, struct store_info *info);
 int store_commit(struct store *st, const struct kv *kv, const uint32_t *expect_generation,
                  struct store_info *info);
 
+/* What store_load would see, without building the kv. 0 (also for a corrupt
+ * image: see info->state), or a flash error. */
 int store_info(struct store *st, struct store_info *info);
+
+/* The flash under the store (tests: fault injection, counters). */
+struct flash *store_flash(struct store *st);
+
+/* Serial-number order (RFC 1982 style): is a newer than b? */
+bool store_seq_newer(uint32_t a, uint32_t b);
 
 #endif

@@ -1,0 +1,588 @@
+/* flash: NOR flash emulated in a file or in memory, with power-cut injection.
+ *
+ * The file form is the data area followed by a trailer holding the geometry
+ * and one erase count per block (flash.h, docs/STORE.md). Nothing is cached:
+ * every read goes to the file, so a second process's commit is seen at once. */
+#include "flash.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct flash {
+    int fd;                         /* -1: the image lives in memory */
+    unsigned char *mem;             /* in-memory data */
+    uint32_t *mem_counts;           /* in-memory erase counts */
+    size_t size;
+    unsigned nblocks;
+
+    unsigned long violations;
+    unsigned long long bytes_programmed, erases;
+
+    /* Power cut: budgets count down; at -1 they never fire. */
+    long long cut_bytes, cut_erases;
+    enum flash_torn torn;
+    uint64_t rng;
+    bool off;
+
+    /* Transient errors (flash_error_arm). */
+    long long fail_progs, fail_erases;
+    int fail_err;
+};
+
+/* ---- little helpers ---- */
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get_le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* splitmix64: small, seedable, good enough to pick torn bits. */
+static uint64_t rng_next(struct flash *fl)
+{
+    uint64_t z = (fl->rng += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static size_t trailer_size(unsigned nblocks)
+{
+    return FLASH_TRAILER_FIXED + 4u * (size_t)nblocks;
+}
+
+static int pread_all(int fd, void *buf, size_t n, off_t off)
+{
+    unsigned char *p = buf;
+    while (n > 0) {
+        ssize_t r = pread(fd, p, n, off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -errno;
+        if (r == 0)
+            return -EIO;    /* the image is shorter than its geometry says */
+        p += r;
+        n -= (size_t)r;
+        off += r;
+    }
+    return 0;
+}
+
+static int pwrite_all(int fd, const void *buf, size_t n, off_t off)
+{
+    const unsigned char *p = buf;
+    while (n > 0) {
+        ssize_t r = pwrite(fd, p, n, off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -errno;
+        p += r;
+        n -= (size_t)r;
+        off += r;
+    }
+    return 0;
+}
+
+/* ---- backing store: the data area, and the erase counts ---- */
+
+static int dev_read(const struct flash *fl, size_t off, void *buf, size_t n)
+{
+    if (fl->fd < 0) {
+        memcpy(buf, fl->mem + off, n);
+        return 0;
+    }
+    return pread_all(fl->fd, buf, n, (off_t)off);
+}
+
+static int dev_write(struct flash *fl, size_t off, const void *buf, size_t n)
+{
+    if (fl->fd < 0) {
+        memcpy(fl->mem + off, buf, n);
+        return 0;
+    }
+    return pwrite_all(fl->fd, buf, n, (off_t)off);
+}
+
+static off_t count_offset(const struct flash *fl, unsigned block)
+{
+    return (off_t)(fl->size + FLASH_TRAILER_FIXED + 4u * (size_t)block);
+}
+
+static int count_get(const struct flash *fl, unsigned block, uint32_t *out)
+{
+    if (fl->fd < 0) {
+        *out = fl->mem_counts[block];
+        return 0;
+    }
+    unsigned char b[4];
+    int rc = pread_all(fl->fd, b, 4, count_offset(fl, block));
+    if (rc == 0)
+        *out = get_le32(b);
+    return rc;
+}
+
+static int count_bump(struct flash *fl, unsigned block)
+{
+    if (fl->fd < 0) {
+        fl->mem_counts[block]++;
+        return 0;
+    }
+    uint32_t c;
+    int rc = count_get(fl, block, &c);
+    if (rc < 0)
+        return rc;
+    unsigned char b[4];
+    put_le32(b, c + 1);
+    return pwrite_all(fl->fd, b, 4, count_offset(fl, block));
+}
+
+static bool range_ok(const struct flash *fl, size_t off, size_t n)
+{
+    return off <= fl->size && n <= fl->size - off;
+}
+
+/* ---- open / close ---- */
+
+static struct flash *flash_alloc(unsigned nblocks)
+{
+    struct flash *fl = calloc(1, sizeof(*fl));
+    if (!fl)
+        return NULL;
+    fl->fd = -1;
+    fl->nblocks = nblocks;
+    fl->size = (size_t)nblocks * FLASH_BLOCK_SIZE;
+    fl->cut_bytes = fl->cut_erases = -1;
+    fl->fail_progs = fl->fail_erases = -1;
+    return fl;
+}
+
+int flash_open_mem(unsigned nblocks, struct flash **out)
+{
+    if (!out || nblocks == 0 || nblocks > FLASH_MAX_BLOCKS)
+        return -EINVAL;
+    struct flash *fl = flash_alloc(nblocks);
+    if (!fl)
+        return -ENOMEM;
+    fl->mem = malloc(fl->size);
+    fl->mem_counts = calloc(nblocks, sizeof(uint32_t));
+    if (!fl->mem || !fl->mem_counts) {
+        flash_close(fl);
+        return -ENOMEM;
+    }
+    memset(fl->mem, 0xFF, fl->size);
+    *out = fl;
+    return 0;
+}
+
+static int fsync_parent_dir(const char *path)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, sizeof(dir), ".");
+    else if (slash == path)
+        snprintf(dir, sizeof(dir), "/");
+    else if ((size_t)(slash - path) < sizeof(dir))
+        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+    else
+        return -ENAMETOOLONG;
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return -errno;
+    int rc = fsync(dfd) < 0 ? -errno : 0;
+    close(dfd);
+    return rc;
+}
+
+/* Writes a blank image beside `path` and links it into place, so no reader
+ * ever sees a half-made image; losing the race to another creator is fine. */
+static int create_image(const char *path, unsigned nblocks)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof(tmp), "%s.new.XXXXXX", path) >= (int)sizeof(tmp))
+        return -ENAMETOOLONG;
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+        return -errno;
+
+    int rc = 0;
+    unsigned char block[FLASH_BLOCK_SIZE];
+    memset(block, 0xFF, sizeof(block));
+    for (unsigned b = 0; b < nblocks && rc == 0; b++)
+        rc = pwrite_all(fd, block, sizeof(block), (off_t)b * FLASH_BLOCK_SIZE);
+
+    size_t tlen = trailer_size(nblocks);
+    unsigned char *t = calloc(1, tlen);     /* erase counts start at 0 */
+    if (!t)
+        rc = rc ? rc : -ENOMEM;
+    if (rc == 0) {
+        memcpy(t, FLASH_TRAILER_MAGIC, 8);
+        put_le32(t + 8, FLASH_TRAILER_VERSION);
+        put_le32(t + 12, FLASH_BLOCK_SIZE);
+        put_le32(t + 16, nblocks);
+        rc = pwrite_all(fd, t, tlen, (off_t)nblocks * FLASH_BLOCK_SIZE);
+    }
+    free(t);
+    if (rc == 0 && fsync(fd) < 0)
+        rc = -errno;
+    close(fd);
+
+    if (rc == 0 && link(tmp, path) < 0 && errno != EEXIST) {
+        /* File systems without hard links: a rename that never replaces. */
+        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) < 0 && errno != EEXIST)
+            rc = -errno;
+    }
+    unlink(tmp);
+    if (rc == 0)
+        rc = fsync_parent_dir(path);
+    return rc;
+}
+
+static long long env_ll(const char *name)
+{
+    const char *s = getenv(name);
+    if (!s || !*s)
+        return -1;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || v < 0)
+        return -1;
+    return v;
+}
+
+static void arm_from_env(struct flash *fl)
+{
+    long long bytes = env_ll("SIPCFG_FLASH_CUT_AFTER");
+    long long erases = env_ll("SIPCFG_FLASH_CUT_ERASE");
+    if (bytes < 0 && erases < 0)
+        return;
+    const char *torn = getenv("SIPCFG_FLASH_TORN");
+    enum flash_torn how = torn && strcmp(torn, "garbage") == 0 ? FLASH_TORN_GARBAGE
+                                                              : FLASH_TORN_PARTIAL;
+    flash_fault_arm(fl, bytes, erases, how, (uint64_t)(bytes + 1) * 7919u + (uint64_t)erases);
+}
+
+int flash_open(const char *path, bool create, unsigned nblocks, struct flash **out)
+{
+    if (!path || !out)
+        return -EINVAL;
+    if (nblocks == 0)
+        nblocks = FLASH_DEFAULT_BLOCKS;
+    if (nblocks > FLASH_MAX_BLOCKS)
+        return -EINVAL;
+
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT && create) {
+        int rc = create_image(path, nblocks);
+        if (rc < 0)
+            return rc;
+        fd = open(path, O_RDWR | O_CLOEXEC);
+    }
+    if (fd < 0)
+        return -errno;
+
+    /* The trailer is authoritative: its geometry must match the file size. */
+    struct stat sb;
+    unsigned char head[FLASH_TRAILER_FIXED];
+    int rc = fstat(fd, &sb) < 0 ? -errno : 0;
+    if (rc == 0 && (!S_ISREG(sb.st_mode) || sb.st_size < (off_t)FLASH_TRAILER_FIXED))
+        rc = -EBADMSG;
+    unsigned nb = 0;
+    if (rc == 0) {
+        /* Find the trailer from the end: size = nb*4096 + 24 + 4*nb. */
+        off_t sz = sb.st_size - FLASH_TRAILER_FIXED;
+        if (sz % (FLASH_BLOCK_SIZE + 4) != 0)
+            rc = -EBADMSG;
+        else
+            nb = (unsigned)(sz / (FLASH_BLOCK_SIZE + 4));
+    }
+    if (rc == 0 && (nb == 0 || nb > FLASH_MAX_BLOCKS))
+        rc = -EBADMSG;
+    if (rc == 0)
+        rc = pread_all(fd, head, sizeof(head), (off_t)nb * FLASH_BLOCK_SIZE);
+    if (rc == 0 && (memcmp(head, FLASH_TRAILER_MAGIC, 8) != 0 ||
+                    get_le32(head + 8) != FLASH_TRAILER_VERSION ||
+                    get_le32(head + 12) != FLASH_BLOCK_SIZE || get_le32(head + 16) != nb))
+        rc = -EBADMSG;
+    struct flash *fl = NULL;
+    if (rc == 0 && !(fl = flash_alloc(nb)))
+        rc = -ENOMEM;
+    if (rc < 0) {
+        close(fd);
+        return rc;
+    }
+    fl->fd = fd;
+    arm_from_env(fl);
+    *out = fl;
+    return 0;
+}
+
+void flash_close(struct flash *fl)
+{
+    if (!fl)
+        return;
+    if (fl->fd >= 0)
+        close(fl->fd);  /* also drops a held flock */
+    free(fl->mem);
+    free(fl->mem_counts);
+    free(fl);
+}
+
+size_t flash_size(const struct flash *fl)
+{
+    return fl ? fl->size : 0;
+}
+
+unsigned flash_nblocks(const struct flash *fl)
+{
+    return fl ? fl->nblocks : 0;
+}
+
+/* ---- the NOR operations ---- */
+
+int flash_read(struct flash *fl, size_t off, void *buf, size_t n)
+{
+    if (!fl || (!buf && n))
+        return -EINVAL;
+    if (fl->off)
+        return -EIO;
+    if (!range_ok(fl, off, n))
+        return -EINVAL;
+    return n ? dev_read(fl, off, buf, n) : 0;
+}
+
+/* The byte left at the cut: some of its 1->0 transitions happened, or noise. */
+static unsigned char torn_byte(struct flash *fl, unsigned char old, unsigned char want)
+{
+    unsigned char r = (unsigned char)rng_next(fl);
+    if (fl->torn == FLASH_TORN_GARBAGE)
+        return r;
+    unsigned char clear = (unsigned char)(old & ~want);
+    return (unsigned char)(old & ~(clear & r));
+}
+
+int flash_prog(struct flash *fl, size_t off, const void *buf, size_t n)
+{
+    if (!fl || (!buf && n))
+        return -EINVAL;
+    if (fl->off)
+        return -EIO;
+    if (!range_ok(fl, off, n))
+        return -EINVAL;
+    if (n == 0)
+        return 0;
+    if (fl->fail_progs == 0) {
+        fl->fail_progs = -1;
+        return fl->fail_err;
+    }
+    if (fl->fail_progs > 0)
+        fl->fail_progs--;
+
+    unsigned char *cell = malloc(n);
+    if (!cell)
+        return -ENOMEM;
+    int rc = dev_read(fl, off, cell, n);
+    if (rc < 0)
+        goto out;
+
+    const unsigned char *want = buf;
+    for (size_t i = 0; i < n; i++) {
+        if (want[i] & ~cell[i]) {   /* a 0 would have to become 1: needs an erase */
+            fl->violations++;
+            rc = -EPERM;
+            goto out;
+        }
+    }
+
+    size_t done = n;
+    bool cut = fl->cut_bytes >= 0 && (unsigned long long)fl->cut_bytes < n;
+    if (cut)
+        done = (size_t)fl->cut_bytes;
+    else if (fl->cut_bytes >= 0)
+        fl->cut_bytes -= (long long)n;
+    for (size_t i = 0; i < done; i++)
+        cell[i] &= want[i];
+    if (cut)
+        cell[done] = torn_byte(fl, cell[done], want[done]);
+
+    rc = dev_write(fl, off, cell, cut ? done + 1 : n);
+    fl->bytes_programmed += done;
+    if (cut) {
+        fl->off = true;
+        rc = -EIO;
+    }
+out:
+    free(cell);
+    return rc;
+}
+
+int flash_erase(struct flash *fl, unsigned block)
+{
+    if (!fl)
+        return -EINVAL;
+    if (fl->off)
+        return -EIO;
+    if (block >= fl->nblocks)
+        return -EINVAL;
+    if (fl->fail_erases == 0) {
+        fl->fail_erases = -1;
+        return fl->fail_err;
+    }
+    if (fl->fail_erases > 0)
+        fl->fail_erases--;
+
+    size_t off = (size_t)block * FLASH_BLOCK_SIZE;
+    unsigned char data[FLASH_BLOCK_SIZE];
+    bool cut = fl->cut_erases == 0;
+    if (cut) {
+        /* Erasing drives bits towards 1: a prefix made it, the rest is part-way. */
+        int rc = dev_read(fl, off, data, sizeof(data));
+        if (rc < 0)
+            return rc;
+        size_t split = (size_t)(rng_next(fl) % FLASH_BLOCK_SIZE);
+        for (size_t i = 0; i < sizeof(data); i++)
+            data[i] = i < split ? 0xFF : (unsigned char)(data[i] | rng_next(fl));
+    } else {
+        if (fl->cut_erases > 0)
+            fl->cut_erases--;
+        memset(data, 0xFF, sizeof(data));
+    }
+    int rc = dev_write(fl, off, data, sizeof(data));
+    if (rc == 0)
+        rc = count_bump(fl, block);
+    fl->erases++;
+    if (cut) {
+        fl->off = true;
+        return -EIO;
+    }
+    return rc;
+}
+
+int flash_sync(struct flash *fl)
+{
+    if (!fl)
+        return -EINVAL;
+    if (fl->off)
+        return -EIO;
+    if (fl->fd >= 0) {
+        /* One fsync covers the data and the trailer's counts: same file. */
+        if (fsync(fl->fd) < 0)
+            return -errno;
+    }
+    return 0;
+}
+
+uint32_t flash_erase_count(const struct flash *fl, unsigned block)
+{
+    uint32_t c = 0;
+    if (fl && block < fl->nblocks && count_get(fl, block, &c) < 0)
+        c = 0;
+    return c;
+}
+
+unsigned long flash_violations(const struct flash *fl)
+{
+    return fl ? fl->violations : 0;
+}
+
+/* ---- locking ---- */
+
+static int lock_op(struct flash *fl, int op)
+{
+    if (!fl)
+        return -EINVAL;
+    if (fl->fd < 0)
+        return 0;
+    while (flock(fl->fd, op) < 0) {
+        if (errno != EINTR)
+            return -errno;
+    }
+    return 0;
+}
+
+int flash_lock(struct flash *fl)
+{
+    return lock_op(fl, LOCK_EX);
+}
+
+int flash_lock_shared(struct flash *fl)
+{
+    return lock_op(fl, LOCK_SH);
+}
+
+void flash_unlock(struct flash *fl)
+{
+    (void)lock_op(fl, LOCK_UN);
+}
+
+/* ---- test hooks ---- */
+
+int flash_snapshot(struct flash *fl, unsigned char *buf, size_t n)
+{
+    if (!fl || !buf || n != fl->size)
+        return -EINVAL;
+    return dev_read(fl, 0, buf, n);
+}
+
+int flash_restore(struct flash *fl, const unsigned char *buf, size_t n)
+{
+    if (!fl || !buf || n != fl->size)
+        return -EINVAL;
+    return dev_write(fl, 0, buf, n);
+}
+
+void flash_fault_arm(struct flash *fl, long long bytes, long long erases, enum flash_torn how,
+                     uint64_t seed)
+{
+    if (!fl)
+        return;
+    fl->cut_bytes = bytes < 0 ? -1 : bytes;
+    fl->cut_erases = erases < 0 ? -1 : erases;
+    fl->torn = how;
+    fl->rng = seed;
+}
+
+void flash_fault_disarm(struct flash *fl)
+{
+    if (fl)
+        fl->cut_bytes = fl->cut_erases = -1;
+}
+
+bool flash_powered_off(const struct flash *fl)
+{
+    return fl && fl->off;
+}
+
+unsigned long long flash_bytes_programmed(const struct flash *fl)
+{
+    return fl ? fl->bytes_programmed : 0;
+}
+
+unsigned long long flash_erases(const struct flash *fl)
+{
+    return fl ? fl->erases : 0;
+}
+
+void flash_error_arm(struct flash *fl, long long progs, long long erases, int err)
+{
+    if (!fl)
+        return;
+    fl->fail_progs = progs < 0 ? -1 : progs;
+    fl->fail_erases = erases < 0 ? -1 : erases;
+    fl->fail_err = err < 0 ? err : -EIO;
+}

@@ -1,0 +1,396 @@
+/* store: the configuration in two CRC'd banks on emulated NOR flash.
+ *
+ * Each bank is half the image: a 28-byte header then the kv payload
+ * (docs/STORE.md has the byte layout). A commit never touches the active bank:
+ * it erases the other one, programs the payload, then the header, and the
+ * header's magic last of all, syncing between the steps. So until the magic
+ * lands, the new bank is not even a candidate, and after it lands the CRC
+ * (which covers the header fields and the payload) proves every byte made it.
+ * A power cut anywhere therefore leaves the old bank as the newest valid one,
+ * or the new bank complete. */
+#include "store.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zlib.h>
+
+struct store {
+    struct flash *fl;
+    bool own_flash;
+    size_t bank_size;       /* bytes per bank */
+    unsigned bank_blocks;   /* blocks per bank */
+    uint32_t capacity;      /* largest payload */
+};
+
+/* One bank as read from flash. */
+struct bank {
+    bool marked;            /* magic present: a commit reached its last step */
+    bool valid;             /* magic, version, length, CRC and payload syntax all good */
+    uint32_t seq, len, crc;
+    int64_t saved_at;
+    unsigned char *payload; /* valid banks only */
+    struct kv *kv;          /* valid banks only */
+};
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get_le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put_le64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get_le64(const unsigned char *p)
+{
+    return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
+}
+
+bool store_seq_newer(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) > 0;
+}
+
+/* 0 is skipped on wrap-around so that generation 0 always means "nothing stored". */
+static uint32_t seq_next(uint32_t seq)
+{
+    return seq + 1 == 0 ? 1 : seq + 1;
+}
+
+static uint32_t bank_crc(const unsigned char *hdr, const unsigned char *payload, uint32_t len)
+{
+    uLong c = crc32(0L, Z_NULL, 0);
+    c = crc32(c, hdr, 24);
+    c = crc32(c, payload, len);
+    return (uint32_t)c;
+}
+
+/* ---- open / close ---- */
+
+int store_open_flash(struct flash *fl, struct store **out)
+{
+    if (!fl || !out)
+        return -EINVAL;
+    unsigned nb = flash_nblocks(fl);
+    if (nb < 2 || nb % 2 != 0)
+        return -EINVAL;
+    struct store *st = calloc(1, sizeof(*st));
+    if (!st)
+        return -ENOMEM;
+    st->fl = fl;
+    st->bank_blocks = nb / 2;
+    st->bank_size = (size_t)st->bank_blocks * FLASH_BLOCK_SIZE;
+    st->capacity = (uint32_t)(st->bank_size - STORE_HEADER_SIZE);
+    *out = st;
+    return 0;
+}
+
+int store_open(const char *path, int flags, struct store **out)
+{
+    if (!path || !out || (flags & ~STORE_CREATE))
+        return -EINVAL;
+    struct flash *fl;
+    int rc = flash_open(path, flags & STORE_CREATE, FLASH_DEFAULT_BLOCKS, &fl);
+    if (rc < 0)
+        return rc;
+    rc = store_open_flash(fl, out);
+    if (rc < 0) {
+        flash_close(fl);
+        return rc;
+    }
+    (*out)->own_flash = true;
+    return 0;
+}
+
+void store_close(struct store *st)
+{
+    if (!st)
+        return;
+    if (st->own_flash)
+        flash_close(st->fl);
+    free(st);
+}
+
+struct flash *store_flash(struct store *st)
+{
+    return st ? st->fl : NULL;
+}
+
+/* ---- reading banks ---- */
+
+static void bank_free(struct bank *bk)
+{
+    free(bk->payload);
+    kv_free(bk->kv);
+    memset(bk, 0, sizeof(*bk));
+}
+
+/* Reads and validates bank b. Returns 0 (bk->valid tells) or a flash error / -ENOMEM. */
+static int bank_read(struct store *st, int b, struct bank *bk)
+{
+    memset(bk, 0, sizeof(*bk));
+    size_t base = (size_t)b * st->bank_size;
+    unsigned char h[STORE_HEADER_SIZE];
+    int rc = flash_read(st->fl, base, h, sizeof(h));
+    if (rc < 0)
+        return rc;
+    bk->marked = memcmp(h, STORE_MAGIC, 4) == 0;
+    bk->seq = get_le32(h + 8);
+    bk->len = get_le32(h + 12);
+    bk->saved_at = (int64_t)get_le64(h + 16);
+    bk->crc = get_le32(h + 24);
+    /* Checked before anything is read, so a wild length reads nothing. */
+    if (!bk->marked || get_le32(h + 4) != STORE_VERSION || bk->len == 0 || bk->len > st->capacity)
+        return 0;
+
+    unsigned char *p = malloc(bk->len);
+    if (!p)
+        return -ENOMEM;
+    rc = flash_read(st->fl, base + STORE_HEADER_SIZE, p, bk->len);
+    if (rc < 0 || bank_crc(h, p, bk->len) != bk->crc) {
+        free(p);
+        return rc;
+    }
+    struct kv *kv;
+    rc = kv_parse(p, bk->len, &kv);
+    if (rc < 0) {
+        free(p);
+        return rc == -EBADMSG ? 0 : rc;     /* a CRC-correct but malformed payload is not valid */
+    }
+    bk->payload = p;
+    bk->kv = kv;
+    bk->valid = true;
+    return 0;
+}
+
+/* Both banks, the active one (-1: none) and the resulting state. */
+struct scan {
+    struct bank bk[2];
+    int active;
+    enum store_state state;
+};
+
+static void scan_free(struct scan *s)
+{
+    bank_free(&s->bk[0]);
+    bank_free(&s->bk[1]);
+}
+
+static int scan_banks(struct store *st, struct scan *s)
+{
+    memset(s, 0, sizeof(*s));
+    int rc = bank_read(st, 0, &s->bk[0]);
+    if (rc == 0)
+        rc = bank_read(st, 1, &s->bk[1]);
+    if (rc < 0) {
+        scan_free(s);
+        return rc;
+    }
+    bool v0 = s->bk[0].valid, v1 = s->bk[1].valid;
+    if (v0 && v1)   /* equal (or unordered) sequence numbers: bank 0, so the choice is stable */
+        s->active = store_seq_newer(s->bk[1].seq, s->bk[0].seq) ? 1 : 0;
+    else
+        s->active = v0 ? 0 : v1 ? 1 : -1;
+
+    /* No magic anywhere = no commit ever finished: a blank (or never provisioned) image.
+     * A magic on a bank that does not validate is damage: corrupt. */
+    if (s->active >= 0)
+        s->state = STORE_OK;
+    else if (!s->bk[0].marked && !s->bk[1].marked)
+        s->state = STORE_EMPTY;
+    else
+        s->state = STORE_CORRUPT;
+    return 0;
+}
+
+static void fill_info(struct store *st, const struct scan *s, struct store_info *info)
+{
+    if (!info)
+        return;
+    memset(info, 0, sizeof(*info));
+    info->state = s->state;
+    info->active_bank = s->active;
+    for (int b = 0; b < 2; b++) {
+        info->valid[b] = s->bk[b].valid;
+        info->seq[b] = s->bk[b].seq;
+        info->crc[b] = s->bk[b].crc;
+        info->length[b] = s->bk[b].len;
+        info->erase_count[b] = flash_erase_count(st->fl, (unsigned)b * st->bank_blocks);
+    }
+    if (s->active >= 0) {
+        info->generation = s->bk[s->active].seq;
+        info->saved_at = s->bk[s->active].saved_at;
+    }
+    info->capacity = st->capacity;
+}
+
+/* A shared lock keeps a reader from parsing a bank mid-commit; the format would
+ * survive it anyway (magic last, CRC), so a reader that cannot lock is still safe. */
+static int scan_locked(struct store *st, struct scan *s)
+{
+    int rc = flash_lock_shared(st->fl);
+    if (rc < 0)
+        return rc;
+    rc = scan_banks(st, s);
+    flash_unlock(st->fl);
+    return rc;
+}
+
+int store_load(struct store *st, struct kv **out, struct store_info *info)
+{
+    if (!st || !out)
+        return -EINVAL;
+    *out = NULL;
+    struct scan s;
+    int rc = scan_locked(st, &s);
+    if (rc < 0)
+        return rc;
+    fill_info(st, &s, info);
+    if (s.state == STORE_OK) {
+        *out = s.bk[s.active].kv;
+        s.bk[s.active].kv = NULL;
+    } else if (s.state == STORE_EMPTY) {
+        *out = kv_new();
+        rc = *out ? 0 : -ENOMEM;
+    } else {
+        rc = -EBADMSG;
+    }
+    scan_free(&s);
+    return rc;
+}
+
+int store_info(struct store *st, struct store_info *info)
+{
+    if (!st || !info)
+        return -EINVAL;
+    struct scan s;
+    int rc = scan_locked(st, &s);
+    if (rc < 0)
+        return rc;
+    fill_info(st, &s, info);
+    scan_free(&s);
+    return 0;
+}
+
+/* ---- committing ---- */
+
+/* Erase, payload, header fields, magic: each step durable before the next,
+ * so neither the flash nor the file system can make the magic appear early. */
+static int bank_write(struct store *st, int b, const unsigned char *img, size_t total)
+{
+    struct flash *fl = st->fl;
+    size_t base = (size_t)b * st->bank_size;
+    unsigned first = (unsigned)b * st->bank_blocks;
+    unsigned nblk = (unsigned)((total + FLASH_BLOCK_SIZE - 1) / FLASH_BLOCK_SIZE);
+    int rc = 0;
+
+    /* Only the blocks the new bank occupies: what lies beyond its length is never read. */
+    for (unsigned i = 0; i < nblk && rc == 0; i++)
+        rc = flash_erase(fl, first + i);
+    if (rc == 0)
+        rc = flash_sync(fl);
+    if (rc == 0)
+        rc = flash_prog(fl, base + STORE_HEADER_SIZE, img + STORE_HEADER_SIZE,
+                        total - STORE_HEADER_SIZE);
+    if (rc == 0)
+        rc = flash_sync(fl);
+    if (rc == 0)
+        rc = flash_prog(fl, base + 4, img + 4, STORE_HEADER_SIZE - 4);
+    if (rc == 0)
+        rc = flash_sync(fl);
+    if (rc == 0)
+        rc = flash_prog(fl, base, img, 4);
+    if (rc == 0)
+        rc = flash_sync(fl);
+    return rc;
+}
+
+int store_commit(struct store *st, const struct kv *kv, const uint32_t *expect_generation,
+                 struct store_info *info)
+{
+    if (!st || !kv)
+        return -EINVAL;
+    unsigned char *payload;
+    size_t len;
+    int rc = kv_serialize(kv, &payload, &len);
+    if (rc < 0)
+        return rc;
+    if (len > st->capacity) {
+        free(payload);
+        return -ENOSPC;
+    }
+
+    /* The lock spans the re-read and the write, so a commit from another
+     * process in between is either seen (-ESTALE / newer seq) or waits. */
+    rc = flash_lock(st->fl);
+    if (rc < 0) {
+        free(payload);
+        return rc;
+    }
+    struct scan s;
+    unsigned char *img = NULL;
+    rc = scan_banks(st, &s);
+    if (rc < 0)
+        goto unlock;
+
+    const struct bank *act = s.active >= 0 ? &s.bk[s.active] : NULL;
+    uint32_t gen = act ? act->seq : 0;
+    if (expect_generation && *expect_generation != gen) {
+        fill_info(st, &s, info);
+        rc = -ESTALE;
+        goto done;
+    }
+    if (act && act->len == len && memcmp(act->payload, payload, len) == 0) {
+        fill_info(st, &s, info);    /* unchanged: no erase, no write */
+        rc = 1;
+        goto done;
+    }
+
+    int target = act ? 1 - s.active : 0;
+    uint32_t seq = act ? seq_next(gen) : 1;
+    size_t total = STORE_HEADER_SIZE + len;
+    img = malloc(total);
+    if (!img) {
+        rc = -ENOMEM;
+        goto done;
+    }
+    memcpy(img, STORE_MAGIC, 4);
+    put_le32(img + 4, STORE_VERSION);
+    put_le32(img + 8, seq);
+    put_le32(img + 12, (uint32_t)len);
+    put_le64(img + 16, (uint64_t)(int64_t)time(NULL));
+    memcpy(img + STORE_HEADER_SIZE, payload, len);
+    put_le32(img + 24, bank_crc(img, payload, (uint32_t)len));
+
+    rc = bank_write(st, target, img, total);
+    if (rc < 0)
+        goto done;
+
+    /* Read back: success only for a bank that validates and holds these bytes. */
+    scan_free(&s);
+    rc = scan_banks(st, &s);
+    if (rc < 0)
+        goto unlock;
+    const struct bank *nb = &s.bk[target];
+    if (!nb->valid || nb->seq != seq || nb->len != len || memcmp(nb->payload, payload, len) != 0)
+        rc = -EIO;
+    else
+        fill_info(st, &s, info);
+done:
+    scan_free(&s);
+unlock:
+    flash_unlock(st->fl);
+    free(img);
+    free(payload);
+    return rc;
+}
