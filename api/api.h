@@ -8,6 +8,7 @@
 #include "config.h"
 #include "dns.h"
 #include "http.h"
+#include "json.h"
 #include "store.h"
 
 struct auth;
@@ -29,23 +30,134 @@ enum { ROUTE_PUBLIC = 1 };       /* no authentication (POST /session only) */
 
 struct route {
     const char *method;
-    const char *pattern;          /* "/lines/{n}" : {n} matches 1..99 digits */
+    const char *pattern;          /* "/lines/{n}" : {n} matches 1..9 digits */
     api_handler handler;
     int flags;
 };
 
+/* The whole table (for tests and the OpenAPI check), terminated by a NULL method. */
+extern const struct route api_routes[];
+
 /* Finds the handler for method + path (below /api/v1). Returns 0 and sets
  * *route; -ENOENT (404) when no pattern matches; -EPERM (405) when the path
- * matches but not the method, with `allow` filled ("GET, PUT, PATCH, DELETE"). */
+ * matches but not the method, with `allow` filled ("GET, HEAD, PUT, PATCH, DELETE").
+ * HEAD is answered by the GET handler (http.c sends no body for HEAD). */
 int api_route(const char *method, const char *path, const struct route **route,
               char *allow, size_t allow_n);
 
-/* problem.c: problem+json helpers (API.md section 6). */
-void api_problem(struct resp *rs, unsigned status, const char *title, const char *detail);
-/* 422 with errors (and checks, may be NULL). */
-void api_validation_failed(struct resp *rs, const struct diag_list *errs, json_t *checks);
-
-/* {n} of a matched path: the line number, or 0 when out of range (-> 404). */
+/* {n} of a matched path: the line number, or 0 when out of range or not in
+ * canonical form ("0", "01", "7" with 6 lines -> 404). */
 unsigned api_line_number(const struct req *rq, const struct app *app);
+
+/* ---- problem.c: problem+json helpers (API.md section 6) ---- */
+
+/* {"type":"about:blank","title","status","detail"}; title NULL = the status's reason phrase. */
+void api_problem(struct resp *rs, unsigned status, const char *title, const char *detail);
+/* The same object, to add members to before resp_problem_json (for http.c's own errors). */
+json_t *api_problem_new(unsigned status, const char *title, const char *detail);
+/* "Not Found", "Method Not Allowed", ... for any status sipcfgd answers. */
+const char *api_status_title(unsigned status);
+/* 422 with errors and checks (checks may be NULL = []; it is stolen). */
+void api_validation_failed(struct resp *rs, const struct diag_list *errs, json_t *checks);
+/* The same with "warnings" as well (may be NULL). */
+void api_validation_failed_w(struct resp *rs, const struct diag_list *errs,
+                             const struct diag_list *warns, json_t *checks);
+/* 400 for a body json_parse_body refused: "detail" and members "line", "column". */
+void api_bad_json(struct resp *rs, const struct json_syntax_error *err);
+/* 400 naming a bad query parameter ("parameter" member). */
+void api_bad_parameter(struct resp *rs, const char *name, const char *detail);
+
+/* ---- resolve.c: live DNS checks of many servers at once, for one request ---- */
+
+enum api_dns_policy { API_DNS_REQUIRE = 0, API_DNS_WARN, API_DNS_SKIP };
+
+/* Reads ?dns=require|warn|skip (default require). -EINVAL: a 400 was answered. */
+int api_dns_policy(const struct req *rq, struct resp *rs, enum api_dns_policy *out);
+
+#define API_CHECKS_MAX (LINE_MAX_LINES * SF_COUNT)
+
+struct api_check {
+    char field[DIAG_FIELD_MAX];   /* "proxy", or "lines[2].backup_proxy" in a config */
+    unsigned line_idx;            /* 0-based line index */
+    enum server_field sf;
+    struct server server;
+    bool dns_srv;
+    struct dns_result *result;    /* NULL until it completed */
+};
+
+struct api_checks {
+    pthread_mutex_t mu;           /* guards pending and the results while checks run */
+    struct req *rq;
+    unsigned pending;
+    size_t n;
+    struct api_check item[API_CHECKS_MAX];
+};
+
+void api_checks_init(struct api_checks *c);
+void api_checks_free(struct api_checks *c);     /* results only; not the struct */
+/* Adds every set server field of a line; fields named prefix + "." + name (or name). */
+void api_checks_add_line(struct api_checks *c, const struct line *l, unsigned line_idx,
+                         const char *prefix);
+/* Starts every check. Returns true when the request was suspended (the handler
+ * must return now and runs again, with its ctx, once all are done); false when
+ * every result is already there (nothing to check, or IP literals only). */
+bool api_checks_start(struct api_checks *c, struct req *rq, struct dns *d);
+/* The resolutions, in the order added, each with its "field". */
+json_t *api_checks_json(const struct api_checks *c);
+/* A non-ok outcome as an error (require) or a warning (warn) with code
+ * "dns_<status>"; the checks' own warnings (backup equal to primary...) go to warns. */
+void api_checks_diag(const struct api_checks *c, enum api_dns_policy policy,
+                     struct diag_list *errs, struct diag_list *warns);
+const struct dns_result *api_checks_find(const struct api_checks *c, unsigned line_idx,
+                                         enum server_field sf);
+/* A person's sentence for a non-ok outcome ("'x' does not exist in DNS (NXDOMAIN)"). */
+void api_dns_message(const struct dns_result *r, char *buf, size_t n);
+
+/* ---- config.c: storing a new configuration ---- */
+
+/* Sets line->resolved[F] of every line of `next` from the checks: the ok
+ * resolution; else the old value when the server is unchanged; else "".
+ * An ok resolution equal to the old one up to order keeps the old text, so a
+ * re-ordered DNS answer does not cost a flash write. */
+void api_apply_resolved(struct config *next, const struct config *old,
+                        const struct api_checks *c);
+/* Commits `next` unless it equals what is stored (then *changed = false and
+ * flash is not touched). Call with app->lock held. On success app->cfg and
+ * app->generation follow. Errors are answered (409 stale, 507 storage) and
+ * -errno returned; RAM and flash are then unchanged (409: RAM reloaded). */
+int api_commit(struct app *app, struct resp *rs, const struct config *next, bool *changed);
+
+/* ---- lines.c ---- */
+
+/* Strong ETag ("\"<16 hex>\"") of a line's settings, password included (keyed
+ * with a per-process random key, so it is no password oracle). */
+void api_line_etag(const struct line *l, unsigned n, char out[24]);
+void api_config_etag(const struct config *c, char out[24]);
+/* true when If-Match is absent, "*", or lists `etag`; false when stale or malformed. */
+bool api_if_match(const struct req *rq, const char *etag);
+/* RFC 7396 JSON merge patch: a new value (target not modified). */
+json_t *api_merge_patch(const json_t *target, const json_t *patch);
+
+/* ---- handlers ---- */
+void lines_get_all(struct req *rq, struct resp *rs);
+void lines_get(struct req *rq, struct resp *rs);
+void lines_put(struct req *rq, struct resp *rs);
+void lines_patch(struct req *rq, struct resp *rs);
+void lines_delete(struct req *rq, struct resp *rs);
+void config_get(struct req *rq, struct resp *rs);
+void config_put(struct req *rq, struct resp *rs);
+void resolve_post(struct req *rq, struct resp *rs);
+void routing_get(struct req *rq, struct resp *rs);
+void routing_post(struct req *rq, struct resp *rs);
+void status_get(struct req *rq, struct resp *rs);
+void openapi_get(struct req *rq, struct resp *rs);
+/* api/session.c (the server engineer's) */
+void session_post(struct req *rq, struct resp *rs);
+void session_delete(struct req *rq, struct resp *rs);
+void admin_password_put(struct req *rq, struct resp *rs);
+
+/* build/gen/openapi_json.c: api/openapi.yaml as JSON, generated at build time. */
+extern const char openapi_json[];
+extern const unsigned long openapi_json_len;
 
 #endif

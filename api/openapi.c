@@ -1,0 +1,15 @@
+/* openapi: GET /openapi.json, api/openapi.yaml converted to JSON at build time
+ * (build/gen/openapi_json.c), so the served contract is the reviewed file. */
+#include "api.h"
+
+void openapi_get(struct req *rq, struct resp *rs)
+{
+    (void)rq;
+    json_error_t err;
+    json_t *j = json_loadb(openapi_json, (size_t)openapi_json_len, 0, &err);
+    if (!j) {
+        api_problem(rs, 500, NULL, "the built-in OpenAPI document is not valid JSON");
+        return;
+    }
+    resp_json(rs, 200, j);
+}

@@ -1,0 +1,341 @@
+/* resolve: live DNS checks for a request (many servers in parallel while the
+ * request is suspended), the DNS policy of writes, and POST /resolve. */
+#include "api.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server.h"
+
+int api_dns_policy(const struct req *rq, struct resp *rs, enum api_dns_policy *out)
+{
+    const char *v = req_query(rq, "dns");
+    *out = API_DNS_REQUIRE;
+    if (!v)
+        return 0;
+    if (strcmp(v, "require") == 0)
+        *out = API_DNS_REQUIRE;
+    else if (strcmp(v, "warn") == 0)
+        *out = API_DNS_WARN;
+    else if (strcmp(v, "skip") == 0)
+        *out = API_DNS_SKIP;
+    else {
+        api_bad_parameter(rs, "dns", "query parameter 'dns' must be require, warn or skip");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+void api_checks_init(struct api_checks *c)
+{
+    memset(c, 0, sizeof *c);
+    pthread_mutex_init(&c->mu, NULL);
+}
+
+void api_checks_free(struct api_checks *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        dns_result_free(c->item[i].result);
+        c->item[i].result = NULL;
+    }
+    pthread_mutex_destroy(&c->mu);
+}
+
+void api_checks_add_line(struct api_checks *c, const struct line *l, unsigned line_idx,
+                         const char *prefix)
+{
+    for (int f = 0; f < SF_COUNT; f++) {
+        if (!l->srv[f].set || c->n >= API_CHECKS_MAX)
+            continue;
+        struct api_check *k = &c->item[c->n++];
+        memset(k, 0, sizeof *k);
+        diag_path(k->field, sizeof k->field, prefix ? prefix : "",
+                  server_field_name((enum server_field)f));
+        k->line_idx = line_idx;
+        k->sf = (enum server_field)f;
+        k->server = l->srv[f];
+        k->dns_srv = l->dns_srv;
+    }
+}
+
+/* A result for a check that could not even start (no memory, resolver gone). */
+static struct dns_result *failed_result(const struct server *s)
+{
+    struct dns_result *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->server = *s;
+    r->status = DNS_SERVFAIL;
+    r->method = DNS_METHOD_A;
+    return r;
+}
+
+struct check_arg {
+    struct api_checks *c;
+    size_t i;
+};
+
+static void done_one(struct api_checks *c)
+{
+    /* called with c->mu held; unlocks */
+    bool last = --c->pending == 0;
+    struct req *rq = c->rq;
+    pthread_mutex_unlock(&c->mu);
+    /* After resume the handler may run and free c: touch nothing after this. */
+    if (last && rq)
+        req_resume(rq);
+}
+
+static void check_cb(void *arg, const struct dns_result *r)
+{
+    struct check_arg *a = arg;
+    struct api_checks *c = a->c;
+    size_t i = a->i;
+    free(a);
+    struct dns_result *copy = dns_result_dup(r);
+    if (!copy)
+        copy = failed_result(&c->item[i].server);
+    pthread_mutex_lock(&c->mu);
+    c->item[i].result = copy;
+    done_one(c);
+}
+
+bool api_checks_start(struct api_checks *c, struct req *rq, struct dns *d)
+{
+    bool literals_only = true;
+    for (size_t i = 0; i < c->n; i++)
+        if (host_ip_family(c->item[i].server.host) == 0)
+            literals_only = false;
+    if (literals_only) {
+        /* nothing to wait for: an IP literal needs no lookup */
+        for (size_t i = 0; i < c->n; i++) {
+            struct dns_result *r = NULL;
+            if (dns_check(d, &c->item[i].server, c->item[i].dns_srv, &r) < 0 || !r)
+                r = failed_result(&c->item[i].server);
+            c->item[i].result = r;
+        }
+        return false;
+    }
+    /* Suspend first: a callback may run before dns_check_start returns. One extra
+     * count for this starter, so the request resumes only after every start. */
+    c->rq = rq;
+    c->pending = (unsigned)c->n + 1;
+    req_suspend(rq);
+    for (size_t i = 0; i < c->n; i++) {
+        struct check_arg *a = malloc(sizeof *a);
+        int rc = -ENOMEM;
+        if (a) {
+            a->c = c;
+            a->i = i;
+            rc = dns_check_start(d, &c->item[i].server, c->item[i].dns_srv, check_cb, a);
+            if (rc < 0)
+                free(a);
+        }
+        if (rc < 0) {
+            struct dns_result *r = failed_result(&c->item[i].server);
+            pthread_mutex_lock(&c->mu);
+            c->item[i].result = r;
+            done_one(c);
+        }
+    }
+    pthread_mutex_lock(&c->mu);
+    done_one(c);
+    return true;
+}
+
+json_t *api_checks_json(const struct api_checks *c)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < c->n; i++)
+        if (c->item[i].result)
+            json_array_append_new(a, dns_result_to_json(c->item[i].result, c->item[i].field));
+    return a;
+}
+
+const struct dns_result *api_checks_find(const struct api_checks *c, unsigned line_idx,
+                                         enum server_field sf)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (c->item[i].line_idx == line_idx && c->item[i].sf == sf)
+            return c->item[i].result;
+    return NULL;
+}
+
+void api_dns_message(const struct dns_result *r, char *buf, size_t n)
+{
+    char q[64];
+    diag_quote(q, sizeof q, r->server.host);
+    switch (r->status) {
+    case DNS_OK:
+        snprintf(buf, n, "'%s' resolves", q);
+        break;
+    case DNS_NXDOMAIN:
+        snprintf(buf, n, "'%s' does not exist in DNS (NXDOMAIN)", q);
+        break;
+    case DNS_NO_RECORDS:
+        snprintf(buf, n, "'%s' has no SIP service (SRV) records and no address", q);
+        break;
+    case DNS_UNAVAILABLE:
+        snprintf(buf, n, "'%s' says in DNS that it offers no SIP service (SRV target '.')", q);
+        break;
+    case DNS_SERVFAIL:
+        snprintf(buf, n, "the DNS server failed to resolve '%s' (SERVFAIL)", q);
+        break;
+    case DNS_REFUSED:
+        snprintf(buf, n, "the DNS server refused to resolve '%s' (REFUSED)", q);
+        break;
+    case DNS_TIMEOUT:
+        snprintf(buf, n, "no answer from DNS for '%s' in time (timeout)", q);
+        break;
+    case DNS_SKIPPED:
+    default:
+        snprintf(buf, n, "'%s' was not checked", q);
+        break;
+    }
+}
+
+static void add_result_warnings(const struct api_check *k, struct diag_list *warns)
+{
+    const struct diag_list *w = k->result->warnings;
+    if (!w)
+        return;
+    for (size_t i = 0; i < w->n; i++) {
+        char path[DIAG_FIELD_MAX];
+        const char *field = w->item[i].field;
+        if (field[0] == '\0')
+            field = k->field;
+        else if (strncmp(field, k->field, strlen(k->field)) != 0)
+            field = diag_path(path, sizeof path, k->field, w->item[i].field);
+        diag_add(warns, field, w->item[i].code, "%s", w->item[i].message);
+    }
+}
+
+void api_checks_diag(const struct api_checks *c, enum api_dns_policy policy,
+                     struct diag_list *errs, struct diag_list *warns)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        const struct api_check *k = &c->item[i];
+        if (!k->result)
+            continue;
+        add_result_warnings(k, warns);
+        if (k->result->status == DNS_OK)
+            continue;
+        char code[DIAG_CODE_MAX], msg[DIAG_MESSAGE_MAX];
+        snprintf(code, sizeof code, "dns_%s", dns_status_name(k->result->status));
+        api_dns_message(k->result, msg, sizeof msg);
+        diag_add(policy == API_DNS_REQUIRE ? errs : warns, k->field, code, "%s", msg);
+    }
+    /* a backup that resolves to its primary's addresses protects nothing */
+    static const struct { enum server_field primary, backup; } pairs[] = {
+        {SF_PROXY, SF_BACKUP_PROXY}, {SF_REGISTRAR, SF_BACKUP_REGISTRAR},
+    };
+    for (size_t i = 0; i < c->n; i++) {
+        const struct api_check *b = &c->item[i];
+        for (size_t p = 0; p < sizeof pairs / sizeof pairs[0]; p++) {
+            if (b->sf != pairs[p].backup || !b->result || b->result->status != DNS_OK)
+                continue;
+            const struct dns_result *pr = api_checks_find(c, b->line_idx, pairs[p].primary);
+            if (pr && pr->status == DNS_OK)
+                dns_compare_backup(pr, b->result, b->field, warns);
+        }
+    }
+}
+
+/* ---- POST /resolve ---- */
+
+struct resolve_ctx {
+    struct api_checks checks;
+};
+
+static void resolve_ctx_free(void *p)
+{
+    struct resolve_ctx *x = p;
+    api_checks_free(&x->checks);
+    free(x);
+}
+
+static void resolve_answer(struct resp *rs, struct resolve_ctx *x)
+{
+    const struct dns_result *r = x->checks.item[0].result;
+    if (!r) {
+        api_problem(rs, 500, NULL, "the check did not complete");
+        return;
+    }
+    resp_json(rs, 200, dns_result_to_json(r, NULL));
+}
+
+void resolve_post(struct req *rq, struct resp *rs)
+{
+    struct resolve_ctx *x = req_ctx(rq);
+    if (x) {                       /* resumed: the check is done */
+        resolve_answer(rs, x);
+        return;
+    }
+    size_t len = 0;
+    const char *body = req_body(rq, &len);
+    struct json_syntax_error jerr;
+    json_t *in = json_parse_body(body ? body : "", body ? len : 0, &jerr);
+    if (!in) {
+        api_bad_json(rs, &jerr);
+        return;
+    }
+    struct diag_list *errs = malloc(sizeof *errs);
+    if (!errs) {
+        json_decref(in);
+        api_problem(rs, 500, NULL, "out of memory");
+        return;
+    }
+    diag_init(errs);
+    struct server s;
+    memset(&s, 0, sizeof s);
+    bool dns_srv = true;
+    const char *key;
+    json_t *v;
+    json_object_foreach(in, key, v) {
+        char q[64];
+        if (strcmp(key, "server") == 0) {
+            if (json_is_null(v))
+                diag_add(errs, "server", "required", "a server to check is required");
+            else
+                server_from_json(v, &s, "server", errs);
+        } else if (strcmp(key, "dns_srv") == 0) {
+            if (json_is_boolean(v))
+                dns_srv = json_is_true(v);
+            else
+                diag_add(errs, "dns_srv", "invalid_type", "dns_srv must be true or false");
+        } else {
+            diag_add(errs, diag_quote(q, sizeof q, key), "unknown_field",
+                     "'%s' is not a member of a resolve request (server, dns_srv)",
+                     diag_quote(q, sizeof q, key));
+        }
+    }
+    if (!json_object_get(in, "server"))
+        diag_add(errs, "server", "required", "a server to check is required");
+    json_decref(in);
+    if (errs->n == 0 && !s.set)
+        diag_add(errs, "server", "required", "a server to check is required");
+    if (errs->n || errs->dropped) {
+        api_validation_failed(rs, errs, NULL);
+        free(errs);
+        return;
+    }
+    free(errs);
+
+    x = calloc(1, sizeof *x);
+    if (!x) {
+        api_problem(rs, 500, NULL, "out of memory");
+        return;
+    }
+    api_checks_init(&x->checks);
+    struct api_check *k = &x->checks.item[0];
+    snprintf(k->field, sizeof k->field, "server");
+    k->server = s;
+    k->dns_srv = dns_srv;
+    x->checks.n = 1;
+    req_set_ctx(rq, x, resolve_ctx_free);
+    if (api_checks_start(&x->checks, rq, req_app(rq)->dns))
+        return;
+    resolve_answer(rs, x);
+}

@@ -1,0 +1,56 @@
+/* status: GET /status, what a person or a monitoring script wants to know. */
+#include "api.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+void status_get(struct req *rq, struct resp *rs)
+{
+    struct app *app = req_app(rq);
+    struct store_info info;
+    memset(&info, 0, sizeof info);
+    pthread_mutex_lock(&app->lock);
+    int rc = store_info(app->store, &info);
+    uint32_t generation = app->generation;
+    pthread_mutex_unlock(&app->lock);
+    if (rc < 0) {
+        api_problem(rs, 500, NULL, "the flash store could not be read");
+        return;
+    }
+    time_t now = time(NULL);
+    long long up = now >= app->started ? (long long)(now - app->started) : 0;
+    json_t *saved = json_null();
+    if (info.state == STORE_OK && info.saved_at > 0) {
+        time_t t = (time_t)info.saved_at;
+        struct tm tm;
+        char buf[32];
+        if (gmtime_r(&t, &tm) && strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm) > 0) {
+            json_decref(saved);
+            saved = json_string(buf);
+        }
+    }
+    static const char *const states[] = {"empty", "ok", "corrupt"};
+    json_t *out = json_pack("{s:s, s:I, s:I, s:{s:I, s:i, s:[I, I], s:o, s:s, s:I, s:I}, "
+                            "s:{s:I}}",
+                            "version", app->version ? app->version : "unknown",
+                            "uptime_s", (json_int_t)up,
+                            "lines", (json_int_t)app->nlines,
+                            "store",
+                            "generation", (json_int_t)generation,
+                            "active_bank", info.active_bank,
+                            "erase_counts", (json_int_t)info.erase_count[0],
+                            (json_int_t)info.erase_count[1],
+                            "saved_at", saved,
+                            "state", (unsigned)info.state < 3 ? states[info.state] : "unknown",
+                            "capacity", (json_int_t)info.capacity,
+                            "length", (json_int_t)(info.active_bank >= 0 && info.active_bank < 2
+                                                   ? info.length[info.active_bank] : 0),
+                            "dns",
+                            "queries_sent", (json_int_t)(app->dns ? dns_queries_sent(app->dns) : 0));
+    if (!out) {
+        api_problem(rs, 500, NULL, "out of memory");
+        return;
+    }
+    resp_json(rs, 200, out);
+}
