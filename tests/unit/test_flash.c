@@ -1,0 +1,426 @@
+/* flash: NOR semantics, the image file and its trailer, power-cut injection. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "flash.h"
+
+#define NB 4u
+
+static char tmpdir[256];
+
+static int group_setup(void **state)
+{
+    const char *t = getenv("TMPDIR");
+    snprintf(tmpdir, sizeof(tmpdir), "%s/test_flash.XXXXXX", t && *t ? t : "/tmp");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    char cmd[512];
+    /* Only files this test made, by name. */
+    const char *names[] = {"a.img", "b.img", "junk.img", "short.img", "env.img", "lock.img"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        snprintf(cmd, sizeof(cmd), "%s/%s", tmpdir, names[i]);
+        unlink(cmd);
+    }
+    return rmdir(tmpdir);
+}
+
+static void path_of(char *buf, size_t n, const char *name)
+{
+    snprintf(buf, n, "%s/%s", tmpdir, name);
+}
+
+static unsigned char byte_at(struct flash *fl, size_t off)
+{
+    unsigned char b = 0;
+    assert_int_equal(flash_read(fl, off, &b, 1), 0);
+    return b;
+}
+
+static void test_nor_semantics(void **state)
+{
+    struct flash *fl;
+    assert_int_equal(flash_open_mem(NB, &fl), 0);
+    assert_int_equal(flash_size(fl), NB * FLASH_BLOCK_SIZE);
+    assert_int_equal(flash_nblocks(fl), NB);
+    assert_int_equal(byte_at(fl, 0), 0xFF);
+    assert_int_equal(byte_at(fl, flash_size(fl) - 1), 0xFF);
+
+    unsigned char v = 0xF0;
+    assert_int_equal(flash_prog(fl, 10, &v, 1), 0);
+    assert_int_equal(byte_at(fl, 10), 0xF0);
+    v = 0x30;                                   /* only clears bits: allowed */
+    assert_int_equal(flash_prog(fl, 10, &v, 1), 0);
+    assert_int_equal(byte_at(fl, 10), 0x30);
+    assert_int_equal(flash_violations(fl), 0);
+
+    /* 0x3C needs bits 2 and 3 back to 1: refused, counted, nothing written
+     * (not even the first byte of a longer write). */
+    unsigned char two[2] = {0x00, 0x3C};
+    assert_int_equal(flash_prog(fl, 9, two, 2), -EPERM);
+    assert_int_equal(flash_violations(fl), 1);
+    assert_int_equal(byte_at(fl, 9), 0xFF);
+    assert_int_equal(byte_at(fl, 10), 0x30);
+
+    assert_int_equal(flash_erase_count(fl, 0), 0);
+    assert_int_equal(flash_erase(fl, 0), 0);
+    assert_int_equal(flash_erase_count(fl, 0), 1);
+    assert_int_equal(flash_erase_count(fl, 1), 0);
+    assert_int_equal(byte_at(fl, 10), 0xFF);
+    assert_int_equal(flash_erases(fl), 1);
+    assert_int_equal(flash_bytes_programmed(fl), 2);
+
+    /* Bounds. */
+    unsigned char buf[8];
+    assert_int_equal(flash_read(fl, flash_size(fl) - 4, buf, 8), -EINVAL);
+    assert_int_equal(flash_prog(fl, flash_size(fl), buf, 1), -EINVAL);
+    assert_int_equal(flash_read(fl, SIZE_MAX, buf, 2), -EINVAL);
+    assert_int_equal(flash_erase(fl, NB), -EINVAL);
+    assert_int_equal(flash_read(fl, flash_size(fl), buf, 0), 0);
+
+    flash_close(fl);
+    struct flash *none = NULL;
+    assert_int_equal(flash_open_mem(0, &none), -EINVAL);
+    assert_null(none);
+}
+
+static void test_file_image(void **state)
+{
+    char path[300];
+    path_of(path, sizeof(path), "a.img");
+    struct flash *fl;
+    assert_int_equal(flash_open(path, false, NB, &fl), -ENOENT);
+    assert_int_equal(flash_open(path, true, NB, &fl), 0);
+
+    /* On disk: data then trailer (magic, version, block size, count, reserved, counts). */
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_size, NB * FLASH_BLOCK_SIZE + FLASH_TRAILER_FIXED + 4 * NB);
+
+    unsigned char data[100];
+    memset(data, 0x5A, sizeof(data));
+    assert_int_equal(flash_prog(fl, FLASH_BLOCK_SIZE + 7, data, sizeof(data)), 0);
+    assert_int_equal(flash_erase(fl, 3), 0);
+    assert_int_equal(flash_erase(fl, 3), 0);
+    assert_int_equal(flash_sync(fl), 0);
+
+    /* A second handle (as another process would) sees it at once: no cache. */
+    struct flash *other;
+    assert_int_equal(flash_open(path, false, 0, &other), 0);
+    assert_int_equal(flash_nblocks(other), NB);     /* the image's own geometry */
+    assert_int_equal(byte_at(other, FLASH_BLOCK_SIZE + 7), 0x5A);
+    assert_int_equal(flash_erase_count(other, 3), 2);
+    unsigned char z = 0;
+    assert_int_equal(flash_prog(other, 0, &z, 1), 0);
+    assert_int_equal(byte_at(fl, 0), 0x00);
+    flash_close(other);
+    flash_close(fl);
+
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    unsigned char t[FLASH_TRAILER_FIXED + 4 * NB];
+    assert_int_equal(fseek(f, NB * FLASH_BLOCK_SIZE, SEEK_SET), 0);
+    assert_int_equal(fread(t, 1, sizeof(t), f), sizeof(t));
+    fclose(f);
+    assert_memory_equal(t, "SIPCFGFL", 8);
+    assert_int_equal(t[8], 1);                       /* version, LE */
+    assert_int_equal(t[12] | t[13] << 8, 4096);      /* block size */
+    assert_int_equal(t[16], NB);
+    assert_int_equal(t[24 + 4 * 3], 2);              /* block 3 erased twice */
+    assert_int_equal(t[24], 0);
+
+    /* Reopen with create: the existing image is kept, not re-made. */
+    assert_int_equal(flash_open(path, true, 64, &fl), 0);
+    assert_int_equal(flash_nblocks(fl), NB);
+    assert_int_equal(byte_at(fl, FLASH_BLOCK_SIZE + 7), 0x5A);
+    assert_int_equal(flash_erase_count(fl, 3), 2);
+    flash_close(fl);
+}
+
+static void write_file(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, n, f), n);
+    fclose(f);
+}
+
+static void test_not_an_image(void **state)
+{
+    char path[300];
+    struct flash *fl;
+    path_of(path, sizeof(path), "junk.img");
+    write_file(path, "hello", 5);
+    assert_int_equal(flash_open(path, true, NB, &fl), -EBADMSG);
+
+    /* Right size, wrong magic. */
+    size_t n = 2 * FLASH_BLOCK_SIZE + FLASH_TRAILER_FIXED + 8;
+    unsigned char *img = calloc(1, n);
+    write_file(path, img, n);
+    assert_int_equal(flash_open(path, false, 2, &fl), -EBADMSG);
+
+    /* A good image with its last bytes cut off. */
+    char good[300];
+    path_of(good, sizeof(good), "short.img");
+    assert_int_equal(flash_open(good, true, 2, &fl), 0);
+    flash_close(fl);
+    FILE *f = fopen(good, "rb");
+    assert_int_equal(fread(img, 1, n, f), n);
+    fclose(f);
+    write_file(good, img, n - 1);
+    assert_int_equal(flash_open(good, false, 2, &fl), -EBADMSG);
+    /* Geometry in the trailer disagreeing with the size. */
+    img[2 * FLASH_BLOCK_SIZE + 16] = 3;
+    write_file(good, img, n);
+    assert_int_equal(flash_open(good, false, 2, &fl), -EBADMSG);
+    free(img);
+}
+
+/* The byte at the cut: with PARTIAL only some of its 1->0 transitions happen. */
+static void test_cut_prog_partial(void **state)
+{
+    unsigned char want[16];
+    for (size_t i = 0; i < sizeof(want); i++)
+        want[i] = (unsigned char)(0x11 * i);   /* 0x00, 0x11, ... 0xFF */
+    int torn_between = 0;
+    for (uint64_t seed = 1; seed <= 300; seed++) {
+        struct flash *fl;
+        assert_int_equal(flash_open_mem(NB, &fl), 0);
+        size_t k = seed % sizeof(want);
+        flash_fault_arm(fl, (long long)k, -1, FLASH_TORN_PARTIAL, seed);
+        assert_int_equal(flash_prog(fl, 100, want, sizeof(want)), -EIO);
+        assert_true(flash_powered_off(fl));
+
+        unsigned char img[NB * FLASH_BLOCK_SIZE];
+        assert_int_equal(flash_snapshot(fl, img, sizeof(img)), 0);
+        assert_memory_equal(img + 100, want, k);                 /* before the cut: done */
+        unsigned char t = img[100 + k];
+        assert_int_equal(t & want[k], want[k]);                   /* only 1->0 moves, a subset */
+        if (t != want[k] && t != 0xFF)
+            torn_between++;
+        for (size_t i = k + 1; i < sizeof(want); i++)
+            assert_int_equal(img[100 + i], 0xFF);                 /* after the cut: untouched */
+        assert_int_equal(flash_bytes_programmed(fl), k);
+
+        /* Dead until "reboot". */
+        unsigned char b;
+        assert_int_equal(flash_read(fl, 0, &b, 1), -EIO);
+        assert_int_equal(flash_prog(fl, 0, &b, 1), -EIO);
+        assert_int_equal(flash_erase(fl, 0), -EIO);
+        assert_int_equal(flash_sync(fl), -EIO);
+        assert_int_equal(flash_violations(fl), 0);
+        flash_close(fl);
+    }
+    assert_true(torn_between > 50);     /* the tear really is half-way, often */
+}
+
+static void test_cut_prog_garbage_and_budget(void **state)
+{
+    int not_subset = 0;
+    for (uint64_t seed = 1; seed <= 200; seed++) {
+        struct flash *fl;
+        assert_int_equal(flash_open_mem(NB, &fl), 0);
+        unsigned char want[4] = {0xF0, 0xF0, 0xF0, 0xF0};
+        /* Budget spans calls: 3 bytes in the first prog, the cut in the second. */
+        flash_fault_arm(fl, 5, -1, FLASH_TORN_GARBAGE, seed);
+        assert_int_equal(flash_prog(fl, 0, want, 3), 0);
+        assert_int_equal(flash_prog(fl, 3, want, 4), -EIO);
+        unsigned char img[NB * FLASH_BLOCK_SIZE];
+        assert_int_equal(flash_snapshot(fl, img, sizeof(img)), 0);
+        for (int i = 0; i < 5; i++)
+            assert_int_equal(img[i], 0xF0);
+        if ((img[5] & 0xF0) != 0xF0)
+            not_subset++;
+        assert_int_equal(img[6], 0xFF);
+        flash_close(fl);
+    }
+    assert_true(not_subset > 50);       /* garbage is not just a partial program */
+
+    /* A cut exactly at the end of a write: the write completes, the next byte tears. */
+    struct flash *fl;
+    assert_int_equal(flash_open_mem(NB, &fl), 0);
+    unsigned char z[4] = {0};
+    flash_fault_arm(fl, 4, -1, FLASH_TORN_PARTIAL, 9);
+    assert_int_equal(flash_prog(fl, 0, z, 4), 0);
+    assert_false(flash_powered_off(fl));
+    assert_int_equal(flash_prog(fl, 4, z, 1), -EIO);
+    flash_close(fl);
+
+    /* Disarmed: nothing happens. */
+    assert_int_equal(flash_open_mem(NB, &fl), 0);
+    flash_fault_arm(fl, 0, 0, FLASH_TORN_PARTIAL, 9);
+    flash_fault_disarm(fl);
+    assert_int_equal(flash_prog(fl, 0, z, 4), 0);
+    assert_int_equal(flash_erase(fl, 0), 0);
+    assert_false(flash_powered_off(fl));
+    flash_close(fl);
+}
+
+static void test_cut_erase(void **state)
+{
+    int partial = 0;
+    for (uint64_t seed = 1; seed <= 100; seed++) {
+        struct flash *fl;
+        assert_int_equal(flash_open_mem(NB, &fl), 0);
+        unsigned char zeros[FLASH_BLOCK_SIZE] = {0};
+        assert_int_equal(flash_prog(fl, FLASH_BLOCK_SIZE, zeros, sizeof(zeros)), 0);
+        flash_fault_arm(fl, -1, 1, FLASH_TORN_PARTIAL, seed);
+        assert_int_equal(flash_erase(fl, 2), 0);             /* one complete erase */
+        assert_int_equal(flash_erase(fl, 1), -EIO);          /* then the cut */
+        assert_true(flash_powered_off(fl));
+        assert_int_equal(flash_erase_count(fl, 1), 1);       /* it did wear the block */
+
+        unsigned char img[NB * FLASH_BLOCK_SIZE];
+        assert_int_equal(flash_snapshot(fl, img, sizeof(img)), 0);
+        size_t ff = 0;
+        for (size_t i = 0; i < FLASH_BLOCK_SIZE; i++)
+            ff += img[FLASH_BLOCK_SIZE + i] == 0xFF;
+        if (ff > 0 && ff < FLASH_BLOCK_SIZE)
+            partial++;
+        assert_int_equal(img[0], 0xFF);                      /* other blocks untouched */
+        assert_int_equal(img[2 * FLASH_BLOCK_SIZE], 0xFF);
+        flash_close(fl);
+    }
+    assert_true(partial > 90);
+}
+
+static void test_transient_error(void **state)
+{
+    struct flash *fl;
+    assert_int_equal(flash_open_mem(NB, &fl), 0);
+    unsigned char z = 0;
+    flash_error_arm(fl, 1, 0, -EIO);
+    assert_int_equal(flash_erase(fl, 0), -EIO);
+    assert_int_equal(flash_erase_count(fl, 0), 0);
+    assert_int_equal(flash_erase(fl, 0), 0);                 /* one-shot */
+    assert_int_equal(flash_prog(fl, 0, &z, 1), 0);
+    assert_int_equal(flash_prog(fl, 1, &z, 1), -EIO);
+    assert_int_equal(byte_at(fl, 1), 0xFF);                  /* nothing written */
+    assert_int_equal(flash_prog(fl, 1, &z, 1), 0);
+    assert_false(flash_powered_off(fl));
+    flash_close(fl);
+}
+
+static void test_env_cut(void **state)
+{
+    char path[300];
+    path_of(path, sizeof(path), "env.img");
+    struct flash *fl;
+    setenv("SIPCFG_FLASH_CUT_AFTER", "5", 1);
+    setenv("SIPCFG_FLASH_TORN", "garbage", 1);
+    assert_int_equal(flash_open(path, true, NB, &fl), 0);
+    unsetenv("SIPCFG_FLASH_CUT_AFTER");
+    unsetenv("SIPCFG_FLASH_TORN");
+    unsigned char z[10] = {0};
+    assert_int_equal(flash_prog(fl, 0, z, sizeof(z)), -EIO);
+    assert_int_equal(flash_sync(fl), -EIO);
+    flash_close(fl);
+
+    /* The file keeps what the cut left; the reopened flash works. */
+    assert_int_equal(flash_open(path, false, 0, &fl), 0);
+    unsigned char b[10];
+    assert_int_equal(flash_read(fl, 0, b, sizeof(b)), 0);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(b[i], 0);
+    for (int i = 6; i < 10; i++)
+        assert_int_equal(b[i], 0xFF);
+    assert_int_equal(flash_prog(fl, 20, z, 1), 0);
+    flash_close(fl);
+
+    setenv("SIPCFG_FLASH_CUT_ERASE", "0", 1);
+    assert_int_equal(flash_open(path, false, 0, &fl), 0);
+    unsetenv("SIPCFG_FLASH_CUT_ERASE");
+    assert_int_equal(flash_erase(fl, 1), -EIO);
+    flash_close(fl);
+}
+
+/* flash_lock is a real flock: a second open of the image cannot take it meanwhile. */
+static int child_try_lock(const char *path, int op)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(path, O_RDWR);
+        if (fd < 0)
+            _exit(3);
+        if (flock(fd, op | LOCK_NB) == 0)
+            _exit(0);
+        _exit(errno == EWOULDBLOCK ? 1 : 2);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_lock(void **state)
+{
+    char path[300];
+    path_of(path, sizeof(path), "lock.img");
+    struct flash *fl;
+    assert_int_equal(flash_open(path, true, 2, &fl), 0);
+    assert_int_equal(child_try_lock(path, LOCK_EX), 0);
+    assert_int_equal(flash_lock(fl), 0);
+    assert_int_equal(child_try_lock(path, LOCK_EX), 1);
+    assert_int_equal(child_try_lock(path, LOCK_SH), 1);
+    flash_unlock(fl);
+    assert_int_equal(child_try_lock(path, LOCK_EX), 0);
+    assert_int_equal(flash_lock_shared(fl), 0);
+    assert_int_equal(child_try_lock(path, LOCK_SH), 0);
+    assert_int_equal(child_try_lock(path, LOCK_EX), 1);
+    flash_unlock(fl);
+    flash_close(fl);
+
+    /* In memory the lock is a no-op that succeeds. */
+    assert_int_equal(flash_open_mem(2, &fl), 0);
+    assert_int_equal(flash_lock(fl), 0);
+    flash_unlock(fl);
+    flash_close(fl);
+}
+
+static void test_snapshot_restore(void **state)
+{
+    struct flash *a, *b;
+    assert_int_equal(flash_open_mem(NB, &a), 0);
+    assert_int_equal(flash_open_mem(NB, &b), 0);
+    unsigned char z[3] = {1, 2, 3};
+    assert_int_equal(flash_prog(a, 4000, z, 3), 0);
+    static unsigned char img[NB * FLASH_BLOCK_SIZE];
+    assert_int_equal(flash_snapshot(a, img, sizeof(img)), 0);
+    assert_int_equal(flash_snapshot(a, img, sizeof(img) - 1), -EINVAL);
+    assert_int_equal(flash_restore(b, img, sizeof(img)), 0);
+    assert_int_equal(byte_at(b, 4001), 2);
+    assert_int_equal(flash_restore(b, img, 10), -EINVAL);
+    flash_close(a);
+    flash_close(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_nor_semantics),
+        cmocka_unit_test(test_file_image),
+        cmocka_unit_test(test_not_an_image),
+        cmocka_unit_test(test_cut_prog_partial),
+        cmocka_unit_test(test_cut_prog_garbage_and_budget),
+        cmocka_unit_test(test_cut_erase),
+        cmocka_unit_test(test_transient_error),
+        cmocka_unit_test(test_env_cut),
+        cmocka_unit_test(test_lock),
+        cmocka_unit_test(test_snapshot_restore),
+    };
+    return cmocka_run_group_tests_name("flash", tests, group_setup, group_teardown);
+}
