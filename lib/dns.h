@@ -13,7 +13,7 @@
 
 #define DNS_MAX_TARGETS 16
 #define DNS_MAX_ADDRS 8
-#define DNS_MAX_LOOKUPS 32
+#define DNS_MAX_LOOKUPS 48              /* 6 first-round queries, NAPTR follow-ups, 2 per target */
 #define DNS_ADDR_MAX 46              /* INET6_ADDRSTRLEN */
 #define DNS_DEFAULT_TIMEOUT_MS 2000
 
@@ -77,6 +77,8 @@ void dns_result_free(struct dns_result *r);
 
 /* Counters: queries sent to DNS since dns_new (the cache test reads this). */
 unsigned long dns_queries_sent(const struct dns *d);
+/* TCP connections c-ares opened (a truncated UDP answer is retried over TCP). */
+unsigned long dns_tcp_connections(const struct dns *d);
 
 const char *dns_status_name(enum dns_status s);   /* "ok", "nxdomain", ... */
 const char *dns_method_name(enum dns_method m);   /* "literal", "naptr", "srv", "a" */
@@ -94,6 +96,13 @@ int dns_result_to_flash(const struct dns_result *r, char *buf, size_t n);
 /* Parses such a value into targets (for the SIP core); -EINVAL if malformed. */
 int dns_targets_from_flash(const char *value, struct dns_target *targets, unsigned max,
                            unsigned *ntargets);
+
+/* True for an LDH host name as a SIP core can use it (RFC 1123: labels 1..63 of
+ * letters, digits and inner hyphens, at most 253 in all; one trailing dot allowed).
+ * Every SRV target is checked with it: c-ares hands odd bytes on escaped ("a\;b"). */
+bool dns_name_valid(const char *name);
+/* Display order: priority ascending, then weight descending (stable). */
+void dns_targets_sort(struct dns_target *t, unsigned n);
 
 /* RFC 2782 weighted random order within each priority, for the SIP core;
  * `rnd` returns a uniform value in [0, bound]. */
