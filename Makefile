@@ -35,7 +35,7 @@ $(1)/libsipcfg.a: $(LIB_SRC:%.c=$(1)/obj/%.o)
 	@mkdir -p $$(dir $$@)
 	rm -f $$@ && ar rcs $$@ $$^
 
-$(1)/sipcfgd: $(DAEMON_SRC:%.c=$(1)/obj/%.o) $(1)/obj/build/gen/www_assets.o $(1)/libsipcfg.a
+$(1)/sipcfgd: $(DAEMON_SRC:%.c=$(1)/obj/%.o) $(1)/obj/build/gen/www_assets.o $(1)/obj/build/gen/openapi_json.o $(1)/libsipcfg.a
 	$(CC) $(2) -o $$@ $$^ $(PKG_LIBS) -lpthread $(3)
 
 $(1)/sipcfg: $(CLI_SRC:%.c=$(1)/obj/%.o) $(1)/libsipcfg.a
@@ -61,6 +61,11 @@ build/embed: tools/embed.c
 build/gen/www_assets.c: build/embed $(WWW_FILES)
 	@mkdir -p build/gen
 	build/embed $@ $(WWW_FILES)
+
+# The contract served as GET /openapi.json: api/openapi.yaml as JSON in a C array.
+build/gen/openapi_json.c: api/openapi.yaml scripts/openapi2c.py
+	@mkdir -p build/gen
+	python3 scripts/openapi2c.py api/openapi.yaml $@
 
 UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
 ITEST_BINS := $(ITEST_SRC:tests/integration/%.c=build/asan/itests/%)
