@@ -1,0 +1,252 @@
+/* config: see config.h. Flash keys come from the field table (line.c):
+ * "lineN." + the row's key, and for a server "lineN.F.host|port|transport|resolved".
+ * Reading validates every value with the checks JSON input gets, so a corrupt
+ * or hand-edited image cannot bring in anything the API would have refused. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "server.h"
+
+static size_t diag_count(const struct diag_list *l)
+{
+    return l->n + l->dropped;
+}
+
+void config_defaults(struct config *c, unsigned nlines)
+{
+    memset(c, 0, sizeof *c);
+    if (nlines < 1)
+        nlines = 1;
+    if (nlines > LINE_MAX_LINES)
+        nlines = LINE_MAX_LINES;
+    c->nlines = nlines;
+    for (unsigned i = 0; i < LINE_MAX_LINES; i++)
+        line_defaults(&c->line[i]);
+}
+
+static int key_of(char *buf, size_t n, unsigned line, const char *name, const char *sub)
+{
+    int w = sub ? snprintf(buf, n, "line%u.%s.%s", line, name, sub)
+                : snprintf(buf, n, "line%u.%s", line, name);
+    return (w < 0 || (size_t)w >= n) ? -ENAMETOOLONG : 0;
+}
+
+static int set_kv(struct kv *kv, unsigned line, const char *name, const char *sub,
+                  const char *value)
+{
+    char key[KV_KEY_MAX + 1];
+    int rc = key_of(key, sizeof key, line, name, sub);
+    return rc < 0 ? rc : kv_set(kv, key, value);
+}
+
+/* Decision: a server's port key is written only when a port is given (no key
+ * = "not given"); its transport key is always written ("auto" included). */
+static int server_to_kv(struct kv *kv, unsigned n, const struct field_desc *d,
+                        const struct server *s, const char *resolved)
+{
+    char port[8];
+    int rc;
+    if (!s->set)
+        return 0;
+    if ((rc = set_kv(kv, n, d->key, "host", s->host)) < 0)
+        return rc;
+    if (s->port) {
+        snprintf(port, sizeof port, "%u", (unsigned)s->port);
+        if ((rc = set_kv(kv, n, d->key, "port", port)) < 0)
+            return rc;
+    }
+    if ((rc = set_kv(kv, n, d->key, "transport", transport_name(s->transport))) < 0)
+        return rc;
+    if (resolved[0] && (rc = set_kv(kv, n, d->key, "resolved", resolved)) < 0)
+        return rc;
+    return 0;
+}
+
+int config_to_kv(const struct config *c, struct kv *kv)
+{
+    char num[16];
+    int rc = 0;
+    kv_clear(kv);
+    for (unsigned i = 0; i < c->nlines && i < LINE_MAX_LINES && rc == 0; i++) {
+        const struct line *l = &c->line[i];
+        unsigned n = i + 1;
+        for (size_t f = 0; f < line_nfields && rc == 0; f++) {
+            const struct field_desc *d = &line_fields[f];
+            const char *p = (const char *)l + d->offset;
+            switch (d->type) {
+            case FT_BOOL:
+                rc = set_kv(kv, n, d->key, NULL, *(const bool *)p ? "1" : "0");
+                break;
+            case FT_UINT:
+                snprintf(num, sizeof num, "%u", (unsigned)*(const uint32_t *)p);
+                rc = set_kv(kv, n, d->key, NULL, num);
+                break;
+            case FT_SERVER:
+                rc = server_to_kv(kv, n, d, (const struct server *)p, l->resolved[d->server]);
+                break;
+            default:
+                rc = set_kv(kv, n, d->key, NULL, p);
+            }
+        }
+    }
+    if (rc == 0 && c->admin_ha1[0])
+        rc = kv_set(kv, "admin.ha1", c->admin_ha1);
+    return rc;
+}
+
+/* Decimal digits only (no sign, no spaces), at most 10 of them. */
+static bool parse_uint(const char *s, unsigned long long *out)
+{
+    size_t len = strlen(s);
+    if (len == 0 || len > 10 || strspn(s, "0123456789") != len)
+        return false;
+    unsigned long long v = 0;
+    for (size_t i = 0; i < len; i++)
+        v = v * 10 + (unsigned)(s[i] - '0');
+    *out = v;
+    return true;
+}
+
+/* One server field from flash into a temporary; the line keeps the default
+ * (unset) unless every one of its keys is good. */
+static void server_from_kv(const struct kv *kv, unsigned n, const struct field_desc *d,
+                           struct line *l, struct diag_list *errs)
+{
+    char key[KV_KEY_MAX + 1];
+    const char *v[4];
+    static const char *const sub[4] = {"host", "port", "transport", "resolved"};
+    for (int i = 0; i < 4; i++) {
+        v[i] = key_of(key, sizeof key, n, d->key, sub[i]) == 0 ? kv_get(kv, key) : NULL;
+    }
+    if (!v[0]) {
+        for (int i = 1; i < 4; i++)
+            if (v[i]) {
+                key_of(key, sizeof key, n, d->key, sub[i]);
+                diag_add(errs, key, "missing_field", "%s is stored without line%u.%s.host", key,
+                         n, d->key);
+            }
+        return;
+    }
+
+    size_t before = diag_count(errs);
+    struct server s = {.set = true, .transport = TRANSPORT_AUTO};
+    key_of(key, sizeof key, n, d->key, "host");
+    host_parse(v[0], strlen(v[0]), s.host, key, errs);
+    if (v[1]) {
+        unsigned long long port;
+        key_of(key, sizeof key, n, d->key, "port");
+        if (!parse_uint(v[1], &port) || port < 1 || port > 65535)
+            diag_add(errs, key, "invalid_port", "the stored port is not a number 1..65535");
+        else
+            s.port = (uint16_t)port;
+    }
+    if (v[2] && transport_from_name(v[2], &s.transport) < 0) {
+        key_of(key, sizeof key, n, d->key, "transport");
+        diag_add(errs, key, "invalid_transport", "the stored transport is not auto, udp, tcp or tls");
+    }
+    if (v[3]) {
+        key_of(key, sizeof key, n, d->key, "resolved");
+        check_resolved(v[3], key, errs);
+    }
+    if (diag_count(errs) > before)
+        return;
+    l->srv[d->server] = s;
+    if (v[3])
+        snprintf(l->resolved[d->server], sizeof l->resolved[d->server], "%s", v[3]);
+}
+
+int config_from_kv(const struct kv *kv, unsigned nlines, struct config *c, struct diag_list *errs)
+{
+    char key[KV_KEY_MAX + 1];
+    size_t before = diag_count(errs);
+
+    config_defaults(c, nlines);
+    for (unsigned i = 0; i < c->nlines; i++) {
+        struct line *l = &c->line[i];
+        unsigned n = i + 1;
+        for (size_t f = 0; f < line_nfields; f++) {
+            const struct field_desc *d = &line_fields[f];
+            char *p = (char *)l + d->offset;
+            if (d->type == FT_SERVER) {
+                server_from_kv(kv, n, d, l, errs);
+                continue;
+            }
+            if (key_of(key, sizeof key, n, d->key, NULL) < 0)
+                continue;
+            const char *v = kv_get(kv, key);
+            if (!v)
+                continue;       /* absent: the default */
+            unsigned long long u;
+            switch (d->type) {
+            case FT_BOOL:
+                if (strcmp(v, "0") == 0 || strcmp(v, "1") == 0)
+                    *(bool *)p = v[0] == '1';
+                else
+                    diag_add(errs, key, "invalid_type", "%s must be 0 or 1", key);
+                break;
+            case FT_UINT:
+                if (!parse_uint(v, &u))
+                    diag_add(errs, key, "invalid_type", "%s must be a decimal number", key);
+                else if (check_uint(d, (long long)u, key, errs) == 0)
+                    *(uint32_t *)p = (uint32_t)u;
+                break;
+            case FT_DOMAIN:
+                if (v[0])
+                    host_parse(v, strlen(v), p, key, errs);
+                break;
+            default: {
+                size_t len = strlen(v);
+                if (check_field_text(d, v, len, key, errs) == 0) {
+                    memcpy(p, v, len);      /* len <= max_len: checked */
+                    p[len] = '\0';
+                }
+            }
+            }
+        }
+    }
+
+    const char *ha1 = kv_get(kv, "admin.ha1");
+    if (ha1) {
+        size_t hl = strlen(ha1);
+        if (hl == ADMIN_HA1_HEX && strspn(ha1, "0123456789abcdef") == hl)
+            memcpy(c->admin_ha1, ha1, hl + 1);
+        else
+            diag_add(errs, "admin.ha1", "invalid_type",
+                     "admin.ha1 is not %d lower-case hex digits", ADMIN_HA1_HEX);
+    }
+    return diag_count(errs) > before ? -EINVAL : 0;
+}
+
+unsigned config_lines_in_kv(const struct kv *kv)
+{
+    unsigned max = 0;
+    for (size_t i = 0; i < kv_count(kv); i++) {
+        const char *k = kv_key_at(kv, i);
+        if (strncmp(k, "line", 4) != 0)
+            continue;
+        unsigned n = 0;
+        const char *p = k + 4;
+        size_t digits = strspn(p, "0123456789");
+        if (digits == 0 || digits > 2 || p[digits] != '.' || p[0] == '0')
+            continue;
+        for (size_t j = 0; j < digits; j++)
+            n = n * 10 + (unsigned)(p[j] - '0');
+        if (n <= LINE_MAX_LINES && n > max)
+            max = n;
+    }
+    return max < LINE_DEFAULT_LINES ? LINE_DEFAULT_LINES : max;
+}
+
+bool config_equal(const struct config *a, const struct config *b)
+{
+    if (a->nlines != b->nlines || strcmp(a->admin_ha1, b->admin_ha1) != 0)
+        return false;
+    for (unsigned i = 0; i < a->nlines && i < LINE_MAX_LINES; i++)
+        if (!line_equal(&a->line[i], &b->line[i], true))
+            return false;
+    return true;
+}

@@ -1,0 +1,593 @@
+/* json: see json.h. Conversions walk the field table of line.c; the checks
+ * are check.c's and server.c's, so JSON input obeys the same rules as flash. */
+#include "json.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "server.h"
+
+#define QUOTE_MAX 200
+#define NAME_MAX_NORM 64
+
+/* ---- syntax ---------------------------------------------------------- */
+
+json_t *json_parse_body(const char *buf, size_t len, struct json_syntax_error *err)
+{
+    json_error_t e;
+    memset(err, 0, sizeof *err);
+    json_t *v = json_loadb(buf ? buf : "", buf ? len : 0, JSON_REJECT_DUPLICATES, &e);
+    if (!v) {
+        err->line = e.line;
+        err->column = e.column;
+        err->position = e.position;
+        snprintf(err->code, sizeof err->code, "%s",
+                 json_error_code(&e) == json_error_duplicate_key ? "duplicate_key"
+                                                                 : "invalid_json");
+        /* jansson quotes the offending input ("near '...'"): keep printable
+         * ASCII only, so no raw byte of the body reaches a response. */
+        size_t o = 0;
+        for (const char *p = e.text; *p && o + 1 < sizeof err->text; p++)
+            err->text[o++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
+        err->text[o] = '\0';
+        return NULL;
+    }
+    if (!json_is_object(v)) {
+        json_decref(v);
+        err->line = 1;
+        err->column = 1;
+        snprintf(err->code, sizeof err->code, "not_an_object");
+        snprintf(err->text, sizeof err->text, "the body must be a JSON object ({...})");
+        return NULL;
+    }
+    return v;
+}
+
+/* ---- helpers --------------------------------------------------------- */
+
+static size_t diag_count(const struct diag_list *l)
+{
+    return l->n + l->dropped;
+}
+
+static const char *type_word(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a number with a fraction";
+    case JSON_TRUE:
+    case JSON_FALSE: return "true/false";
+    default: return "null";
+    }
+}
+
+/* "Outbound Proxy", "reg.x.server.1", "Display-Name" -> "outbound_proxy", ... */
+static void normalise_name(const char *in, char *out, size_t n)
+{
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)in; *p && o + 1 < n; p++) {
+        unsigned char c = *p;
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c - 'A' + 'a');
+        else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
+            c = '_';
+        out[o++] = (char)c;
+    }
+    out[o] = '\0';
+}
+
+/* Optimal string alignment distance (a swap of two neighbours costs 1, so
+ * "hots" is 1 from "host"), capped for speed: names are short. */
+static unsigned name_distance(const char *a, const char *b)
+{
+    enum { M = NAME_MAX_NORM };
+    size_t la = strlen(a), lb = strlen(b);
+    if (la >= M || lb >= M)
+        return 99;
+    unsigned d[3][M + 1];
+    unsigned *pp = d[0], *p = d[1], *c = d[2];
+    for (size_t j = 0; j <= lb; j++)
+        p[j] = (unsigned)j;
+    for (size_t i = 1; i <= la; i++) {
+        c[0] = (unsigned)i;
+        for (size_t j = 1; j <= lb; j++) {
+            unsigned cost = a[i - 1] != b[j - 1];
+            unsigned v = p[j] + 1;
+            if (c[j - 1] + 1 < v)
+                v = c[j - 1] + 1;
+            if (p[j - 1] + cost < v)
+                v = p[j - 1] + cost;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                pp[j - 2] + 1 < v)
+                v = pp[j - 2] + 1;
+            c[j] = v;
+        }
+        unsigned *t = pp;
+        pp = p;
+        p = c;
+        c = t;
+    }
+    return p[lb];
+}
+
+/* Vendors (from the table's "Vendor: Name; ..." text) whose name for row d is
+ * `norm`; writes "Snom and Grandstream" into buf. */
+static bool vendor_match(const struct field_desc *d, const char *norm, char *buf, size_t n)
+{
+    const char *p = d->vendors;
+    size_t found = 0;
+    buf[0] = '\0';
+    while (p && *p) {
+        const char *semi = strchr(p, ';');
+        size_t el = semi ? (size_t)(semi - p) : strlen(p);
+        const char *colon = memchr(p, ':', el);
+        if (colon) {
+            char vendor[32], name[NAME_MAX_NORM], vn[NAME_MAX_NORM];
+            size_t vl = (size_t)(colon - p), nl = el - vl - 1;
+            const char *np = colon + 1;
+            while (nl && *np == ' ') {
+                np++;
+                nl--;
+            }
+            if (vl < sizeof vendor && nl < sizeof name) {
+                memcpy(vendor, p, vl);
+                vendor[vl] = '\0';
+                memcpy(name, np, nl);
+                name[nl] = '\0';
+                normalise_name(name, vn, sizeof vn);
+                if (strcmp(vn, norm) == 0) {
+                    size_t used = strlen(buf);
+                    snprintf(buf + used, n - used, "%s%s", found ? " and " : "", vendor);
+                    found++;
+                }
+            }
+        }
+        if (!semi)
+            break;
+        p = semi + 1;
+        while (*p == ' ')
+            p++;
+    }
+    return found > 0;
+}
+
+/* unknown_field at prefix.key, with a hint: the real name for a near miss, or
+ * the field a vendor's name stands for. `names` are the members of the object;
+ * `rows` (may be NULL) the table rows whose vendor names are known. */
+static void unknown_key(struct diag_list *errs, const char *prefix, const char *key,
+                        const char *what, const char *const *names, size_t nnames,
+                        const struct field_desc *rows, size_t nrows)
+{
+    char path[DIAG_FIELD_MAX], q[QUOTE_MAX], norm[NAME_MAX_NORM], vendors[128];
+    char hint[DIAG_MESSAGE_MAX] = "";
+    diag_path(path, sizeof path, prefix, key);
+    diag_quote(q, sizeof q, key);
+    normalise_name(key, norm, sizeof norm);
+
+    const char *best = NULL;
+    unsigned best_d = 99;
+    for (size_t i = 0; i < nnames && !best; i++)
+        if (strcmp(norm, names[i]) == 0)
+            best = names[i], best_d = 0;
+    for (size_t i = 0; i < nrows && !best; i++)
+        if (vendor_match(&rows[i], norm, vendors, sizeof vendors))
+            snprintf(hint, sizeof hint, ": '%s' is what %s %s '%s'", q, vendors,
+                     strstr(vendors, " and ") ? "call" : "calls", rows[i].json);
+    if (!best && !hint[0]) {
+        size_t kl = strlen(norm);
+        for (size_t i = 0; i < nnames; i++) {
+            unsigned d = name_distance(norm, names[i]);
+            if (d < best_d && kl >= 3 && d <= (kl >= 6 ? 2u : 1u))
+                best = names[i], best_d = d;
+        }
+        for (size_t i = 0; i < nnames && !best; i++)
+            if (kl >= 4 && strncmp(names[i], norm, kl) == 0)
+                best = names[i];
+    }
+    if (best)
+        snprintf(hint, sizeof hint, ": did you mean '%s'?", best);
+    diag_add(errs, path, "unknown_field", "'%s' is not a field of %s%s", q, what, hint);
+}
+
+/* ---- servers --------------------------------------------------------- */
+
+json_t *server_to_json(const struct server *s)
+{
+    if (!s || !s->set)
+        return json_null();
+    return json_pack("{s:s, s:o, s:s}", "host", s->host, "port",
+                     s->port ? json_integer(s->port) : json_null(), "transport",
+                     transport_name(s->transport));
+}
+
+static const char *const server_members[] = {"host", "port", "transport"};
+
+int server_from_json(const json_t *v, struct server *out, const char *field, struct diag_list *errs)
+{
+    char path[DIAG_FIELD_MAX];
+    size_t before = diag_count(errs);
+
+    memset(out, 0, sizeof *out);
+    out->transport = TRANSPORT_AUTO;
+    if (!v || json_is_null(v))
+        return 0;
+    if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        if (strlen(s) != json_string_length(v)) {
+            diag_add(errs, diag_path(path, sizeof path, field, "host"), "invalid_host",
+                     "the server contains a NUL character");
+            return -EINVAL;
+        }
+        return server_parse(s, out, field, errs);
+    }
+    if (!json_is_object(v)) {
+        diag_add(errs, field, "invalid_type",
+                 "a server is a string such as \"pbx.example.com:5060\", an object "
+                 "{\"host\", \"port\", \"transport\"} or null, not %s", type_word(v));
+        return -EINVAL;
+    }
+
+    out->set = true;
+    bool have_host = false;
+    const char *key;
+    json_t *m;
+    json_object_foreach((json_t *)v, key, m) {
+        diag_path(path, sizeof path, field, key);
+        if (strcmp(key, "host") == 0) {
+            have_host = true;
+            if (!json_is_string(m))
+                diag_add(errs, path, "invalid_type", "host must be a string, not %s",
+                         type_word(m));
+            else
+                host_parse(json_string_value(m), json_string_length(m), out->host, path, errs);
+        } else if (strcmp(key, "port") == 0) {
+            if (json_is_null(m))
+                out->port = 0;
+            else if (!json_is_integer(m))
+                diag_add(errs, path, "invalid_type",
+                         "port must be an integer 1..65535 or null, not %s", type_word(m));
+            else if (json_integer_value(m) < 1 || json_integer_value(m) > 65535)
+                diag_add(errs, path, "invalid_port", "port %lld is out of range: use 1..65535",
+                         (long long)json_integer_value(m));
+            else
+                out->port = (uint16_t)json_integer_value(m);
+        } else if (strcmp(key, "transport") == 0) {
+            char q[QUOTE_MAX];
+            if (json_is_null(m))
+                out->transport = TRANSPORT_AUTO;
+            else if (!json_is_string(m))
+                diag_add(errs, path, "invalid_type",
+                         "transport must be \"auto\", \"udp\", \"tcp\" or \"tls\", not %s",
+                         type_word(m));
+            else if (transport_from_name(json_string_value(m), &out->transport) < 0)
+                diag_add(errs, path, "invalid_transport",
+                         "'%s' is not a transport: use udp, tcp, tls or auto",
+                         diag_quote(q, sizeof q, json_string_value(m)));
+        } else {
+            unknown_key(errs, field, key, "a server", server_members, 3, NULL, 0);
+        }
+    }
+    if (!have_host)
+        diag_add(errs, diag_path(path, sizeof path, field, "host"), "missing_field",
+                 "a server needs a host: a host name or an IP address");
+    return diag_count(errs) > before ? -EINVAL : 0;
+}
+
+/* ---- lines ----------------------------------------------------------- */
+
+json_t *line_to_json(const struct line *l, unsigned n)
+{
+    json_t *o = json_object();
+    int rc = o ? json_object_set_new(o, "line", json_integer(n)) : -1;
+    for (size_t i = 0; i < line_nfields && rc == 0; i++) {
+        const struct field_desc *d = &line_fields[i];
+        const char *p = (const char *)l + d->offset;
+        switch (d->type) {
+        case FT_BOOL:
+            rc = json_object_set_new(o, d->json, json_boolean(*(const bool *)p));
+            break;
+        case FT_UINT:
+            rc = json_object_set_new(o, d->json, json_integer(*(const uint32_t *)p));
+            break;
+        case FT_SERVER:
+            rc = json_object_set_new(o, d->json, server_to_json((const struct server *)p));
+            break;
+        case FT_PASSWORD:
+            /* Write-only: only whether one is stored. */
+            rc = json_object_set_new(o, "password_set", json_boolean(p[0] != '\0'));
+            break;
+        default: {
+            json_t *s = json_stringn(p, strnlen(p, d->max_len + 1));
+            rc = json_object_set_new(o, d->json, s ? s : json_string(""));
+        }
+        }
+    }
+    if (rc != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static const char *const line_extra_members[] = {"line", "password_set"};
+
+/* Every member name of a line object, for near-miss hints. */
+static size_t line_member_names(const char **names, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < line_nfields && n < max; i++)
+        names[n++] = line_fields[i].json;
+    for (size_t i = 0; i < 2 && n < max; i++)
+        names[n++] = line_extra_members[i];
+    return n;
+}
+
+static void text_from_json(const struct field_desc *d, const json_t *m, struct line *out,
+                           const char *path, struct diag_list *errs)
+{
+    char *dst = (char *)out + d->offset;
+    if (!json_is_string(m)) {
+        diag_add(errs, path, "invalid_type", "%s must be a string, not %s", d->json,
+                 type_word(m));
+        return;
+    }
+    const char *s = json_string_value(m);
+    size_t len = json_string_length(m);
+    if (d->type == FT_DOMAIN) {
+        /* Normalised like a server's host: lower case, no trailing dot. */
+        if (len == 0)
+            dst[0] = '\0';
+        else
+            host_parse(s, len, dst, path, errs);
+        return;
+    }
+    if (check_field_text(d, s, len, path, errs) == 0) {
+        memcpy(dst, s, len);    /* len <= max_len: checked */
+        dst[len] = '\0';
+    }
+}
+
+int line_from_json(const json_t *in, unsigned n, const struct line *current, struct line *out,
+                   const char *prefix, struct diag_list *errs)
+{
+    char path[DIAG_FIELD_MAX];
+    const char *names[32];
+    size_t nnames = line_member_names(names, 32);
+    size_t before = diag_count(errs);
+
+    line_defaults(out);
+    if (current)
+        memcpy(out->password, current->password, sizeof out->password);
+    if (!json_is_object(in)) {
+        diag_add(errs, prefix, "invalid_type", "a line must be a JSON object, not %s",
+                 in ? type_word(in) : "nothing");
+        return -EINVAL;
+    }
+
+    const char *key;
+    json_t *m;
+    json_object_foreach((json_t *)in, key, m) {
+        diag_path(path, sizeof path, prefix, key);
+        if (strcmp(key, "line") == 0) {
+            if (!json_is_integer(m))
+                diag_add(errs, path, "invalid_type", "line must be an integer, not %s",
+                         type_word(m));
+            else if (json_integer_value(m) != (json_int_t)n)
+                diag_add(errs, path, "read_only",
+                         "'line' is read-only: this is line %u, not line %lld", n,
+                         (long long)json_integer_value(m));
+            continue;
+        }
+        if (strcmp(key, "password_set") == 0) {
+            /* Read-only, accepted so that a GET can be sent back as a PUT. */
+            if (!json_is_boolean(m))
+                diag_add(errs, path, "invalid_type", "password_set must be true or false, not %s",
+                         type_word(m));
+            continue;
+        }
+        const struct field_desc *d = line_field(key);
+        if (!d) {
+            unknown_key(errs, prefix, key, "a line", names, nnames, line_fields, line_nfields);
+            continue;
+        }
+        void *dst = (char *)out + d->offset;
+        switch (d->type) {
+        case FT_BOOL:
+            if (json_is_boolean(m))
+                *(bool *)dst = json_is_true(m);
+            else
+                diag_add(errs, path, "invalid_type", "%s must be true or false, not %s", d->json,
+                         type_word(m));
+            break;
+        case FT_UINT:
+            if (!json_is_integer(m))
+                diag_add(errs, path, "invalid_type", "%s must be an integer, not %s", d->json,
+                         type_word(m));
+            else if (check_uint(d, json_integer_value(m), path, errs) == 0)
+                *(uint32_t *)dst = (uint32_t)json_integer_value(m);
+            break;
+        case FT_SERVER:
+            if (server_from_json(m, (struct server *)dst, path, errs) < 0)
+                ((struct server *)dst)->set = false;
+            break;
+        default:
+            text_from_json(d, m, out, path, errs);
+        }
+    }
+
+    /* A stored resolution stays valid while the server and the lookup mode
+     * are the same; otherwise it belongs to something else. */
+    for (int f = 0; current && f < SF_COUNT; f++)
+        if (server_equal(&current->srv[f], &out->srv[f]) && current->dns_srv == out->dns_srv)
+            memcpy(out->resolved[f], current->resolved[f], sizeof out->resolved[f]);
+    return diag_count(errs) > before ? -EINVAL : 0;
+}
+
+/* ---- the whole configuration ---------------------------------------- */
+
+json_t *config_to_json(const struct config *c)
+{
+    json_t *lines = json_array();
+    for (unsigned i = 0; lines && i < c->nlines; i++)
+        if (json_array_append_new(lines, line_to_json(&c->line[i], i + 1)) != 0) {
+            json_decref(lines);
+            return NULL;
+        }
+    return lines ? json_pack("{s:i, s:o}", "format", 1, "lines", lines) : NULL;
+}
+
+static const char *const config_members[] = {"format", "lines"};
+
+int config_from_json(const json_t *in, const struct config *current, struct config *out,
+                     struct diag_list *errs)
+{
+    size_t before = diag_count(errs);
+    char prefix[32];
+    unsigned nlines = current ? current->nlines : LINE_DEFAULT_LINES;
+
+    config_defaults(out, nlines);
+    if (current)
+        memcpy(out->admin_ha1, current->admin_ha1, sizeof out->admin_ha1);
+    if (!json_is_object(in)) {
+        diag_add(errs, "", "invalid_type", "a configuration must be a JSON object, not %s",
+                 in ? type_word(in) : "nothing");
+        return -EINVAL;
+    }
+
+    const char *key;
+    json_t *m, *lines = NULL;
+    json_object_foreach((json_t *)in, key, m) {
+        if (strcmp(key, "format") == 0) {
+            if (!json_is_integer(m))
+                diag_add(errs, "format", "invalid_type", "format must be the integer 1, not %s",
+                         type_word(m));
+            else if (json_integer_value(m) != 1)
+                diag_add(errs, "format", "unsupported_format",
+                         "format %lld is not supported: this phone reads format 1",
+                         (long long)json_integer_value(m));
+        } else if (strcmp(key, "lines") == 0) {
+            lines = m;
+        } else {
+            unknown_key(errs, "", key, "the configuration", config_members, 2, NULL, 0);
+        }
+    }
+    if (!lines) {
+        diag_add(errs, "lines", "missing_field", "the configuration needs a 'lines' array");
+    } else if (!json_is_array(lines)) {
+        diag_add(errs, "lines", "invalid_type", "lines must be an array, not %s",
+                 type_word(lines));
+    } else if (json_array_size(lines) > nlines) {
+        diag_add(errs, "lines", "out_of_range",
+                 "this phone has %u lines, the configuration lists %zu", nlines,
+                 json_array_size(lines));
+    } else {
+        for (size_t i = 0; i < json_array_size(lines); i++) {
+            snprintf(prefix, sizeof prefix, "lines[%zu]", i);
+            line_from_json(json_array_get(lines, i), (unsigned)i + 1,
+                           current ? &current->line[i] : NULL, &out->line[i], prefix, errs);
+        }
+    }
+    return diag_count(errs) > before ? -EINVAL : 0;
+}
+
+json_t *diag_to_json(const struct diag_list *l)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < l->n; i++) {
+        const struct diag *d = &l->item[i];
+        if (json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "field", d->field, "code",
+                                               d->code, "message", d->message)) != 0)
+            goto fail;
+    }
+    if (a && l->dropped) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "%zu more problems were found but are not listed", l->dropped);
+        if (json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "field", "", "code",
+                                               "too_many_errors", "message", msg)) != 0)
+            goto fail;
+    }
+    return a;
+fail:
+    json_decref(a);
+    return NULL;
+}
+
+/* ---- the field table, for the page and the docs --------------------- */
+
+static const char *const type_names[] = {
+    [FT_BOOL] = "boolean", [FT_TEXT] = "text", [FT_USER] = "user", [FT_PASSWORD] = "password",
+    [FT_DOMAIN] = "domain", [FT_UINT] = "integer", [FT_SERVER] = "server",
+};
+
+json_t *line_fields_to_json(void)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < line_nfields; i++) {
+        const struct field_desc *d = &line_fields[i];
+        json_t *vendors = json_object(), *row;
+        for (const char *p = d->vendors; vendors && p && *p;) {
+            const char *semi = strchr(p, ';');
+            size_t el = semi ? (size_t)(semi - p) : strlen(p);
+            const char *colon = memchr(p, ':', el);
+            if (colon) {
+                char vendor[32], name[NAME_MAX_NORM];
+                size_t vl = (size_t)(colon - p), nl = el - vl - 2;
+                if (vl < sizeof vendor && nl < sizeof name && colon[1] == ' ') {
+                    memcpy(vendor, p, vl);
+                    vendor[vl] = '\0';
+                    memcpy(name, colon + 2, nl);
+                    name[nl] = '\0';
+                    json_object_set_new(vendors, vendor, json_string(name));
+                }
+            }
+            if (!semi)
+                break;
+            for (p = semi + 1; *p == ' '; p++)
+                ;
+        }
+        row = json_pack("{s:s, s:s, s:s, s:s, s:o}", "name", d->json, "type", type_names[d->type],
+                        "label", d->label, "help", d->help, "vendors", vendors);
+        if (row && (d->type == FT_TEXT || d->type == FT_USER || d->type == FT_PASSWORD ||
+                    d->type == FT_DOMAIN))
+            json_object_set_new(row, "max_length", json_integer((json_int_t)d->max_len));
+        if (row && d->type == FT_UINT) {
+            json_object_set_new(row, "min", json_integer(d->min));
+            json_object_set_new(row, "max", json_integer(d->max));
+        }
+        if (json_array_append_new(a, row) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+/* ---- RFC 7396 -------------------------------------------------------- */
+
+json_t *json_merge_patch(json_t *target, const json_t *patch)
+{
+    if (!json_is_object(patch))
+        return json_deep_copy(patch);
+    json_t *res = json_is_object(target) ? json_deep_copy(target) : json_object();
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)patch, key, v) {
+        if (!res)
+            break;
+        if (json_is_null(v)) {
+            json_object_del(res, key);
+            continue;
+        }
+        json_t *sub = json_merge_patch(json_object_get(res, key), v);
+        if (!sub || json_object_set_new(res, key, sub) != 0) {
+            json_decref(res);
+            return NULL;
+        }
+    }
+    return res;
+}

@@ -1,0 +1,160 @@
+/* line: see line.h. The field table below is the only place that lists the
+ * fields of a line: JSON names, flash keys, checks, messages, hints for
+ * near-miss keys and the page's labels are all derived from it. */
+#include "line.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "server.h"
+
+#define TEXT(js, type_, member, max_, label_, help_, vendors_)                         \
+    { .json = js, .key = js, .type = type_, .offset = offsetof(struct line, member),   \
+      .max_len = max_, .server = -1, .label = label_, .help = help_, .vendors = vendors_ }
+#define BOOL(js, member, label_, help_, vendors_)                                       \
+    { .json = js, .key = js, .type = FT_BOOL, .offset = offsetof(struct line, member),  \
+      .server = -1, .label = label_, .help = help_, .vendors = vendors_ }
+#define SERVER(js, sf, label_, help_, vendors_)                                         \
+    { .json = js, .key = js, .type = FT_SERVER, .offset = offsetof(struct line, srv[sf]), \
+      .max_len = HOST_MAX, .server = sf, .label = label_, .help = help_, .vendors = vendors_ }
+
+/* Order = the order of the JSON object and of the page's form. `vendors` is
+ * "Vendor: Name; Vendor: Name": json.c turns those names into hints for a key
+ * an automation script copied from a vendor's manual. */
+const struct field_desc line_fields[] = {
+    /* Decision: a line is disabled by default, so a freshly provisioned or
+     * reset line never registers with half-filled settings. */
+    BOOL("enabled", enabled, "Enabled",
+         "Whether the phone uses this line at all.",
+         "Snom: Identity active; Yealink: Line Active; Grandstream: Account Active; "
+         "Linksys: Line Enable"),
+    TEXT("label", FT_TEXT, label, LINE_TEXT_MAX, "Label",
+         "The name the phone shows on its screen for this line.",
+         "Yealink: Label; Grandstream: Account Name; Polycom: reg.x.label; Aastra: Screen Name"),
+    TEXT("display_name", FT_TEXT, display_name, LINE_TEXT_MAX, "Display name",
+         "The name callees see for your calls (the From header's display name).",
+         "Snom: Display Name; Yealink: Display Name; Grandstream: Name; Linksys: Display Name; "
+         "Polycom: reg.x.displayName; Aastra: Display Name"),
+    TEXT("user", FT_USER, user, LINE_TEXT_MAX, "User",
+         "The user part of the account's address (user@domain), often the extension number.",
+         "Snom: Account; Yealink: User Name; Grandstream: SIP User ID; Linksys: User ID; "
+         "Polycom: reg.x.address; Aastra: User Name"),
+    TEXT("auth_user", FT_USER, auth_user, LINE_TEXT_MAX, "Authentication user",
+         "The user name for digest authentication, when it differs from the user.",
+         "Snom: Authentication Username; Yealink: Register Name; Grandstream: Authenticate ID; "
+         "Linksys: Auth ID; Polycom: reg.x.auth.userId; Aastra: Authentication Name"),
+    TEXT("password", FT_PASSWORD, password, LINE_PASSWORD_MAX, "Password",
+         "The password for digest authentication; it can be set but never read back.",
+         "Snom: Password; Yealink: Password; Grandstream: Authenticate Password; "
+         "Linksys: Password; Polycom: reg.x.auth.password; Aastra: Password"),
+    TEXT("domain", FT_DOMAIN, domain, HOST_MAX, "Domain",
+         "The SIP domain of the account; empty means the proxy's host.",
+         ""),
+    BOOL("dns_srv", dns_srv, "Use DNS SRV",
+         "Look up NAPTR and SRV records (RFC 3263) for this line's servers; off means A/AAAA only.",
+         "Linksys: Use DNS SRV; Grandstream: DNS Mode"),
+    BOOL("register", reg, "Register",
+         "Whether the phone registers this line with the registrar.",
+         "Linksys: Register; Grandstream: SIP Registration; Polycom: reg.x.server.1.register"),
+    { .json = "register_expires", .key = "register_expires", .type = FT_UINT,
+      .offset = offsetof(struct line, register_expires), .min = EXPIRES_MIN, .max = EXPIRES_MAX,
+      .server = -1, .label = "Registration expiry",
+      .help = "How long a registration lasts, in seconds, before the phone renews it.",
+      .vendors = "Linksys: Register Expires; Yealink: Server Expires; "
+                 "Grandstream: Register Expiration; Polycom: reg.x.server.1.expires; "
+                 "Aastra: Registration Period; Snom: Registration Expiry" },
+    SERVER("proxy", SF_PROXY, "Proxy",
+           "The SIP server of the account: calls go there, and it registers the line unless a registrar is set.",
+           "Snom: Registrar; Aastra: Proxy Server; Grandstream: SIP Server; Linksys: Proxy; "
+           "Yealink: SIP Server 1; Polycom: reg.x.server.1"),
+    SERVER("registrar", SF_REGISTRAR, "Registrar",
+           "A separate server for REGISTER only; empty means the proxy registers.",
+           "Aastra: Registrar Server"),
+    SERVER("outbound_proxy", SF_OUTBOUND_PROXY, "Outbound proxy",
+           "When set, every request goes there first, whatever its destination.",
+           "Snom: Outbound Proxy; Grandstream: Outbound Proxy; Yealink: Outbound Proxy Server; "
+           "Linksys: Outbound Proxy; Polycom: reg.x.outboundProxy; Aastra: Outbound Proxy Server"),
+    SERVER("backup_proxy", SF_BACKUP_PROXY, "Backup proxy",
+           "Tried for calls when the proxy does not answer.",
+           "Yealink: SIP Server 2; Polycom: reg.x.server.2; Aastra: Backup Proxy Server; "
+           "Grandstream: Secondary SIP Server"),
+    SERVER("backup_registrar", SF_BACKUP_REGISTRAR, "Backup registrar",
+           "Tried for REGISTER when the registrar (or the proxy) does not answer.",
+           "Aastra: Backup Registrar Server"),
+};
+const size_t line_nfields = sizeof line_fields / sizeof line_fields[0];
+
+const struct field_desc *line_field(const char *json_name)
+{
+    if (!json_name)
+        return NULL;
+    for (size_t i = 0; i < line_nfields; i++)
+        if (strcmp(line_fields[i].json, json_name) == 0)
+            return &line_fields[i];
+    return NULL;
+}
+
+static const struct field_desc *server_row(enum server_field f)
+{
+    for (size_t i = 0; i < line_nfields; i++)
+        if (line_fields[i].type == FT_SERVER && line_fields[i].server == (int)f)
+            return &line_fields[i];
+    return NULL;
+}
+
+const char *server_field_name(enum server_field f)
+{
+    const struct field_desc *d = (unsigned)f < SF_COUNT ? server_row(f) : NULL;
+    return d ? d->json : "?";
+}
+
+int server_field_from_name(const char *name, enum server_field *out)
+{
+    const struct field_desc *d = line_field(name);
+    if (!d || d->type != FT_SERVER)
+        return -EINVAL;
+    *out = (enum server_field)d->server;
+    return 0;
+}
+
+void line_defaults(struct line *l)
+{
+    memset(l, 0, sizeof *l);
+    l->enabled = false;             /* see the table: disabled until configured */
+    l->dns_srv = true;
+    l->reg = true;
+    l->register_expires = EXPIRES_DEFAULT;
+    for (int f = 0; f < SF_COUNT; f++) {
+        l->srv[f].set = false;
+        l->srv[f].transport = TRANSPORT_AUTO;
+    }
+}
+
+bool line_equal(const struct line *a, const struct line *b, bool with_resolved)
+{
+    for (size_t i = 0; i < line_nfields; i++) {
+        const struct field_desc *d = &line_fields[i];
+        const char *pa = (const char *)a + d->offset, *pb = (const char *)b + d->offset;
+        switch (d->type) {
+        case FT_BOOL:
+            if (*(const bool *)pa != *(const bool *)pb)
+                return false;
+            break;
+        case FT_UINT:
+            if (*(const uint32_t *)pa != *(const uint32_t *)pb)
+                return false;
+            break;
+        case FT_SERVER:
+            if (!server_equal((const struct server *)pa, (const struct server *)pb))
+                return false;
+            if (with_resolved && strcmp(a->resolved[d->server], b->resolved[d->server]) != 0)
+                return false;
+            break;
+        default:
+            if (strcmp(pa, pb) != 0)
+                return false;
+        }
+    }
+    return true;
+}
