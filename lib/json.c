@@ -164,7 +164,7 @@ static void unknown_key(struct diag_list *errs, const char *prefix, const char *
                         const struct field_desc *rows, size_t nrows)
 {
     char path[DIAG_FIELD_MAX], q[QUOTE_MAX], norm[NAME_MAX_NORM], vendors[128];
-    char hint[DIAG_MESSAGE_MAX] = "";
+    char hint[1024] = "";   /* cut to DIAG_MESSAGE_MAX by diag_add */
     diag_path(path, sizeof path, prefix, key);
     diag_quote(q, sizeof q, key);
     normalise_name(key, norm, sizeof norm);
