@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 #define HTTP_BODY_MAX (64 * 1024)
 
@@ -43,5 +44,32 @@ void resp_empty(struct resp *rs, unsigned status);
 void resp_header(struct resp *rs, const char *name, const char *value);
 
 typedef void (*api_handler)(struct req *rq, struct resp *rs);
+
+/* ---- The daemon side, for server/main.c ---- */
+
+struct http;
+
+struct http_options {
+    const char *listen;                 /* "127.0.0.1:8080" or "[::1]:8080" (NULL = that default) */
+    const char *www_dir;                /* NULL = the compiled-in page; else the same names from disk */
+    const char *tls_cert_pem;           /* PEM contents (not file names); both or neither */
+    const char *tls_key_pem;
+    const char *const *allow_hosts;     /* --allow-host names, besides localhost and IP literals */
+    size_t n_allow_hosts;
+};
+
+/* Parses "A.B.C.D:PORT" or "[v6]:PORT" (PORT 0..65535). 0 or -EINVAL. */
+int http_parse_listen(const char *s, struct sockaddr_storage *out, char *host, size_t host_n,
+                      unsigned *port);
+/* Starts libmicrohttpd on its own thread. 0, -EINVAL (bad options), -errno. */
+int http_start(struct app *app, const struct http_options *o, struct http **out);
+/* "http://127.0.0.1:8080/" (https with TLS; the bound port when 0 was asked). */
+const char *http_url(const struct http *h);
+/* Shutdown, step 1: no handler runs after this returns (a request that would
+ * reach one gets 503), so the resolver can be freed safely. */
+void http_quiesce(struct http *h);
+/* Shutdown, step 2 (after dns_free resumed its requests): resumes any request
+ * still suspended, stops libmicrohttpd and frees h. */
+void http_stop(struct http *h);
 
 #endif
