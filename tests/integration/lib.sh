@@ -94,6 +94,8 @@ api() {
          -o - -w '\n%{http_code}' "$@" "$BASE/api/v1$path")
   STATUS=${BODY##*$'\n'}
   BODY=${BODY%$'\n'*}
+  # every body seen, for tests that grep all responses (e.g. for a password)
+  if [ -n "${T_BODY_LOG:-}" ]; then printf '%s\n' "$BODY" >>"$T_BODY_LOG"; fi
 }
 # json_api METHOD PATH JSON [curl args...]
 json_api() {
