@@ -26,7 +26,7 @@ struct store {
 
 /* One bank as read from flash. */
 struct bank {
-    bool marked;            /* magic present: a commit reached its last step */
+    bool written;           /* a finished commit (or damage) is here, see magic_state() */
     bool valid;             /* magic, version, length, CRC and payload syntax all good */
     uint32_t seq, len, crc;
     int64_t saved_at;
@@ -128,6 +128,28 @@ struct flash *store_flash(struct store *st)
 
 /* ---- reading banks ---- */
 
+/* Is there evidence that this bank ever held a finished commit?
+ *
+ * The magic is programmed last, after everything else is durable, so a bank
+ * whose magic is "SCFG" finished a commit, and if it does not validate now it
+ * was damaged afterwards. An interrupted commit leaves the magic erased (0xFF),
+ * partly programmed towards "SCFG" (only 1->0 bits that "SCFG" has as 0), or
+ * partly erased (only 0->1 bits): none of those clears a bit that "SCFG" has as
+ * 1, except the single byte a cut may leave as garbage (each commit erases the
+ * block first, so an older garbage byte never survives into a later cut).
+ * Two or more bytes lacking bits of "SCFG" (an all-zero bank, random junk) is
+ * therefore damage, not an unfinished commit. */
+static bool magic_written(const unsigned char *m)
+{
+    static const unsigned char want[4] = {'S', 'C', 'F', 'G'};
+    if (memcmp(m, want, 4) == 0)
+        return true;
+    int missing = 0;
+    for (int i = 0; i < 4; i++)
+        missing += (m[i] & want[i]) != want[i];
+    return missing >= 2;
+}
+
 static void bank_free(struct bank *bk)
 {
     free(bk->payload);
@@ -144,13 +166,13 @@ static int bank_read(struct store *st, int b, struct bank *bk)
     int rc = flash_read(st->fl, base, h, sizeof(h));
     if (rc < 0)
         return rc;
-    bk->marked = memcmp(h, STORE_MAGIC, 4) == 0;
+    bk->written = magic_written(h);
     bk->seq = get_le32(h + 8);
     bk->len = get_le32(h + 12);
     bk->saved_at = (int64_t)get_le64(h + 16);
     bk->crc = get_le32(h + 24);
     /* Checked before anything is read, so a wild length reads nothing. */
-    if (!bk->marked || get_le32(h + 4) != STORE_VERSION || bk->len == 0 || bk->len > st->capacity)
+    if (memcmp(h, STORE_MAGIC, 4) != 0 || get_le32(h + 4) != STORE_VERSION || bk->len == 0 || bk->len > st->capacity)
         return 0;
 
     unsigned char *p = malloc(bk->len);
@@ -202,11 +224,11 @@ static int scan_banks(struct store *st, struct scan *s)
     else
         s->active = v0 ? 0 : v1 ? 1 : -1;
 
-    /* No magic anywhere = no commit ever finished: a blank (or never provisioned) image.
-     * A magic on a bank that does not validate is damage: corrupt. */
+    /* No commit ever finished: a blank (or never provisioned) image, whatever an
+     * interrupted first commit left. A finished bank that does not validate: corrupt. */
     if (s->active >= 0)
         s->state = STORE_OK;
-    else if (!s->bk[0].marked && !s->bk[1].marked)
+    else if (!s->bk[0].written && !s->bk[1].written)
         s->state = STORE_EMPTY;
     else
         s->state = STORE_CORRUPT;
