@@ -79,6 +79,7 @@ struct req {
     char *body;
     size_t body_len, body_cap, discarded;
     bool too_large;
+    bool gated;                         /* the gate has run */
     char ip[INET6_ADDRSTRLEN];
     bool by_session;
     char sid[SESSION_ID_HEX + 1];
@@ -594,12 +595,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 else inet_ntop(AF_INET6, a6, rq->ip, sizeof rq->ip);
             }
         }
+        rq->phase = P_BODY;
+        /* A request with a body is judged now, before the body is read; one
+         * without is judged at its end, so that a refusal need not close a
+         * keep-alive connection (MHD closes when it answers early). */
+        if (!has_body(rq)) return MHD_YES;
+        rq->gated = true;
         bool is_asset;
         if (!gate(rq, &rs, &is_asset)) {
             if (is_asset) return serve_asset(rq, &rs);
             return send_resp(rq, &rs);
         }
-        rq->phase = P_BODY;
         return MHD_YES;
     }
 
@@ -631,6 +637,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (rq->too_large) {
             problem(&rs, 413, "The body is larger than 64 KiB.");
             return send_resp(rq, &rs);
+        }
+        if (!rq->gated) {
+            rq->gated = true;
+            bool is_asset;
+            if (!gate(rq, &rs, &is_asset)) {
+                if (is_asset) return serve_asset(rq, &rs);
+                return send_resp(rq, &rs);
+            }
         }
         run_handler(rq, &rs);
     } else if (rq->phase == P_SUSPENDED) {
