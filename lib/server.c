@@ -345,11 +345,15 @@ int server_parse(const char *text, struct server *out, const char *field, struct
         return -EINVAL;
     }
 
+    /* Parameters are parsed first but reported after host and port, in the
+     * order they are written. */
     bool have_t = false;
     enum transport t = TRANSPORT_AUTO;
+    struct diag_list perrs;
+    diag_init(&perrs);
     const char *semi = memchr(p, ';', (size_t)(end - p));
     if (semi)
-        params_parse(semi + 1, (size_t)(end - semi - 1), &have_t, &t, field, errs, &nerr);
+        params_parse(semi + 1, (size_t)(end - semi - 1), &have_t, &t, field, &perrs, &nerr);
     const char *hp_end = semi ? semi : end;
 
     const char *host = p, *port = NULL;
@@ -390,6 +394,7 @@ int server_parse(const char *text, struct server *out, const char *field, struct
     host_parse_n(host, host_len, out->host, hpath, errs, &nerr);
     if (port)
         port_parse(port, port_len, &out->port, ppath, errs, &nerr);
+    diag_merge(errs, &perrs);
 
     if (sips) {
         /* sips: means TLS all the way; RFC 3261's ";transport=tcp" on a sips:
