@@ -1711,6 +1711,9 @@ static int parse_entry(char *e, struct dns_target *t)
     if (strlen(f[4]) > HOST_MAX || (!name_valid(f[4], false) && !ip_literal(f[4], NULL, 0)))
         return -EINVAL;
     copy_str(t->host, sizeof t->host, f[4]);
+    size_t alen = strlen(f[5]);
+    if (f[5][0] == ',' || f[5][alen - 1] == ',' || strstr(f[5], ",,"))
+        return -EINVAL;                /* strtok_r would skip empty addresses */
     for (char *a = strtok_r(f[5], ",", &save); a; a = strtok_r(NULL, ",", &save)) {
         if (t->naddrs >= DNS_MAX_ADDRS || strlen(a) >= DNS_ADDR_MAX || !ip_literal(a, NULL, 0))
             return -EINVAL;
