@@ -102,7 +102,8 @@ json_api() {
   local method=$1 path=$2 json=$3; shift 3
   api "$method" "$path" -H 'Content-Type: application/json' --data-binary "$json" "$@"
 }
-header() { grep -i "^$1:" "$T_DIR/headers" | head -1 | sed 's/^[^:]*: *//; s/\r$//'; }
+# The last response's header (curl --digest writes the 401 challenge's headers first).
+header() { grep -i "^$1:" "$T_DIR/headers" | tail -1 | sed 's/^[^:]*: *//; s/\r$//'; }
 
 ok()   { T_PASS=$((T_PASS + 1)); echo "ok - $1"; }
 fail() { T_FAIL=$((T_FAIL + 1)); echo "not ok - $1"; [ $# -gt 1 ] && echo "#   $2"; return 0; }
@@ -117,4 +118,39 @@ check_json() { check "$1" "$3" "$(printf '%s' "$BODY" | jq -r "$2" 2>&1)"; }
 t_done() {
   echo "$T_PASS passed, $T_FAIL failed"
   [ "$T_FAIL" -eq 0 ]
+}
+
+# ---- requests without digest (security.sh, auth.sh) ----
+# req METHOD PATH [curl args...]: no credentials, the path sent as is (no
+# dot-segment folding by curl). Sets STATUS, BODY and $T_DIR/headers.
+req() {
+  local method=$1 path=$2; shift 2
+  local how=(-X "$method")
+  [ "$method" = HEAD ] && how=(-I)
+  BODY=$(curl -s --path-as-is "${how[@]}" -D "$T_DIR/headers" -o - -w '\n%{http_code}' \
+         --max-time 20 "$@" "$BASE$path")
+  STATUS=${BODY##*$'\n'}
+  BODY=${BODY%$'\n'*}
+}
+# login [PASSWORD]: POST /session as admin; sets STATUS, SID (the cookie) and CSRF.
+login() {
+  local pass=${1:-$ADMIN_PASS}
+  req POST /api/v1/session -H 'Content-Type: application/json' -H 'X-Requested-With: sipcfg' \
+    --data-binary "$(jq -cn --arg p "$pass" '{username: "admin", password: $p}')"
+  SID=$(grep -i '^set-cookie:' "$T_DIR/headers" | head -1 | sed -n 's/^[^:]*: *[^=]*=\([^;]*\).*/\1/p' | tr -d '\r')
+  CSRF=$(printf '%s' "$BODY" | jq -r '.csrf_token // empty' 2>/dev/null)
+}
+# sreq METHOD PATH [curl args...]: with the session cookie (and the CSRF token).
+sreq() {
+  local method=$1 path=$2; shift 2
+  req "$method" "$path" -H "Cookie: ${COOKIE_NAME:-sid}=$SID" -H "X-CSRF-Token: $CSRF" \
+    -H 'X-Requested-With: sipcfg' "$@"
+}
+# start_fresh [sipcfgd options...]: start_daemon on a new image without the
+# CLI; ADMIN_PASS is the random first-start password sipcfgd printed.
+start_fresh() {
+  NO_PASSWD=1 start_daemon "$@" || return 1
+  ADMIN_PASS=$(sed -n 's/^sipcfgd: no admin password was set; generated one: user admin, password \(.*\)$/\1/p' \
+               "$T_DIR/sipcfgd.log" | head -1)
+  [ -n "$ADMIN_PASS" ]
 }
