@@ -202,12 +202,11 @@ static void add_result_warnings(const struct api_check *k, struct diag_list *war
     if (!w)
         return;
     for (size_t i = 0; i < w->n; i++) {
+        /* the result's fields are relative to the server ("host", "port") */
         char path[DIAG_FIELD_MAX];
-        const char *field = w->item[i].field;
-        if (field[0] == '\0')
-            field = k->field;
-        else if (strncmp(field, k->field, strlen(k->field)) != 0)
-            field = diag_path(path, sizeof path, k->field, w->item[i].field);
+        const char *field = w->item[i].field[0]
+                                ? diag_path(path, sizeof path, k->field, w->item[i].field)
+                                : k->field;
         diag_add(warns, field, w->item[i].code, "%s", w->item[i].message);
     }
 }

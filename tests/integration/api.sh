@@ -96,11 +96,19 @@ ec1=$(erase_counts)
 json_api PUT /lines/1 "{\"enabled\": true, \"label\": \"Office\", \"user\": \"1001\",
   \"proxy\": {\"host\": \"example.test\"}}"
 check_status "identical PUT (password absent = kept)" 200
+etag_same=$(header ETag)
 check_json "identical PUT says unchanged" '.changed' false
 check_json "identical PUT keeps the password" '.line.password_set' true
 check "identical PUT leaves the generation" "$gen1" "$(generation)"
 check "identical PUT erases nothing" "$ec1" "$(erase_counts)"
-check "identical PUT keeps the ETag" "$etag2" "$(header ETag)"
+check "identical PUT keeps the ETag" "$etag2" "$etag_same"
+
+# many identical writes cost no erase (THREATS H5)
+for _ in $(seq 20); do
+  json_api PUT '/lines/1?dns=skip' '{"enabled": true, "label": "Office", "user": "1001", "proxy": "example.test"}'
+done
+check "20 identical PUTs erase nothing" "$ec1" "$(erase_counts)"
+check "20 identical PUTs commit nothing" "$gen1" "$(generation)"
 
 # ---------------------------------------------------------------- 400
 json_api PUT /lines/1 '{"enabled": true,
@@ -154,6 +162,47 @@ check "require: nothing stored (generation)" "$gen1" "$(generation)"
 check "require: nothing stored (CLI)" "example.test" "$(cli get line1.proxy.host)"
 info_gen=$(cli info | sed -n 's/^generation: \([0-9]*\).*/\1/p')
 check "require: flash generation unchanged (sipcfg info)" "$gen1" "$info_gen"
+
+# ---------------------------------------------------------------- hostile input (THREATS A1-A3, B1, B5)
+g_hostile=$(generation)
+for v in 'sip.example.com;reboot' '$(id)' '`id`' 'a|b' 'a&&b' 'a\nb' 'a%0ab' '-oProxyCommand=x' \
+         '--help' 'a b' 'a\tb' 'pbx.example.test\r\nline1.password=x' 'a=b' '\uff1bx' \
+         ' pbx.example.test'; do
+  json_api PUT '/lines/1?dns=skip' "{\"proxy\": \"$v\"}"
+  check_status "proxy '$v' is refused" 422
+done
+json_api PUT '/lines/1?dns=skip' '{"label": "a\r\nline1.password=x"}'
+check_status "a label with CR LF is refused" 422
+json_api PUT '/lines/1?dns=skip' '{"label": "a\u0000b"}'
+check_status "a NUL in a string is 400" 400
+for p in 0 65536 -1 '"5060x"' 5060.0 99999999999999999999999; do
+  json_api PUT '/lines/1?dns=skip' "{\"proxy\": {\"host\": \"pbx.example.test\", \"port\": $p}}"
+  case "$STATUS" in 400|422) ok "port $p is refused ($STATUS)" ;; *) fail "port $p is refused" "HTTP $STATUS: $BODY" ;; esac
+done
+l64=$(printf 'x%.0s' $(seq 64)); l65=$(printf 'x%.0s' $(seq 65))
+json_api PUT '/lines/1?dns=skip' "{\"label\": \"$l65\"}"
+check_status "a 65-byte label is 422" 422
+check_json "too_long code" '.errors[0].code' too_long
+h254=$(printf 'a%.0s' $(seq 63)).$(printf 'b%.0s' $(seq 63)).$(printf 'c%.0s' $(seq 63)).$(printf 'd%.0s' $(seq 62))
+json_api PUT '/lines/1?dns=skip' "{\"proxy\": \"$h254\"}"
+check_status "a 254-byte host is 422" 422
+deep=$(printf '[%.0s' $(seq 5000))
+json_api PUT /lines/1 "{\"label\": $deep"
+check_status "JSON nested 5000 deep is 400" 400
+json_api PUT /lines/1 '"just a string"'
+check_status "a top-level string is 400" 400
+json_api PUT /lines/1 '{"label": "a"} {"label": "b"}'
+check_status "trailing garbage is 400" 400
+api PUT /lines/1 -H 'Content-Type: application/json' --data-binary $'{"label": "\xff"}'
+check_status "invalid UTF-8 is 400" 400
+check "hostile input stored nothing" "$g_hostile" "$(generation)"
+check "the label stays" "Office" "$(cli get line1.label)"
+json_api PUT '/lines/1?dns=skip' "{\"enabled\": true, \"label\": \"$l64\", \"user\": \"1001\", \"proxy\": \"example.test\"}"
+check_status "a 64-byte label is fine" 200
+json_api PUT '/lines/1' '{"enabled": true, "label": "Office", "user": "1001", "proxy": "example.test"}'
+check_status "back to the label Office" 200
+etag2=$(header ETag)
+gen1=$(generation)
 
 # ---------------------------------------------------------------- If-Match
 json_api PUT /lines/1 '{"label": "x"}' -H "If-Match: $etag1"
@@ -350,6 +399,9 @@ before=$(printf '%s' "$BODY" | jq -S -c .)
 api GET /lines/1
 pw_before=$(printf '%s' "$BODY" | jq -r .password_set)
 stop_daemon && ok "sipcfgd stops on SIGTERM" || fail "sipcfgd stops on SIGTERM"
+if grep -E "AddressSanitizer|LeakSanitizer|runtime error" "$T_DIR/sipcfgd.log"; then
+  fail "the daemon ran clean under ASan/UBSan" "$(head -30 "$T_DIR/sipcfgd.log")"
+else ok "the daemon ran clean under ASan/UBSan"; fi
 start_daemon --lines 6 --dns-server "$DNS_SERVER" || fail "sipcfgd restarts"
 api GET /config
 check "restart keeps the configuration" "$before" "$(printf '%s' "$BODY" | jq -S -c .)"
