@@ -1,0 +1,523 @@
+/* Power cut at every byte and every erase of a commit (THREATS.md 3.3, I1).
+ *
+ * For each cut point: restore the image as it was before the commit, arm the
+ * cut, commit B, keep what the flash holds at the cut, "reboot" (a fresh flash
+ * handle with those bytes, or a reopened file) and check what a reader gets:
+ *   - exactly the old configuration A or exactly the new B, never a mix, never
+ *     "corrupt";
+ *   - B whenever the commit had returned success;
+ *   - the same answer from a second load;
+ *   - the next commit (C) works and is read back;
+ *   - no program over unerased bytes anywhere. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "flash.h"
+#include "kv.h"
+#include "store.h"
+
+#define NB FLASH_DEFAULT_BLOCKS
+#define IMG_SIZE ((size_t)NB * FLASH_BLOCK_SIZE)
+#define BANK_SIZE (IMG_SIZE / 2)
+
+/* Six lines as the daemon stores them, ~3 KB; `variant` changes a few values.
+ * `bulk` adds that many bytes of extra values (a payload spanning blocks). */
+static struct kv *make_config(int variant, size_t bulk)
+{
+    struct kv *kv = kv_new();
+    char k[KV_KEY_MAX + 1], v[KV_VALUE_MAX + 1];
+    static const char *servers[] = {"proxy", "registrar", "outbound_proxy", "backup_proxy"};
+    assert_non_null(kv);
+    for (int n = 1; n <= 6; n++) {
+#define SET(key, ...)                                             \
+    do {                                                          \
+        snprintf(k, sizeof(k), "line%d." key, n);                 \
+        snprintf(v, sizeof(v), __VA_ARGS__);                      \
+        assert_int_equal(kv_set(kv, k, v), 0);                    \
+    } while (0)
+        SET("enabled", "%d", n <= 4);
+        SET("label", "Office %d rev %d", n, n == 1 ? variant : 0);
+        SET("display_name", "Alice Example %d", n);
+        SET("user", "%d", 1000 + n);
+        SET("auth_user", "%d", 1000 + n);
+        SET("password", "s3cret-%d-%d", n, n == 2 ? variant : 0);
+        SET("domain", "example.com");
+        SET("dns_srv", "1");
+        SET("register", "1");
+        SET("register_expires", "%d", n == 3 ? 3600 + variant : 3600);
+#undef SET
+        for (int f = 0; f < 4; f++) {
+            if (f > 0 && n > 1)
+                continue;
+            snprintf(k, sizeof(k), "line%d.%s.host", n, servers[f]);
+            snprintf(v, sizeof(v), "sip%d.pbx%d.example.com", f, n);
+            assert_int_equal(kv_set(kv, k, v), 0);
+            snprintf(k, sizeof(k), "line%d.%s.port", n, servers[f]);
+            assert_int_equal(kv_set(kv, k, "5060"), 0);
+            snprintf(k, sizeof(k), "line%d.%s.transport", n, servers[f]);
+            assert_int_equal(kv_set(kv, k, "auto"), 0);
+            if (f > 1)
+                continue;
+            snprintf(k, sizeof(k), "line%d.%s.resolved", n, servers[f]);
+            snprintf(v, sizeof(v), "10 60 5060 udp sip1.example.com 192.0.2.%d;20 0 5060 udp "
+                     "sip2.example.com 192.0.2.%d", n + variant % 100, n + 100);
+            assert_int_equal(kv_set(kv, k, v), 0);
+        }
+    }
+    assert_int_equal(kv_set(kv, "admin.ha1",
+                            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"), 0);
+    for (int i = 0; bulk > 0; i++) {
+        size_t n = bulk > 2000 ? 2000 : bulk;
+        memset(v, 'a' + (variant + i) % 26, n);
+        v[n] = '\0';
+        snprintf(k, sizeof(k), "bulk.%d", i);
+        assert_int_equal(kv_set(kv, k, v), 0);
+        bulk -= n;
+    }
+    return kv;
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* A bank exactly as docs/STORE.md lays it out, written straight into an image. */
+static void craft_bank(unsigned char *img, int bank, uint32_t seq, const struct kv *kv)
+{
+    unsigned char *p;
+    size_t n;
+    assert_int_equal(kv_serialize(kv, &p, &n), 0);
+    unsigned char *b = img + (size_t)bank * BANK_SIZE;
+    memset(b, 0xFF, BANK_SIZE);
+    memcpy(b, "SCFG", 4);
+    put32(b + 4, 1);
+    put32(b + 8, seq);
+    put32(b + 12, (uint32_t)n);
+    memset(b + 16, 0, 8);
+    memcpy(b + 28, p, n);
+    uLong c = crc32(0L, b, 24);
+    c = crc32(c, p, (uInt)n);
+    put32(b + 24, (uint32_t)c);
+    free(p);
+}
+
+/* ---- one cut ---- */
+
+struct scenario {
+    const char *name;
+    unsigned char *before;      /* image with A committed (or blank) */
+    struct kv *a, *b, *c;
+};
+
+static unsigned char cut_img[IMG_SIZE];
+
+struct cut {
+    long long bytes, erases;
+    enum flash_torn torn;
+    uint64_t seed;
+};
+
+#define CHECK(cond, ...)                                                                   \
+    do {                                                                                   \
+        if (!(cond)) {                                                                     \
+            print_error("%s: cut bytes=%lld erases=%lld torn=%d seed=%llu: ", sc->name,    \
+                        cut->bytes, cut->erases, (int)cut->torn,                           \
+                        (unsigned long long)cut->seed);                                    \
+            fail_msg(__VA_ARGS__);                                                         \
+        }                                                                                  \
+    } while (0)
+
+/* Commits `next` from image `img` with the cut armed; leaves the flash content
+ * at the cut in cut_img. Returns the commit's result. */
+static int commit_with_cut(const struct scenario *sc, const unsigned char *img,
+                           const struct kv *next, const struct cut *cut)
+{
+    struct flash *fl;
+    struct store *st;
+    assert_int_equal(flash_open_mem(NB, &fl), 0);
+    assert_int_equal(flash_restore(fl, img, IMG_SIZE), 0);
+    assert_int_equal(store_open_flash(fl, &st), 0);
+    flash_fault_arm(fl, cut->bytes, cut->erases, cut->torn, cut->seed);
+    int rc = store_commit(st, next, NULL, NULL);
+    CHECK(rc == 0 || rc == -EIO, "commit returned %d", rc);
+    CHECK((rc == 0) == !flash_powered_off(fl), "commit returned %d, powered off %d", rc,
+          flash_powered_off(fl));
+    CHECK(flash_violations(fl) == 0, "programmed over unerased bytes");
+    assert_int_equal(flash_snapshot(fl, cut_img, IMG_SIZE), 0);
+    store_close(st);
+    flash_close(fl);
+    return rc;
+}
+
+/* Boots on cut_img: returns which of old/new it holds (asserting it is one). */
+static const struct kv *boot_and_check(const struct scenario *sc, const struct kv *old,
+                                       const struct kv *new, int commit_rc,
+                                       const struct cut *cut, struct flash **flp,
+                                       struct store **stp)
+{
+    struct flash *fl;
+    struct store *st;
+    assert_int_equal(flash_open_mem(NB, &fl), 0);
+    assert_int_equal(flash_restore(fl, cut_img, IMG_SIZE), 0);
+    assert_int_equal(store_open_flash(fl, &st), 0);
+
+    struct kv *got = NULL;
+    struct store_info info;
+    int rc = store_load(st, &got, &info);
+    CHECK(rc == 0, "load after the cut returned %d (state %d)", rc, (int)info.state);
+    bool is_old = kv_equal(got, old), is_new = kv_equal(got, new);
+    CHECK(is_old != is_new, "loaded neither the old nor the new configuration");
+    CHECK(commit_rc != 0 || is_new, "the commit succeeded but the old configuration loads");
+    CHECK(info.state == STORE_OK || (info.state == STORE_EMPTY && kv_count(got) == 0),
+          "state %d", (int)info.state);
+
+    struct kv *again = NULL;
+    CHECK(store_load(st, &again, NULL) == 0 && kv_equal(again, got), "second load differs");
+    kv_free(again);
+    kv_free(got);
+    CHECK(flash_bytes_programmed(fl) == 0 && flash_erases(fl) == 0, "a load wrote to flash");
+    *flp = fl;
+    *stp = st;
+    return is_new ? new : old;
+}
+
+static void next_commit_works(const struct scenario *sc, struct flash *fl, struct store *st,
+                              const struct kv *next, const struct cut *cut)
+{
+    int rc = store_commit(st, next, NULL, NULL);
+    CHECK(rc == 0 || rc == 1, "the next commit returned %d", rc);
+    struct kv *got = NULL;
+    CHECK(store_load(st, &got, NULL) == 0 && kv_equal(got, next), "the next commit does not load");
+    kv_free(got);
+    CHECK(flash_violations(fl) == 0, "programmed over unerased bytes after the reboot");
+    store_close(st);
+    flash_close(fl);
+}
+
+static void one_cut(const struct scenario *sc, const struct cut *cut)
+{
+    int rc = commit_with_cut(sc, sc->before, sc->b, cut);
+    struct flash *fl;
+    struct store *st;
+    boot_and_check(sc, sc->a, sc->b, rc, cut, &fl, &st);
+    next_commit_works(sc, fl, st, sc->c, cut);
+}
+
+/* The commit's size without a cut: bytes programmed and erases. */
+static void golden(const struct scenario *sc, unsigned long long *bytes, unsigned long long *erases)
+{
+    struct flash *fl;
+    struct store *st;
+    assert_int_equal(flash_open_mem(NB, &fl), 0);
+    assert_int_equal(flash_restore(fl, sc->before, IMG_SIZE), 0);
+    assert_int_equal(store_open_flash(fl, &st), 0);
+    assert_int_equal(store_commit(st, sc->b, NULL, NULL), 0);
+    *bytes = flash_bytes_programmed(fl);
+    *erases = flash_erases(fl);
+    store_close(st);
+    flash_close(fl);
+}
+
+/* Every byte offset (both torn modes) and every erase (several seeds); `step`
+ * > 1 samples the byte offsets (always including both ends of each write). */
+static void cut_everywhere(const struct scenario *sc, unsigned step)
+{
+    assert_false(kv_equal(sc->a, sc->b));
+    assert_false(kv_equal(sc->b, sc->c));
+    unsigned long long total, erases;
+    golden(sc, &total, &erases);
+    assert_true(total > 0 && erases > 0);
+    size_t plen;
+    unsigned char *p;
+    assert_int_equal(kv_serialize(sc->b, &p, &plen), 0);
+    free(p);
+    assert_int_equal(total, plen + STORE_HEADER_SIZE);   /* payload + header, nothing else */
+
+    unsigned long iterations = 0;
+    for (unsigned long long n = 0; n <= total; n++) {
+        bool edge = n <= 1 || (n + 2 >= plen && n <= plen + 2) || n + 30 >= total;
+        if (step > 1 && n % step != 0 && !edge)
+            continue;
+        for (int torn = FLASH_TORN_PARTIAL; torn <= FLASH_TORN_GARBAGE; torn++) {
+            struct cut c = {(long long)n, -1, (enum flash_torn)torn, n * 2 + (uint64_t)torn + 1};
+            one_cut(sc, &c);
+            iterations++;
+        }
+    }
+    for (unsigned long long e = 0; e < erases; e++)
+        for (uint64_t seed = 1; seed <= 24; seed++) {
+            struct cut c = {-1, (long long)e, FLASH_TORN_PARTIAL, seed * 1000 + e};
+            one_cut(sc, &c);
+            iterations++;
+        }
+    print_message("%s: %lu cuts over %llu bytes and %llu erases\n", sc->name, iterations, total,
+                  erases);
+}
+
+/* ---- scenarios ---- */
+
+static struct scenario *scenario_new(const char *name, int variant)
+{
+    struct scenario *sc = calloc(1, sizeof(*sc));
+    sc->name = name;
+    sc->before = malloc(IMG_SIZE);
+    memset(sc->before, 0xFF, IMG_SIZE);
+    sc->b = make_config(variant + 1, 0);
+    sc->c = make_config(variant + 2, 0);
+    return sc;
+}
+
+static void scenario_free(struct scenario *sc)
+{
+    kv_free(sc->a);
+    kv_free(sc->b);
+    kv_free(sc->c);
+    free(sc->before);
+    free(sc);
+}
+
+/* Commits `n` configurations on the image and leaves the last one as A. */
+static void age(struct scenario *sc, int n)
+{
+    struct flash *fl;
+    struct store *st;
+    assert_int_equal(flash_open_mem(NB, &fl), 0);
+    assert_int_equal(flash_restore(fl, sc->before, IMG_SIZE), 0);
+    assert_int_equal(store_open_flash(fl, &st), 0);
+    for (int i = 0; i < n; i++) {
+        kv_free(sc->a);
+        sc->a = make_config(500 + i, 0);
+        assert_int_equal(store_commit(st, sc->a, NULL, NULL), 0);
+    }
+    struct store_info info;
+    assert_int_equal(store_info(st, &info), 0);
+    assert_true(info.valid[0] && info.valid[1]);
+    assert_int_equal(flash_snapshot(fl, sc->before, IMG_SIZE), 0);
+    store_close(st);
+    flash_close(fl);
+}
+
+static void test_cut_fresh_image(void **state)
+{
+    struct scenario *sc = scenario_new("fresh", 10);
+    sc->a = kv_new();   /* a blank image reads as an empty configuration */
+    cut_everywhere(sc, 1);
+    scenario_free(sc);
+}
+
+static void test_cut_aged_image(void **state)
+{
+    struct scenario *sc = scenario_new("aged", 20);
+    age(sc, 75);
+    cut_everywhere(sc, 1);
+    scenario_free(sc);
+}
+
+static void test_cut_at_sequence_wrap(void **state)
+{
+    struct scenario *sc = scenario_new("wrap", 30);
+    struct kv *older = make_config(31, 0);
+    sc->a = make_config(32, 0);
+    craft_bank(sc->before, 0, 0xFFFFFFFEu, older);
+    craft_bank(sc->before, 1, 0xFFFFFFFFu, sc->a);   /* the commit writes bank 0, seq 1 */
+    kv_free(older);
+    cut_everywhere(sc, 1);
+    scenario_free(sc);
+}
+
+/* A payload over two blocks: two erases, and a cut in either. Bytes sampled. */
+static void test_cut_two_block_payload(void **state)
+{
+    struct scenario *sc = scenario_new("two-block", 40);
+    age(sc, 3);
+    kv_free(sc->b);
+    sc->b = make_config(41, 3000);
+    cut_everywhere(sc, 7);
+    scenario_free(sc);
+}
+
+/* Cut during the commit that follows a cut (littlefs "exhaustive", depth 2), sampled. */
+static void test_nested_cuts(void **state)
+{
+    struct scenario *sc = scenario_new("nested", 50);
+    age(sc, 4);
+    struct kv *d = make_config(53, 0);
+    unsigned long long total, erases;
+    golden(sc, &total, &erases);
+    unsigned char *mid = malloc(IMG_SIZE);
+    uint64_t rng = 0x1234567;
+    for (int i = 0; i < 1500; i++) {
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        uint64_t r = rng >> 16;
+        struct cut c1 = {(long long)(r % (total + 1)), -1, (enum flash_torn)(r & 1), r};
+        if (r % 16 == 0)
+            c1 = (struct cut){-1, 0, FLASH_TORN_PARTIAL, r};
+        int rc1 = commit_with_cut(sc, sc->before, sc->b, &c1);
+        struct flash *fl;
+        struct store *st;
+        const struct kv *first = boot_and_check(sc, sc->a, sc->b, rc1, &c1, &fl, &st);
+        store_close(st);
+        flash_close(fl);
+        memcpy(mid, cut_img, IMG_SIZE);
+
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        r = rng >> 16;
+        struct cut c2 = {(long long)(r % (total + 1)), -1, (enum flash_torn)(r & 1), r};
+        if (r % 16 == 0)
+            c2 = (struct cut){-1, 0, FLASH_TORN_PARTIAL, r};
+        int rc2 = commit_with_cut(sc, mid, sc->c, &c2);
+        boot_and_check(sc, first, sc->c, rc2, &c2, &fl, &st);
+        next_commit_works(sc, fl, st, d, &c2);
+    }
+    free(mid);
+    kv_free(d);
+    scenario_free(sc);
+}
+
+/* ---- on a real image file: the cut state is what the file holds; reboot = reopen ---- */
+
+static char tmpdir[256], path[300];
+
+static int file_setup(void **state)
+{
+    const char *t = getenv("TMPDIR");
+    snprintf(tmpdir, sizeof(tmpdir), "%s/test_powercut.XXXXXX", t && *t ? t : "/tmp");
+    if (!mkdtemp(tmpdir))
+        return -1;
+    snprintf(path, sizeof(path), "%s/flash.img", tmpdir);
+    return 0;
+}
+
+static int file_teardown(void **state)
+{
+    unlink(path);
+    return rmdir(tmpdir);
+}
+
+static void file_put(const unsigned char *img)
+{
+    struct flash *fl;
+    assert_int_equal(flash_open(path, true, NB, &fl), 0);
+    assert_int_equal(flash_restore(fl, img, IMG_SIZE), 0);
+    assert_int_equal(flash_sync(fl), 0);
+    flash_close(fl);
+}
+
+/* Reopens the file (a reboot) and checks old-or-new, then the next commit. */
+static void file_reboot_check(const struct scenario *sc, int commit_rc, const struct cut *cut)
+{
+    struct store *st;
+    assert_int_equal(store_open(path, 0, &st), 0);
+    struct kv *got = NULL, *again = NULL;
+    int rc = store_load(st, &got, NULL);
+    CHECK(rc == 0, "load after the cut returned %d", rc);
+    bool is_old = kv_equal(got, sc->a), is_new = kv_equal(got, sc->b);
+    CHECK(is_old != is_new, "loaded neither the old nor the new configuration");
+    CHECK(commit_rc != 0 || is_new, "the commit succeeded but the old configuration loads");
+    CHECK(store_load(st, &again, NULL) == 0 && kv_equal(again, got), "second load differs");
+    kv_free(got);
+    kv_free(again);
+    CHECK(store_commit(st, sc->c, NULL, NULL) == 0, "the next commit failed");
+    store_close(st);
+
+    assert_int_equal(store_open(path, 0, &st), 0);
+    CHECK(store_load(st, &got, NULL) == 0 && kv_equal(got, sc->c), "the next commit is lost");
+    CHECK(flash_violations(store_flash(st)) == 0, "violations");
+    kv_free(got);
+    store_close(st);
+}
+
+static void test_cut_file_image(void **state)
+{
+    struct scenario *sc = scenario_new("file", 60);
+    age(sc, 5);
+    unsigned long long total, erases;
+    golden(sc, &total, &erases);
+    int iterations = 0;
+    for (unsigned long long n = 0; n <= total; n += n + 40 >= total ? 1 : 37) {
+        for (int torn = FLASH_TORN_PARTIAL; torn <= FLASH_TORN_GARBAGE; torn++) {
+            struct cut cv = {(long long)n, -1, (enum flash_torn)torn, n + 7};
+            const struct cut *cut = &cv;
+            file_put(sc->before);
+            struct flash *fl;
+            struct store *st;
+            assert_int_equal(flash_open(path, false, 0, &fl), 0);
+            assert_int_equal(store_open_flash(fl, &st), 0);
+            flash_fault_arm(fl, cut->bytes, -1, cut->torn, cut->seed);
+            int rc = store_commit(st, sc->b, NULL, NULL);
+            CHECK((rc == 0) == (n == total), "commit returned %d", rc);
+            store_close(st);
+            flash_close(fl);    /* the power is gone: the file keeps what the cut left */
+            file_reboot_check(sc, rc, cut);
+            iterations++;
+        }
+    }
+    for (uint64_t seed = 1; seed <= 8; seed++) {
+        struct cut cv = {-1, 0, FLASH_TORN_PARTIAL, seed};
+            const struct cut *cut = &cv;
+        file_put(sc->before);
+        struct flash *fl;
+        struct store *st;
+        assert_int_equal(flash_open(path, false, 0, &fl), 0);
+        assert_int_equal(store_open_flash(fl, &st), 0);
+        flash_fault_arm(fl, -1, 0, FLASH_TORN_PARTIAL, seed);
+        int rc = store_commit(st, sc->b, NULL, NULL);
+        CHECK(rc == -EIO, "commit returned %d", rc);
+        store_close(st);
+        flash_close(fl);
+        file_reboot_check(sc, rc, cut);
+        iterations++;
+    }
+
+    /* The environment variable the CLI and daemon honour: store_open arms it. */
+    for (long long n = 0; n < (long long)total; n += (long long)total / 5) {
+        struct cut cv = {n, -1, FLASH_TORN_PARTIAL, 0};
+            const struct cut *cut = &cv;
+        file_put(sc->before);
+        char val[32];
+        snprintf(val, sizeof(val), "%lld", n);
+        setenv("SIPCFG_FLASH_CUT_AFTER", val, 1);
+        struct store *st;
+        int orc = store_open(path, 0, &st);
+        unsetenv("SIPCFG_FLASH_CUT_AFTER");
+        assert_int_equal(orc, 0);
+        int rc = store_commit(st, sc->b, NULL, NULL);
+        CHECK(rc == -EIO, "commit returned %d", rc);
+        struct kv *got = NULL;
+        CHECK(store_load(st, &got, NULL) == -EIO, "a load after the cut must fail, not guess");
+        store_close(st);
+        file_reboot_check(sc, rc, cut);
+        iterations++;
+    }
+    print_message("file: %d cuts over %llu bytes\n", iterations, total);
+    scenario_free(sc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest mem[] = {
+        cmocka_unit_test(test_cut_fresh_image),
+        cmocka_unit_test(test_cut_aged_image),
+        cmocka_unit_test(test_cut_at_sequence_wrap),
+        cmocka_unit_test(test_cut_two_block_payload),
+        cmocka_unit_test(test_nested_cuts),
+    };
+    const struct CMUnitTest file[] = {
+        cmocka_unit_test(test_cut_file_image),
+    };
+    int failed = cmocka_run_group_tests_name("powercut", mem, NULL, NULL);
+    failed += cmocka_run_group_tests_name("powercut_file", file, file_setup, file_teardown);
+    return failed;
+}
