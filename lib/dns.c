@@ -32,7 +32,7 @@
 
 #define DNS_MAX_QUERIES DNS_MAX_LOOKUPS
 #define DNS_MAX_SRV 64            /* SRV records kept per check before sorting and capping */
-#define DNS_MAX_NAPTR 16
+#define DNS_MAX_NAPTR 8           /* 6 + 8 + 2 x 16 targets fit DNS_MAX_QUERIES */
 #define DNS_CACHE_DEFAULT 64
 #define DNS_CACHE_TTL_MAX 300     /* seconds: a fixed DNS shows up within 5 minutes */
 #define DNS_TRIES 2
@@ -1252,8 +1252,12 @@ static void *resolver_main(void *arg)
                 pfd[n++] = (struct pollfd){ .fd = socks[i], .events = ev };
         }
         int rc = poll(pfd, n, poll_timeout(d, now_ms()));
-        if (rc < 0 && errno != EINTR)
-            break;
+        if (rc < 0 && errno != EINTR) {
+            /* ENOMEM and the like: keep serving, never leave a caller waiting */
+            struct timespec pause = { 0, 10 * 1000 * 1000 };
+            nanosleep(&pause, NULL);
+            continue;
+        }
         for (nfds_t i = 1; rc > 0 && i < n; i++) {
             if (!pfd[i].revents)
                 continue;

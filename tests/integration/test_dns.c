@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,7 @@ static char silent_servers[64];
 static int servfail_fd = -1;
 static char servfail_servers[64];
 static pthread_t servfail_thread;
-static volatile int servfail_stop;
+static atomic_int servfail_stop;   /* read by the stub thread */
 
 static void stop_dnsmasq(void)
 {
