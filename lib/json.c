@@ -178,18 +178,25 @@ static void unknown_key(struct diag_list *errs, const char *prefix, const char *
         if (vendor_match(&rows[i], norm, vendors, sizeof vendors))
             snprintf(hint, sizeof hint, ": '%s' is what %s %s '%s'", q, vendors,
                      strstr(vendors, " and ") ? "call" : "calls", rows[i].json);
+    const char *second = NULL;      /* as close as best: name both */
     if (!best && !hint[0]) {
         size_t kl = strlen(norm);
         for (size_t i = 0; i < nnames; i++) {
             unsigned d = name_distance(norm, names[i]);
-            if (d < best_d && kl >= 3 && d <= (kl >= 6 ? 2u : 1u))
-                best = names[i], best_d = d;
+            if (kl < 3 || d > (kl >= 6 ? 2u : 1u))
+                continue;
+            if (d < best_d)
+                best = names[i], best_d = d, second = NULL;
+            else if (d == best_d && !second)
+                second = names[i];
         }
         for (size_t i = 0; i < nnames && !best; i++)
             if (kl >= 4 && strncmp(names[i], norm, kl) == 0)
                 best = names[i];
     }
-    if (best)
+    if (best && second)
+        snprintf(hint, sizeof hint, ": did you mean '%s' or '%s'?", best, second);
+    else if (best)
         snprintf(hint, sizeof hint, ": did you mean '%s'?", best);
     diag_add(errs, path, "unknown_field", "'%s' is not a field of %s%s", q, what, hint);
 }
