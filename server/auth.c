@@ -87,6 +87,7 @@ struct cookie_scan {
     const char *name;
     const char *value;
     unsigned count;
+    bool nocase;
 };
 
 static enum MHD_Result scan_cookie(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -94,20 +95,24 @@ static enum MHD_Result scan_cookie(void *cls, enum MHD_ValueKind kind, const cha
 {
     (void)kind;
     struct cookie_scan *s = cls;
-    if (key && !strcmp(key, s->name)) {
+    if (key && !(s->nocase ? strcasecmp(key, s->name) : strcmp(key, s->name))) {
         s->count++;
         s->value = value ? value : "";
     }
     return MHD_YES;
 }
 
-/* The session cookie: exactly one with the exact name, else none. */
+/* The session cookie: exactly one with the exact name, else none. libmicrohttpd
+ * parses only the first Cookie header, so a request with several is treated as
+ * carrying several session cookies (browsers send one). */
 static const char *session_cookie(struct req *rq, unsigned *count)
 {
     struct cookie_scan s = {.name = auth_cookie_name(req_is_tls(rq))};
+    struct cookie_scan h = {.name = MHD_HTTP_HEADER_COOKIE, .nocase = true};
+    MHD_get_connection_values(http_req_connection(rq), MHD_HEADER_KIND, scan_cookie, &h);
     MHD_get_connection_values(http_req_connection(rq), MHD_COOKIE_KIND, scan_cookie, &s);
-    *count = s.count;
-    return s.count == 1 ? s.value : NULL;
+    *count = h.count > 1 ? 2 : s.count;
+    return *count == 1 ? s.value : NULL;
 }
 
 const char *auth_request_cookie(struct req *rq)
