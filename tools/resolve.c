@@ -64,9 +64,10 @@ static const char *explain(const struct dns_result *r, unsigned timeout_ms, char
         snprintf(buf, n, ": %s does not exist", r->server.host);
         return buf;
     case DNS_NO_RECORDS:
-        snprintf(buf, n, ": %s exists but has no %saddress", r->server.host,
-                 r->method == DNS_METHOD_SRV || r->method == DNS_METHOD_NAPTR ? "usable SRV target and no "
-                                                                               : "SRV record and no ");
+        if (r->method == DNS_METHOD_SRV || r->method == DNS_METHOD_NAPTR)
+            snprintf(buf, n, ": no SRV target of %s has an address", r->server.host);
+        else
+            snprintf(buf, n, ": %s exists but has no SRV record and no address", r->server.host);
         return buf;
     case DNS_UNAVAILABLE:
         return ": the domain says it offers no SIP service there (SRV target \".\")";
