@@ -130,7 +130,9 @@ static bool name_valid(const char *name, bool srv_owner)
     size_t label = 0;
     bool underscore_ok = srv_owner;
     for (size_t i = 0; i <= len; i++) {
-        char c = i < len ? name[i] : '.';
+        char c = '.';                   /* the end closes the last label */
+        if (i < len)
+            c = name[i];
         if (c == '.') {
             if (label == 0 || label > 63 || name[i - 1] == '-')
                 return false;
@@ -1254,7 +1256,7 @@ static void *resolver_main(void *arg)
         int rc = poll(pfd, n, poll_timeout(d, now_ms()));
         if (rc < 0 && errno != EINTR) {
             /* ENOMEM and the like: keep serving, never leave a caller waiting */
-            struct timespec pause = { 0, 10 * 1000 * 1000 };
+            struct timespec pause = { 0, 10000000L };
             nanosleep(&pause, NULL);
             continue;
         }
