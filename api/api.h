@@ -74,7 +74,7 @@ enum api_dns_policy { API_DNS_REQUIRE = 0, API_DNS_WARN, API_DNS_SKIP };
 /* Reads ?dns=require|warn|skip (default require). -EINVAL: a 400 was answered. */
 int api_dns_policy(const struct req *rq, struct resp *rs, enum api_dns_policy *out);
 
-#define API_CHECKS_MAX (LINE_MAX_LINES * SF_COUNT)
+#define API_CHECKS_MAX ((size_t)LINE_MAX_LINES * SF_COUNT)
 
 struct api_check {
     char field[DIAG_FIELD_MAX];   /* "proxy", or "lines[2].backup_proxy" in a config */

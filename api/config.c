@@ -38,7 +38,7 @@ static bool resolved_same(const char *x, const char *y)
         return true;
     if (!x[0] || !y[0])
         return false;
-    struct dns_target *a = calloc(2 * DNS_MAX_TARGETS, sizeof *a);
+    struct dns_target *a = calloc((size_t)2 * DNS_MAX_TARGETS, sizeof *a);
     if (!a)
         return false;
     struct dns_target *b = a + DNS_MAX_TARGETS;

@@ -57,6 +57,36 @@ check_json "require: the check says timeout" '.checks[0].status' timeout
 if [ $((put_end - t0)) -lt $((TIMEOUT_MS * 4)) ]; then ok "the timeout arrives within a bound"
 else fail "the timeout arrives within a bound" "$((put_end - t0)) ms"; fi
 
+# ten checks at once against the silent server (THREATS H4): each times out,
+# and a request sent meanwhile is answered before any of them
+# (a session cookie, not digest: MHD 0.9.75 gives parallel digest clients of
+# one URI the same nonce, which is the auth tests' business, not this one's)
+login=$(curl -s -c "$T_DIR/cookies" -H 'Content-Type: application/json' \
+  --data-binary "{\"username\": \"admin\", \"password\": \"$ADMIN_PASS\"}" "$BASE/api/v1/session")
+csrf=$(printf '%s' "$login" | jq -r .csrf_token)
+pids=()
+t2=$(now_ms)
+for i in $(seq 10); do
+  ( out=$(curl -s -b "$T_DIR/cookies" -H "X-CSRF-Token: $csrf" -H 'Content-Type: application/json' \
+          --data-binary "{\"server\": \"h$i.silent.test\"}" -w '\n%{http_code}' "$BASE/api/v1/resolve")
+    printf '%s %s' "${out##*$'\n'}" "$(printf '%s' "${out%$'\n'*}" | jq -r .status)" >"$T_DIR/par.$i"
+    now_ms >"$T_DIR/par.$i.end" ) &
+  pids+=($!)
+done
+sleep 0.5
+api GET /status
+status_end=$(now_ms)
+check_status "GET /status while ten checks wait" 200
+wait "${pids[@]}"
+first_end=$(cat "$T_DIR"/par.*.end | sort -n | head -1)
+if [ "$status_end" -lt "$first_end" ]; then ok "GET /status answered before any waiting check"
+else fail "GET /status answered before any waiting check" "status at $status_end, first check at $first_end"; fi
+n_timeout=$(cat "$T_DIR"/par.? "$T_DIR"/par.10 | grep -o '200 timeout' | wc -l)
+check "ten parallel checks each answer 200 timeout" 10 "$n_timeout"
+last_end=$(cat "$T_DIR"/par.*.end | sort -n | tail -1)
+if [ $((last_end - t2)) -lt $((TIMEOUT_MS * 4)) ]; then ok "parallel checks time out together, not one after another"
+else fail "parallel checks time out together, not one after another" "$((last_end - t2)) ms"; fi
+
 # warn with a timeout and the same server: stored, and the last good resolution stays
 json_api PUT '/lines/1?dns=warn' '{"enabled": true, "user": "1001", "label": "renamed", "proxy": "pbx.example.test"}'
 check_status "warn: stored while DNS is down" 200
