@@ -246,7 +246,8 @@ int main(int argc, char **argv)
     make_parent_dir(o.flash);
     rc = store_open(o.flash, STORE_CREATE, &app.store);
     if (rc) {
-        fprintf(stderr, "sipcfgd: --flash: %s: %s\n", o.flash, strerror(-rc));
+        fprintf(stderr, "sipcfgd: --flash: %s: %s\n", o.flash,
+                rc == -EBADMSG ? "not a sipcfg flash image (left untouched)" : strerror(-rc));
         return 1;
     }
     struct kv *kv = NULL;
