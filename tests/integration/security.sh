@@ -222,4 +222,37 @@ else
   ok "no sanitizer report"
 fi
 stop_daemon && ok "SIGTERM stops the daemon" || fail "SIGTERM stops the daemon"
+
+# ---- --www DIR: the table's names from disk, nothing else ----
+mkdir -p "$T_DIR/www"
+printf '<p>dev page</p>' >"$T_DIR/www/index.html"
+echo 'secret' >"$T_DIR/www/secret.txt"
+ln -s /etc/passwd "$T_DIR/www/app.js"
+FLASH=$T_DIR/www.img start_fresh --www "$T_DIR/www" || fail "start with --www"
+req GET /
+check "--www serves index.html from disk" "200:<p>dev page</p>" "$STATUS:$BODY"
+req GET /secret.txt
+check "--www serves no name outside the table" 404 "$STATUS"
+req GET /app.js
+check "--www follows no symlink" 404 "$STATUS"
+case "$BODY" in *root:*) fail "no /etc/passwd through a symlink" ;; *) ok "no /etc/passwd through a symlink" ;; esac
+req GET /app.css
+check "--www: a table name missing on disk is 404" 404 "$STATUS"
+stop_daemon
+
+# ---- IPv6 loopback ----
+if ip -6 addr show dev lo 2>/dev/null | grep -q '::1/128'; then
+  P6=$(free_port)
+  "$SIPCFGD" --listen "[::1]:$P6" --flash "$T_DIR/v6.img" 2>"$T_DIR/v6.log" &
+  DAEMON_PID=$!; T_PIDS+=("$DAEMON_PID")
+  for _ in $(seq 100); do curl -sg -o /dev/null "http://[::1]:$P6/" && break; sleep 0.1; done
+  check "[::1] listen prints its URL" 1 "$(grep -c "listening on http://\[::1\]:$P6/" "$T_DIR/v6.log")"
+  st=$(curl -sg -o /dev/null -w '%{http_code}' "http://[::1]:$P6/")
+  check "the page over [::1] (Host: [::1]:port)" 200 "$st"
+  st=$(curl -sg -o /dev/null -w '%{http_code}' -H 'Host: attacker.example' "http://[::1]:$P6/")
+  check "Host check over IPv6 too" 421 "$st"
+  stop_daemon
+else
+  ok "# SKIP no IPv6 loopback here"
+fi
 t_done
