@@ -186,13 +186,23 @@ static void make_parent_dir(const char *path)
     mkdir(dir, 0700);
 }
 
-/* No admin password in the image: make one, store its HA1, say it once. */
-static int first_start_password(struct app *app)
+/* No admin password in the image: make one, store its HA1, say it once.
+ * On a corrupt image nothing is written now: both bad banks stay as they are
+ * for inspection and GET /status keeps saying "corrupt" until the first save,
+ * which stores this password with the configuration. */
+static int first_start_password(struct app *app, bool corrupt)
 {
     char pw[64];
     int rc = admin_random_password(pw, sizeof pw);
     if (rc) return rc;
     admin_ha1_hex(pw, app->cfg->admin_ha1);
+    if (corrupt) {
+        fprintf(stderr, "sipcfgd: no admin password was set; generated one: user admin, password %s\n"
+                        "sipcfgd: (kept in RAM only until the first save, since the flash is corrupt)\n",
+                pw);
+        explicit_bzero(pw, sizeof pw);
+        return 0;
+    }
     struct kv *kv = kv_new();
     if (!kv) return -ENOMEM;
     rc = config_to_kv(app->cfg, kv);
@@ -254,9 +264,10 @@ int main(int argc, char **argv)
     struct store_info info = {0};
     rc = store_load(app.store, &kv, &info);
     config_defaults(&cfg, o.lines);
-    if (rc == -EBADMSG) {
+    bool corrupt = rc == -EBADMSG;
+    if (corrupt) {
         fprintf(stderr, "sipcfgd: WARNING: %s: both flash banks are corrupt; starting with factory "
-                        "defaults (the next save writes a good bank)\n", o.flash);
+                        "defaults; GET /status says \"corrupt\" until the next save writes a good bank\n", o.flash);
     } else if (rc) {
         fprintf(stderr, "sipcfgd: --flash: %s: cannot read: %s\n", o.flash, strerror(-rc));
         store_close(app.store);
@@ -274,7 +285,7 @@ int main(int argc, char **argv)
     }
     kv_free(kv);
 
-    if (!cfg.admin_ha1[0] && (rc = first_start_password(&app)) < 0) {
+    if (!cfg.admin_ha1[0] && (rc = first_start_password(&app, corrupt)) < 0) {
         fprintf(stderr, "sipcfgd: cannot store the first admin password: %s\n", strerror(-rc));
         store_close(app.store);
         return 1;

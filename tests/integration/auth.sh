@@ -237,6 +237,17 @@ if start_fresh; then
   check "a corrupt image gives a clear warning" 1 "$(grep -c 'WARNING: .*corrupt' "$T_DIR/sipcfgd.log")"
   digest admin "$ADMIN_PASS" /lines
   check "and the daemon serves with a new password" 200 "$STATUS"
+  api GET /status
+  check_json "GET /status reports the corrupt store" '.store.state' corrupt
+  api GET /lines/2
+  check_json "the lines are factory defaults" '.label' ""
+  json_api PATCH '/lines/2?dns=skip' '{"label":"after-corruption"}'
+  check_status "a save on a corrupt image" 200
+  api GET /status
+  check_json "after the save the store is ok" '.store.state' ok
+  restart || fail "restart after the save"
+  digest admin "$ADMIN_PASS" /lines/2
+  check "the generated password was saved with the first save" 200 "$STATUS"
 else
   fail "the daemon starts on a corrupt image" "$(cat "$T_DIR/sipcfgd.log")"
 fi
