@@ -1,7 +1,7 @@
 /* Live DNS checks against a real dnsmasq (Debian dnsmasq-base) that this test
  * starts on a free loopback port and stops by PID at exit, even on failure.
- * Also a UDP socket that never answers (timeout) and a tiny stub that answers
- * every query with SERVFAIL. */
+ * Also a UDP socket that never answers (timeout) and a scripted stub server
+ * for SERVFAIL and malformed answers (THREATS.md section 4). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -102,24 +102,71 @@ static int bind_udp(char *servers, size_t n)
     return fd;
 }
 
-/* Answers every query with RCODE 2 (SERVFAIL), question echoed. */
-static void *servfail_main(void *arg)
+/* A scripted DNS server for the faults of THREATS.md section 4, chosen by the
+ * first label of the name asked:
+ *   ok.*         A 192.0.2.1 (AAAA: no records)
+ *   zerofirst.*  a 0-byte datagram first (CVE-2023-32067), then the ok answer
+ *   badcount.*   ancount 5 with one record present
+ *   ptrloop.*    the answer's owner name is a compression pointer to itself
+ *   cut.*        RDLENGTH 4 with 2 bytes of RDATA
+ *   wrongid.*    the ok answer with another transaction ID (must be ignored)
+ *   anything else: SERVFAIL. */
+static void *fake_main(void *arg)
 {
     (void)arg;
     while (!servfail_stop) {
         struct pollfd p = { .fd = servfail_fd, .events = POLLIN };
         if (poll(&p, 1, 50) <= 0)
             continue;
-        unsigned char buf[512];
+        unsigned char q[512], a[600];
         struct sockaddr_storage from;
         socklen_t flen = sizeof from;
-        ssize_t n = recvfrom(servfail_fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &flen);
-        if (n < 12)
+        ssize_t n = recvfrom(servfail_fd, q, sizeof q, 0, (struct sockaddr *)&from, &flen);
+        if (n < 17)
             continue;
-        buf[2] = (unsigned char)(0x80 | (buf[2] & 0x79));   /* QR, keep opcode and RD */
-        buf[3] = 0x82;                                       /* RA, RCODE 2 */
-        memset(buf + 6, 0, 6);                               /* no answers */
-        sendto(servfail_fd, buf, (size_t)n, 0, (struct sockaddr *)&from, flen);
+        size_t off = 12;                       /* end of the question's name */
+        while (off < (size_t)n && q[off] != 0 && off + q[off] + 1 < (size_t)n)
+            off += q[off] + 1u;
+        size_t qend = off + 5;                 /* zero byte, type, class */
+        if (qend > (size_t)n)
+            continue;
+        unsigned qtype = (unsigned)q[off + 1] << 8 | q[off + 2];
+        char first[64] = "";
+        if (q[12] < sizeof first) {
+            memcpy(first, q + 13, q[12]);
+            first[q[12]] = '\0';
+        }
+        memcpy(a, q, qend);
+        a[2] = (unsigned char)(0x80 | (q[2] & 0x79));  /* QR, opcode and RD kept */
+        a[3] = 0x80;                                   /* RA, NOERROR */
+        memset(a + 6, 0, 6);
+        size_t len = qend;
+        bool ok_like = !strcmp(first, "ok") || !strcmp(first, "zerofirst") ||
+                       !strcmp(first, "wrongid");
+        bool known = ok_like || !strcmp(first, "badcount") || !strcmp(first, "ptrloop") ||
+                     !strcmp(first, "cut");
+        if (!known) {
+            a[3] = 0x82;                               /* SERVFAIL */
+        } else if (qtype == 1) {                       /* A */
+            static const unsigned char rr[] = { 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4,
+                                                192, 0, 2, 1 };
+            memcpy(a + len, rr, sizeof rr);
+            a[7] = 1;
+            if (!strcmp(first, "badcount"))
+                a[7] = 5;
+            if (!strcmp(first, "ptrloop")) {           /* pointer to its own offset */
+                a[len] = (unsigned char)(0xc0 | (len >> 8));
+                a[len + 1] = (unsigned char)(len & 0xff);
+            }
+            len += sizeof rr;
+            if (!strcmp(first, "cut"))
+                len -= 2;
+        }
+        if (!strcmp(first, "zerofirst"))
+            sendto(servfail_fd, a, 0, 0, (struct sockaddr *)&from, flen);
+        if (!strcmp(first, "wrongid"))
+            a[1] ^= 0x55;
+        sendto(servfail_fd, a, len, 0, (struct sockaddr *)&from, flen);
     }
     return NULL;
 }
@@ -251,7 +298,7 @@ static int group_setup(void **state)
     servfail_fd = bind_udp(servfail_servers, sizeof servfail_servers);
     if (silent_fd < 0 || servfail_fd < 0)
         return -1;
-    if (pthread_create(&servfail_thread, NULL, servfail_main, NULL) != 0)
+    if (pthread_create(&servfail_thread, NULL, fake_main, NULL) != 0)
         return -1;
     return 0;
 }
@@ -819,6 +866,41 @@ static void test_backup_same_addresses(void **state)
     dns_free(d);
 }
 
+static void test_hostile_answers(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *host;
+        enum dns_status want;
+    } cases[] = {
+        { "ok.fake.test", DNS_OK },
+        { "zerofirst.fake.test", DNS_OK },            /* CVE-2023-32067: no DoS */
+        { "badcount.fake.test", DNS_SERVFAIL },       /* bad answer: nothing partial used */
+        { "ptrloop.fake.test", DNS_SERVFAIL },
+        { "cut.fake.test", DNS_SERVFAIL },
+        { "wrongid.fake.test", DNS_TIMEOUT },         /* a spoofed ID is ignored */
+    };
+    struct dns *d = new_dns(servfail_servers, 400);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct dns_result *r = check(d, cases[i].host, 5060, TRANSPORT_UDP, false);
+        if (r->status != cases[i].want)
+            fail_msg("%s: status %s, want %s (A: %s)", cases[i].host, dns_status_name(r->status),
+                     dns_status_name(cases[i].want), r->nlookups ? r->lookups[0].outcome : "-");
+        if (cases[i].want == DNS_OK) {
+            assert_int_equal(r->targets[0].naddrs, 1);
+            assert_string_equal(r->targets[0].addrs[0], "192.0.2.1");
+        } else {
+            assert_int_equal(r->ntargets, 0);
+        }
+        if (cases[i].want == DNS_SERVFAIL)   /* the answer was bad, not a SERVFAIL rcode */
+            assert_null(strstr(r->lookups[0].outcome, "SERVFAIL"));
+        if (getenv("DNS_TEST_VERBOSE"))
+            fprintf(stderr, "%s: A %s\n", cases[i].host, r->lookups[0].outcome);
+        dns_result_free(r);
+    }
+    dns_free(d);
+}
+
 static void test_bad_server_list(void **state)
 {
     (void)state;
@@ -847,6 +929,7 @@ int main(void)
         cmocka_unit_test(test_loopback_target_warns),
         cmocka_unit_test(test_odd_targets_dropped),
         cmocka_unit_test(test_backup_same_addresses),
+        cmocka_unit_test(test_hostile_answers),
         cmocka_unit_test(test_bad_server_list),
     };
     return cmocka_run_group_tests_name("dns", tests, group_setup, group_teardown);
