@@ -34,6 +34,7 @@
 #define DNS_MAX_SRV 64            /* SRV records kept per check before sorting and capping */
 #define DNS_MAX_NAPTR 8           /* 6 + 8 + 2 x 16 targets fit DNS_MAX_QUERIES */
 #define DNS_CACHE_DEFAULT 64
+#define DNS_ACTIVE_DEFAULT 64      /* checks with queries out; more wait their turn */
 #define DNS_CACHE_TTL_MAX 300     /* seconds: a fixed DNS shows up within 5 minutes */
 #define DNS_TRIES 2
 #define DNS_NAME_BUF (HOST_MAX + 16)
@@ -343,6 +344,8 @@ struct dns {
     bool stopping;                    /* under mu */
     unsigned timeout_ms;
     struct check *checks;             /* resolver thread only */
+    unsigned nchecks, max_active;     /* checks alive (stragglers included), their cap */
+    struct job *backlog, **backlog_tail;  /* taken from `jobs`, waiting for a slot */
     unsigned cache_max, ncache;
     struct cache_entry *cache;        /* resolver thread only */
     atomic_ulong queries, tcp;
@@ -985,8 +988,10 @@ static void check_free(struct check *c)
     struct check **pp = &c->d->checks;
     while (*pp && *pp != c)
         pp = &(*pp)->next;
-    if (*pp)
+    if (*pp) {
         *pp = c->next;
+        c->d->nchecks--;
+    }
     free(c);
 }
 
@@ -1126,7 +1131,9 @@ static void literal_result(struct dns_result *r, const struct server *s, int fam
 
 /* ------------------------------------------------------------ the thread */
 
-static void start_job(struct dns *d, struct job *j)
+/* Answers a job from the cache, joins it to an identical check in flight, or
+ * starts a check if a slot is free. False: it must wait for a slot. */
+static bool start_job(struct dns *d, struct job *j)
 {
     const struct cache_entry *e = cache_find(d, &j->s, j->dns_srv);
     if (e) {
@@ -1138,21 +1145,25 @@ static void start_job(struct dns *d, struct job *j)
             r->elapsed_ms = (uint32_t)(now - j->started);
             j->cb(j->arg, r);
             dns_result_free(r);
-            return;
+            return true;
         }
     }
+    struct check *same = NULL;
+    for (struct check *c = d->checks; c && !same; c = c->next)
+        if (!c->finished && same_key(&c->s, c->dns_srv, &j->s, j->dns_srv))
+            same = c;
+    if (!same && d->nchecks >= d->max_active)
+        return false;
     struct waiter *w = malloc(sizeof *w);
     if (!w)
         goto fail;
     w->cb = j->cb;
     w->arg = j->arg;
     w->started = j->started;
-    for (struct check *c = d->checks; c; c = c->next) {
-        if (!c->finished && same_key(&c->s, c->dns_srv, &j->s, j->dns_srv)) {
-            w->next = c->waiters;      /* coalesce: the queries in flight answer both */
-            c->waiters = w;
-            return;
-        }
+    if (same) {
+        w->next = same->waiters;       /* coalesce: the queries in flight answer both */
+        same->waiters = w;
+        return true;
     }
     struct check *c = calloc(1, sizeof *c);
     if (!c) {
@@ -1170,14 +1181,50 @@ static void start_job(struct dns *d, struct job *j)
     c->waiters = w;
     c->next = d->checks;
     d->checks = c;
+    d->nchecks++;
     step(c);
-    return;
+    return true;
 fail: {
         struct dns_result r;
         result_init(&r, &j->s);
         r.status = DNS_SERVFAIL;
         j->cb(j->arg, &r);
     }
+    return true;
+}
+
+static void job_fail(struct job *j, enum dns_status status)
+{
+    struct dns_result r;
+    result_init(&r, &j->s);
+    r.status = status;
+    r.method = j->s.port || !j->dns_srv ? DNS_METHOD_A : DNS_METHOD_SRV;
+    r.elapsed_ms = (uint32_t)(now_ms() - j->started);
+    j->cb(j->arg, &r);
+}
+
+/* Starts what the backlog allows, in arrival order; a job that waited past
+ * its deadline completes with DNS_TIMEOUT. */
+static void run_backlog(struct dns *d, uint64_t now)
+{
+    struct job **pp = &d->backlog;
+    while (*pp) {
+        struct job *j = *pp;
+        bool done;
+        if (now >= j->started + d->timeout_ms) {
+            job_fail(j, DNS_TIMEOUT);
+            done = true;
+        } else {
+            done = start_job(d, j);
+        }
+        if (done) {
+            *pp = j->next;
+            free(j);
+        } else {
+            pp = &j->next;
+        }
+    }
+    d->backlog_tail = pp;
 }
 
 static void expire(struct dns *d, uint64_t now)
@@ -1195,6 +1242,10 @@ static int poll_timeout(struct dns *d, uint64_t now)
     for (struct check *c = d->checks; c; c = c->next)
         if (!c->finished)
             wait = c->deadline > now ? (c->deadline - now < wait ? c->deadline - now : wait) : 0;
+    for (struct job *j = d->backlog; j; j = j->next) {
+        uint64_t deadline = j->started + d->timeout_ms;
+        wait = deadline > now ? (deadline - now < wait ? deadline - now : wait) : 0;
+    }
     struct timeval maxtv, tv, *tp;
     if (wait != UINT64_MAX) {
         maxtv.tv_sec = (time_t)(wait / 1000);
@@ -1222,21 +1273,15 @@ static void *resolver_main(void *arg)
         d->jobs = NULL;
         d->jobs_tail = &d->jobs;
         pthread_mutex_unlock(&d->mu);
-        for (struct job *j = jobs, *next; j; j = next) {
-            next = j->next;
-            if (stopping) {
-                struct dns_result r;
-                result_init(&r, &j->s);
-                r.status = DNS_TIMEOUT;
-                j->cb(j->arg, &r);
-            } else {
-                start_job(d, j);
-            }
-            free(j);
+        if (jobs) {
+            *d->backlog_tail = jobs;
+            while (*d->backlog_tail)
+                d->backlog_tail = &(*d->backlog_tail)->next;
         }
         if (stopping)
             break;
         expire(d, now_ms());
+        run_backlog(d, now_ms());
 
         struct pollfd pfd[ARES_GETSOCK_MAXNUM + 1];
         ares_socket_t socks[ARES_GETSOCK_MAXNUM];
@@ -1269,6 +1314,7 @@ static void *resolver_main(void *arg)
         }
         ares_process_fd(d->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);   /* retransmits, timeouts */
         expire(d, now_ms());
+        run_backlog(d, now_ms());      /* slots freed above */
     }
     /* dns_free: every check still open completes with DNS_TIMEOUT; then the
      * channel goes, and its callbacks release the checks. */
@@ -1277,6 +1323,13 @@ static void *resolver_main(void *arg)
         if (!c->finished)
             finish(c, DNS_TIMEOUT);
     }
+    for (struct job *j = d->backlog, *next; j; j = next) {
+        next = j->next;
+        job_fail(j, DNS_TIMEOUT);
+        free(j);
+    }
+    d->backlog = NULL;
+    d->backlog_tail = &d->backlog;
     return NULL;
 }
 
@@ -1309,6 +1362,8 @@ int dns_new(const struct dns_options *o, struct dns **out)
     d->timeout_ms = o && o->timeout_ms ? o->timeout_ms : DNS_DEFAULT_TIMEOUT_MS;
     d->cache_max = o && o->cache_max ? o->cache_max : DNS_CACHE_DEFAULT;
     d->jobs_tail = &d->jobs;
+    d->backlog_tail = &d->backlog;
+    d->max_active = o && o->max_active ? o->max_active : DNS_ACTIVE_DEFAULT;
     atomic_init(&d->queries, 0);
     atomic_init(&d->tcp, 0);
     int err = -ENOMEM;

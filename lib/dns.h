@@ -56,6 +56,8 @@ struct dns_options {
     const char *servers;             /* "HOST:PORT[,HOST:PORT]" (IP literals), NULL = system's */
     unsigned timeout_ms;             /* whole check deadline; 0 = DNS_DEFAULT_TIMEOUT_MS */
     unsigned cache_max;              /* entries; 0 = a small default */
+    unsigned max_active;             /* checks with queries out at once; 0 = 64. More
+                                        wait in arrival order (their deadline runs) */
 };
 
 struct dns;

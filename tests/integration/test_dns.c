@@ -742,6 +742,48 @@ static void test_many_checks_at_once(void **state)
     dns_free(d);
 }
 
+static void test_capped_checks_wait_their_turn(void **state)
+{
+    (void)state;
+    struct dns_options o = { .servers = dns_servers, .timeout_ms = 3000, .max_active = 2 };
+    struct dns *d = NULL;
+    assert_int_equal(dns_new(&o, &d), 0);
+    struct many m = { .done = 0 };
+    pthread_mutex_init(&m.mu, NULL);
+    pthread_cond_init(&m.cv, NULL);
+    struct many_arg args[20];
+    char names[20][32];
+    for (int i = 0; i < 20; i++) {      /* distinct names: no coalescing, no cache */
+        args[i] = (struct many_arg){ &m, i };
+        snprintf(names[i], sizeof names[i], i % 2 ? "aonly.test" : "nosuch%d.test", i);
+        struct server s = srv(names[i], (uint16_t)(5000 + i), TRANSPORT_UDP);
+        assert_int_equal(dns_check_start(d, &s, false, many_cb, &args[i]), 0);
+    }
+    wait_done(&m, 20, 5000);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(m.status[i], i % 2 ? DNS_OK : DNS_NXDOMAIN);
+    dns_free(d);
+
+    /* against a silent server the waiting checks time out at their own deadline,
+     * not one deadline after another */
+    struct dns_options so = { .servers = silent_servers, .timeout_ms = 300, .max_active = 1 };
+    assert_int_equal(dns_new(&so, &d), 0);
+    m.done = 0;
+    uint64_t t0 = now_ms();
+    for (int i = 0; i < 3; i++) {
+        struct server s = srv(i == 0 ? "a.test" : i == 1 ? "b.test" : "c.test", 0, TRANSPORT_UDP);
+        assert_int_equal(dns_check_start(d, &s, true, many_cb, &args[i]), 0);
+    }
+    wait_done(&m, 3, 3000);
+    uint64_t took = now_ms() - t0;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(m.status[i], DNS_TIMEOUT);
+    assert_true(took <= 300 + 1500);
+    pthread_cond_destroy(&m.cv);
+    pthread_mutex_destroy(&m.mu);
+    dns_free(d);
+}
+
 static void test_cache_answers_repeat(void **state)
 {
     (void)state;
@@ -923,6 +965,7 @@ int main(void)
         cmocka_unit_test(test_timeout_within_deadline),
         cmocka_unit_test(test_truncated_answer_retried_over_tcp),
         cmocka_unit_test(test_many_checks_at_once),
+        cmocka_unit_test(test_capped_checks_wait_their_turn),
         cmocka_unit_test(test_cache_answers_repeat),
         cmocka_unit_test(test_identical_checks_share_queries),
         cmocka_unit_test(test_free_completes_pending),
