@@ -336,12 +336,18 @@ api GET /lines/5
 check_json "atomic: line 5 not stored either" '.label' ""
 json_api PUT /config "$newcfg"
 check_status "PUT /config" 200
+cfg_etag=$(header ETag)
 check_json "PUT /config changed" '.changed' true
 check "PUT /config is one commit" "$((g + 1))" "$(generation)"
 check "PUT /config: the CLI reads line 5" "Provisioned" "$(cli get line5.label)"
 check "PUT /config keeps passwords" "true" "$(api GET /lines/1; printf '%s' "$BODY" | jq -r .password_set)"
-json_api PUT /config "$newcfg"
+json_api PUT /config "$newcfg" -H 'If-Match: "0000000000000000"'
+check_status "PUT /config with a stale If-Match is 412" 412
+json_api PUT /config "$newcfg" -H "If-Match: $cfg_etag"
+check_status "PUT /config with the current If-Match" 200
 check_json "the same config again: unchanged" '.changed' false
+json_api PUT '/config?dry_run=maybe' "$newcfg"
+check_status "dry_run=maybe is 400" 400
 json_api PUT /config '{"format": 1, "lines": [{"nosuch": 1}]}'
 check_status "PUT /config with an unknown key is 422" 422
 check_json "config error path" '[.errors[].field] | any(startswith("lines[0]"))' true
@@ -382,14 +388,21 @@ check "DELETE /session is 204" 204 "$st"
 # ---------------------------------------------------------------- DELETE
 json_api PUT '/lines/6?dns=skip' '{"label": "temp", "password": "x-temp-1"}'
 check_status "PUT line 6" 200
-api DELETE /lines/6
-check_status "DELETE /lines/6" 200
+etag6=$(header ETag)
+api DELETE /lines/6 -H 'If-Match: "0000000000000000"'
+check_status "DELETE with a stale If-Match is 412" 412
+api DELETE /lines/6 -H "If-Match: \"0000000000000000\", $etag6"
+check_status "DELETE with If-Match listing the current ETag" 200
 check_json "DELETE resets the label" '.line.label' ""
 check_json "DELETE clears the password" '.line.password_set' false
 check_json "DELETE says changed" '.changed' true
 check_json "DELETE has no checks" '.checks' '[]'
 api DELETE /lines/6
+check_status "DELETE /lines/6 again" 200
 check_json "DELETE of a factory line: unchanged" '.changed' false
+api DELETE /lines/5 -H 'If-Match: *'
+check_status "DELETE /lines/5 with If-Match: *" 200
+check_json "DELETE /lines/5 clears its proxy" '.line.proxy' null
 api DELETE /lines/0
 check_status "DELETE /lines/0 is 404" 404
 

@@ -37,16 +37,24 @@ PY
 
 # start_dnsmasq EXTRA-ARGS...: sets DNS_PORT and DNS_SERVER (127.0.0.1:PORT).
 start_dnsmasq() {
-  DNS_PORT=$(free_port udp)
-  /usr/sbin/dnsmasq --keep-in-foreground --port="$DNS_PORT" --listen-address=127.0.0.1 \
-    --bind-interfaces --no-resolv --no-hosts --conf-file=/dev/null --local=/test/ \
-    --pid-file="$T_DIR/dnsmasq.pid" "$@" 2>"$T_DIR/dnsmasq.log" &
-  T_PIDS+=($!)
-  DNS_SERVER="127.0.0.1:$DNS_PORT"
-  local i
-  for i in $(seq 50); do
-    if dig_ok; then return 0; fi
-    sleep 0.1
+  # dnsmasq binds the port for UDP and TCP: a port free for UDP may be taken
+  # for TCP (or taken between the choice and the bind), so retry a few ports.
+  local attempt i pid
+  for attempt in 1 2 3 4 5; do
+    DNS_PORT=$(free_port udp)
+    rm -f "$T_DIR/dnsmasq.pid"
+    /usr/sbin/dnsmasq --keep-in-foreground --port="$DNS_PORT" --listen-address=127.0.0.1 \
+      --bind-interfaces --no-resolv --no-hosts --conf-file=/dev/null --local=/test/ \
+      --pid-file="$T_DIR/dnsmasq.pid" "$@" 2>"$T_DIR/dnsmasq.log" &
+    pid=$!
+    T_PIDS+=("$pid")
+    DNS_SERVER="127.0.0.1:$DNS_PORT"
+    for i in $(seq 50); do
+      if dig_ok; then return 0; fi
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    grep -q "Address already in use" "$T_DIR/dnsmasq.log" || break
   done
   echo "dnsmasq did not start: $(cat "$T_DIR/dnsmasq.log")" >&2
   return 1
