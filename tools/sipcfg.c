@@ -64,6 +64,8 @@ static int open_load(const char *path, int flags, struct store **st, struct kv *
                      struct store_info *info)
 {
     int rc = store_open(path, flags, st);
+    if (rc == -EBADMSG)
+        return fail("%s: not a sipcfg flash image (no emulation trailer)", path);
     if (rc < 0)
         return fail("%s: %s", path, sipcfg_strerror(rc));
     rc = store_load(*st, kv, info);
