@@ -563,6 +563,15 @@ void flash_fault_disarm(struct flash *fl)
         fl->cut_bytes = fl->cut_erases = -1;
 }
 
+void flash_power_cycle(struct flash *fl)
+{
+    if (!fl)
+        return;
+    fl->off = false;
+    fl->cut_bytes = fl->cut_erases = -1;
+    fl->fail_progs = fl->fail_erases = -1;
+}
+
 bool flash_powered_off(const struct flash *fl)
 {
     return fl && fl->off;

@@ -80,6 +80,9 @@ void flash_fault_arm(struct flash *fl, long long bytes, long long erases, enum f
                      uint64_t seed);
 void flash_fault_disarm(struct flash *fl);
 bool flash_powered_off(const struct flash *fl);
+/* The power comes back (in-memory reboot without a new handle): clears the
+ * power-off state and any armed cut; the content stays as the cut left it. */
+void flash_power_cycle(struct flash *fl);
 /* Counters since open: programmed bytes and erases (to size a cut loop). */
 unsigned long long flash_bytes_programmed(const struct flash *fl);
 unsigned long long flash_erases(const struct flash *fl);

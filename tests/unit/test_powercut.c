@@ -121,7 +121,9 @@ struct scenario {
     struct kv *a, *b, *c;
 };
 
-static unsigned char cut_img[IMG_SIZE];
+/* One in-memory chip serves every cut: restored before each commit, and after
+ * the cut its power comes back (flash_power_cycle) with whatever the cut left. */
+static struct flash *chip;
 
 struct cut {
     long long bytes, erases;
@@ -139,39 +141,35 @@ struct cut {
         }                                                                                  \
     } while (0)
 
-/* Commits `next` from image `img` with the cut armed; leaves the flash content
- * at the cut in cut_img. Returns the commit's result. */
+/* Commits `next` on a chip holding `img`, with the cut armed. The chip keeps
+ * what the cut left. Returns the commit's result. */
 static int commit_with_cut(const struct scenario *sc, const unsigned char *img,
                            const struct kv *next, const struct cut *cut)
 {
-    struct flash *fl;
     struct store *st;
-    assert_int_equal(flash_open_mem(NB, &fl), 0);
-    assert_int_equal(flash_restore(fl, img, IMG_SIZE), 0);
-    assert_int_equal(store_open_flash(fl, &st), 0);
-    flash_fault_arm(fl, cut->bytes, cut->erases, cut->torn, cut->seed);
+    flash_power_cycle(chip);
+    assert_int_equal(flash_restore(chip, img, IMG_SIZE), 0);
+    assert_int_equal(store_open_flash(chip, &st), 0);
+    flash_fault_arm(chip, cut->bytes, cut->erases, cut->torn, cut->seed);
     int rc = store_commit(st, next, NULL, NULL);
     CHECK(rc == 0 || rc == -EIO, "commit returned %d", rc);
-    CHECK((rc == 0) == !flash_powered_off(fl), "commit returned %d, powered off %d", rc,
-          flash_powered_off(fl));
-    CHECK(flash_violations(fl) == 0, "programmed over unerased bytes");
-    assert_int_equal(flash_snapshot(fl, cut_img, IMG_SIZE), 0);
+    CHECK((rc == 0) == !flash_powered_off(chip), "commit returned %d, powered off %d", rc,
+          flash_powered_off(chip));
+    CHECK(flash_violations(chip) == 0, "programmed over unerased bytes");
     store_close(st);
-    flash_close(fl);
     return rc;
 }
 
-/* Boots on cut_img: returns which of old/new it holds (asserting it is one). */
+/* Reboots on what the cut left: returns which of old/new loads (asserting it
+ * is exactly one of them) and the store, open, for the next commit. */
 static const struct kv *boot_and_check(const struct scenario *sc, const struct kv *old,
                                        const struct kv *new, int commit_rc,
-                                       const struct cut *cut, struct flash **flp,
-                                       struct store **stp)
+                                       const struct cut *cut, struct store **stp)
 {
-    struct flash *fl;
     struct store *st;
-    assert_int_equal(flash_open_mem(NB, &fl), 0);
-    assert_int_equal(flash_restore(fl, cut_img, IMG_SIZE), 0);
-    assert_int_equal(store_open_flash(fl, &st), 0);
+    flash_power_cycle(chip);
+    assert_int_equal(store_open_flash(chip, &st), 0);
+    unsigned long long p0 = flash_bytes_programmed(chip), e0 = flash_erases(chip);
 
     struct kv *got = NULL;
     struct store_info info;
@@ -187,32 +185,29 @@ static const struct kv *boot_and_check(const struct scenario *sc, const struct k
     CHECK(store_load(st, &again, NULL) == 0 && kv_equal(again, got), "second load differs");
     kv_free(again);
     kv_free(got);
-    CHECK(flash_bytes_programmed(fl) == 0 && flash_erases(fl) == 0, "a load wrote to flash");
-    *flp = fl;
+    CHECK(flash_bytes_programmed(chip) == p0 && flash_erases(chip) == e0, "a load wrote to flash");
     *stp = st;
     return is_new ? new : old;
 }
 
-static void next_commit_works(const struct scenario *sc, struct flash *fl, struct store *st,
-                              const struct kv *next, const struct cut *cut)
+static void next_commit_works(const struct scenario *sc, struct store *st, const struct kv *next,
+                              const struct cut *cut)
 {
     int rc = store_commit(st, next, NULL, NULL);
     CHECK(rc == 0 || rc == 1, "the next commit returned %d", rc);
     struct kv *got = NULL;
     CHECK(store_load(st, &got, NULL) == 0 && kv_equal(got, next), "the next commit does not load");
     kv_free(got);
-    CHECK(flash_violations(fl) == 0, "programmed over unerased bytes after the reboot");
+    CHECK(flash_violations(chip) == 0, "programmed over unerased bytes after the reboot");
     store_close(st);
-    flash_close(fl);
 }
 
 static void one_cut(const struct scenario *sc, const struct cut *cut)
 {
     int rc = commit_with_cut(sc, sc->before, sc->b, cut);
-    struct flash *fl;
     struct store *st;
-    boot_and_check(sc, sc->a, sc->b, rc, cut, &fl, &st);
-    next_commit_works(sc, fl, st, sc->c, cut);
+    boot_and_check(sc, sc->a, sc->b, rc, cut, &st);
+    next_commit_works(sc, st, sc->c, cut);
 }
 
 /* The commit's size without a cut: bytes programmed and erases. */
@@ -365,12 +360,10 @@ static void test_nested_cuts(void **state)
         if (r % 16 == 0)
             c1 = (struct cut){-1, 0, FLASH_TORN_PARTIAL, r};
         int rc1 = commit_with_cut(sc, sc->before, sc->b, &c1);
-        struct flash *fl;
         struct store *st;
-        const struct kv *first = boot_and_check(sc, sc->a, sc->b, rc1, &c1, &fl, &st);
+        const struct kv *first = boot_and_check(sc, sc->a, sc->b, rc1, &c1, &st);
         store_close(st);
-        flash_close(fl);
-        memcpy(mid, cut_img, IMG_SIZE);
+        assert_int_equal(flash_snapshot(chip, mid, IMG_SIZE), 0);
 
         rng = rng * 6364136223846793005ull + 1442695040888963407ull;
         r = rng >> 16;
@@ -378,8 +371,8 @@ static void test_nested_cuts(void **state)
         if (r % 16 == 0)
             c2 = (struct cut){-1, 0, FLASH_TORN_PARTIAL, r};
         int rc2 = commit_with_cut(sc, mid, sc->c, &c2);
-        boot_and_check(sc, first, sc->c, rc2, &c2, &fl, &st);
-        next_commit_works(sc, fl, st, d, &c2);
+        boot_and_check(sc, first, sc->c, rc2, &c2, &st);
+        next_commit_works(sc, st, d, &c2);
     }
     free(mid);
     kv_free(d);
@@ -505,6 +498,18 @@ static void test_cut_file_image(void **state)
     scenario_free(sc);
 }
 
+static int chip_setup(void **state)
+{
+    return flash_open_mem(NB, &chip);
+}
+
+static int chip_teardown(void **state)
+{
+    flash_close(chip);
+    chip = NULL;
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest mem[] = {
@@ -517,7 +522,7 @@ int main(void)
     const struct CMUnitTest file[] = {
         cmocka_unit_test(test_cut_file_image),
     };
-    int failed = cmocka_run_group_tests_name("powercut", mem, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("powercut", mem, chip_setup, chip_teardown);
     failed += cmocka_run_group_tests_name("powercut_file", file, file_setup, file_teardown);
     return failed;
 }
