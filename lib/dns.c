@@ -1112,10 +1112,8 @@ static void step(struct check *c)
 
 /* ------------------------------------------------------------ literals */
 
-static void literal_result(struct dns_result *r, const struct server *s, int family,
-                           const char *norm)
+static void literal_result(struct dns_result *r, const struct server *s, const char *norm)
 {
-    (void)family;
     result_init(r, s);
     r->status = DNS_OK;
     r->method = DNS_METHOD_LITERAL;
@@ -1482,12 +1480,11 @@ int dns_check_start(struct dns *d, const struct server *s, bool dns_srv, dns_cal
     if (!d || !s || !cb || !s->set)
         return -EINVAL;
     char norm[DNS_ADDR_MAX];
-    int family = ip_literal(s->host, norm, sizeof norm);
-    if (family) {                      /* no DNS for an IP literal: answered right here */
+    if (ip_literal(s->host, norm, sizeof norm)) {   /* no DNS for an IP literal: answered here */
         struct dns_result *r = malloc(sizeof *r);
         if (!r)
             return -ENOMEM;
-        literal_result(r, s, family, norm);
+        literal_result(r, s, norm);
         cb(arg, r);
         dns_result_free(r);
         return 0;
