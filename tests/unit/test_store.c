@@ -724,8 +724,12 @@ static void test_two_processes_commit(void **state)
     for (int w = 0; w < WORKERS; w++) {
         pids[w] = fork();
         assert_true(pids[w] >= 0);
-        if (pids[w] == 0)
+        if (pids[w] == 0) {
+            /* The child has its own handle (flock is per open); drop the parent's. */
+            store_close(st);
+            kv_free(base);
             worker(path, w);
+        }
     }
     for (int w = 0; w < WORKERS; w++) {
         int status = 0;
