@@ -7,6 +7,8 @@
 
 start_dnsmasq --host-record=pbx.example.test,127.0.0.20 --host-record=pbx2.example.test,127.0.0.21 \
   || { fail "dnsmasq starts"; t_done; exit 1; }
+T_CALL_LOG="$T_DIR/calls"
+: >"$T_CALL_LOG"
 cli() { "$SIPCFG" --flash "$FLASH" "$@"; }
 now_ms() { date +%s%3N; }
 
@@ -159,5 +161,10 @@ check "507: flash still has the old line" "$label_before" "$(cli get line1.label
 start_daemon --dns-server "$DNS_SERVER" || fail "sipcfgd restarts after the failure"
 api GET /lines/1
 check_json "after restart the old configuration is there" '.label' "$label_before"
+
+api GET /openapi.json
+printf '%s' "$BODY" >"$T_DIR/openapi.json"
+check "every status seen (409, 412, 507, ...) is documented in openapi.yaml" "" \
+  "$(openapi_undocumented "$T_DIR/openapi.json" "$T_CALL_LOG")"
 
 t_done
