@@ -34,7 +34,7 @@ static void usage(FILE *f)
             "       sipcfg [--flash PATH] import FILE|-    check and commit a configuration\n"
             "       sipcfg [--flash PATH] passwd           set the admin password (read from stdin)\n"
             "       sipcfg [--flash PATH] info             banks, sequence numbers, CRC state, erase counts\n"
-            "       sipcfg resolve [--dns-server HOST:PORT[,...]] [--no-srv] [--json] SERVER\n"
+            "       sipcfg resolve [--dns-server HOST:PORT[,...]] [--no-srv] [--json] [--timeout-ms MS] SERVER\n"
             "The image defaults to %s.\n",
             DEFAULT_FLASH);
 }
