@@ -433,7 +433,11 @@ int server_format(const struct server *s, char *buf, size_t n)
         char port[8] = "";
         if (s->port)
             snprintf(port, sizeof port, ":%u", (unsigned)s->port);
-        w = snprintf(buf, n, "%s%s%s%s%s%s", v6 ? "[" : "", s->host, v6 ? "]" : "", port,
+        /* A host named "sip" or "sips" with a port would read as a URI
+         * scheme ("sip:5060"), so it gets an explicit one. */
+        bool scheme = s->port && (strcmp(s->host, "sip") == 0 || strcmp(s->host, "sips") == 0);
+        w = snprintf(buf, n, "%s%s%s%s%s%s%s", scheme ? "sip:" : "", v6 ? "[" : "", s->host,
+                     v6 ? "]" : "", port,
                      s->transport != TRANSPORT_AUTO ? ";transport=" : "",
                      s->transport != TRANSPORT_AUTO ? transport_name(s->transport) : "");
     }

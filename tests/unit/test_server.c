@@ -382,6 +382,12 @@ static void test_format_and_equal(void **state)
     assert_true(server_equal(&a, &b));
     a.transport = TRANSPORT_UDP;
     assert_false(server_equal(&a, &b));
+    /* a host named like a scheme keeps its meaning when formatted */
+    assert_int_equal(server_parse("sips.:1", &a, "p", &errs), 0);
+    assert_int_equal(server_format(&a, buf, sizeof buf), 0);
+    assert_string_equal(buf, "sip:sips:1");
+    assert_int_equal(server_parse(buf, &b, "p", &errs), 0);
+    assert_true(server_equal(&a, &b));
     struct server u1 = {.set = false}, u2 = {.set = false, .port = 7};
     assert_true(server_equal(&u1, &u2));
     assert_false(server_equal(&u1, &a));
