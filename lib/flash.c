@@ -17,6 +17,7 @@
 
 struct flash {
     int fd;                         /* -1: the image lives in memory */
+    bool readonly;                  /* opened without write permission: a reader */
     unsigned char *mem;             /* in-memory data */
     uint32_t *mem_counts;           /* in-memory erase counts */
     size_t size;
@@ -286,7 +287,13 @@ int flash_open(const char *path, bool create, unsigned nblocks, struct flash **o
     if (nblocks > FLASH_MAX_BLOCKS)
         return -EINVAL;
 
+    bool readonly = false;
     int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0 && (errno == EACCES || errno == EROFS) && !create) {
+        /* A reader without write permission (the SIP core) may still read. */
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        readonly = fd >= 0;
+    }
     if (fd < 0 && errno == ENOENT && create) {
         int rc = create_image(path, nblocks);
         if (rc < 0)
@@ -327,6 +334,7 @@ int flash_open(const char *path, bool create, unsigned nblocks, struct flash **o
         return rc;
     }
     fl->fd = fd;
+    fl->readonly = readonly;
     arm_from_env(fl);
     *out = fl;
     return 0;
@@ -386,6 +394,8 @@ int flash_prog(struct flash *fl, size_t off, const void *buf, size_t n)
         return -EINVAL;
     if (n == 0)
         return 0;
+    if (fl->readonly)
+        return -EROFS;
     if (fl->fail_progs == 0) {
         fl->fail_progs = -1;
         return fl->fail_err;
@@ -439,6 +449,8 @@ int flash_erase(struct flash *fl, unsigned block)
         return -EIO;
     if (block >= fl->nblocks)
         return -EINVAL;
+    if (fl->readonly)
+        return -EROFS;
     if (fl->fail_erases == 0) {
         fl->fail_erases = -1;
         return fl->fail_err;
@@ -543,6 +555,8 @@ int flash_restore(struct flash *fl, const unsigned char *buf, size_t n)
 {
     if (!fl || !buf || n != fl->size)
         return -EINVAL;
+    if (fl->readonly)
+        return -EROFS;
     return dev_write(fl, 0, buf, n);
 }
 

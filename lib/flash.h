@@ -36,8 +36,9 @@ struct flash;
 /* Opens an image file; with `create` a missing file is made (all 0xFF, counts 0)
  * with `nblocks` blocks (0 = FLASH_DEFAULT_BLOCKS), atomically (written aside,
  * then linked into place, so a concurrent creator never sees half an image).
- * An existing image keeps its own block count. -ENOENT, -EBADMSG (not an
- * image), -EINVAL (nblocks), -EIO. */
+ * An existing image keeps its own block count. Without write permission
+ * (and without `create`) the image opens read-only: reads work, prog and
+ * erase return -EROFS. -ENOENT, -EBADMSG (not an image), -EINVAL (nblocks), -EIO. */
 int flash_open(const char *path, bool create, unsigned nblocks, struct flash **out);
 /* An image that lives in memory only (tests, fuzzing), blank (all 0xFF). */
 int flash_open_mem(unsigned nblocks, struct flash **out);

@@ -32,7 +32,8 @@ static int group_teardown(void **state)
 {
     char cmd[512];
     /* Only files this test made, by name. */
-    const char *names[] = {"a.img", "b.img", "junk.img", "short.img", "env.img", "lock.img"};
+    const char *names[] = {"a.img", "b.img", "junk.img", "short.img", "env.img", "lock.img",
+                           "ro.img"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         snprintf(cmd, sizeof(cmd), "%s/%s", tmpdir, names[i]);
         unlink(cmd);
@@ -391,6 +392,53 @@ static void test_lock(void **state)
     flash_close(fl);
 }
 
+/* What a reader without write permission (the SIP core) can do: 0 = as expected. */
+static int read_only_checks(const char *path)
+{
+    struct flash *fl;
+    if (flash_open(path, false, 0, &fl) != 0)
+        return 1;
+    unsigned char z = 0;
+    int bad = 0;
+    bad |= flash_read(fl, 5, &z, 1) != 0 || z != 0x42;
+    bad |= flash_prog(fl, 5, &z, 1) != -EROFS;
+    bad |= flash_erase(fl, 0) != -EROFS;
+    bad |= flash_lock_shared(fl) != 0;
+    flash_unlock(fl);
+    flash_close(fl);
+    bad |= flash_open(path, true, 0, &fl) != -EACCES;   /* a writer is told */
+    return bad ? 2 : 0;
+}
+
+static void test_read_only_image(void **state)
+{
+    char path[300];
+    path_of(path, sizeof(path), "ro.img");
+    struct flash *fl;
+    assert_int_equal(flash_open(path, true, 2, &fl), 0);
+    unsigned char z = 0x42;
+    assert_int_equal(flash_prog(fl, 5, &z, 1), 0);
+    flash_close(fl);
+    assert_int_equal(chmod(path, 0444), 0);
+    if (geteuid() != 0) {
+        assert_int_equal(read_only_checks(path), 0);
+        return;
+    }
+    /* Root writes anything: check as an unprivileged user instead. */
+    assert_int_equal(chmod(tmpdir, 0755), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (setgid(65534) != 0 || setuid(65534) != 0)
+            _exit(3);
+        _exit(read_only_checks(path));
+    }
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 static void test_snapshot_restore(void **state)
 {
     struct flash *a, *b;
@@ -420,6 +468,7 @@ int main(void)
         cmocka_unit_test(test_transient_error),
         cmocka_unit_test(test_env_cut),
         cmocka_unit_test(test_lock),
+        cmocka_unit_test(test_read_only_image),
         cmocka_unit_test(test_snapshot_restore),
     };
     return cmocka_run_group_tests_name("flash", tests, group_setup, group_teardown);

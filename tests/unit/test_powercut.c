@@ -22,6 +22,15 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
+
 #include "flash.h"
 #include "kv.h"
 #include "store.h"
@@ -111,6 +120,13 @@ static void craft_bank(unsigned char *img, int bank, uint32_t seq, const struct 
     c = crc32(c, p, (uInt)n);
     put32(b + 24, (uint32_t)c);
     free(p);
+}
+
+/* Under valgrind (much slower) the byte loops are sampled: every 4th offset
+ * plus the edges of each write. The ASan run (`make test`) covers every byte. */
+static unsigned sampling(void)
+{
+    return RUNNING_ON_VALGRIND || getenv("VALGRIND") ? 4 : 1;
 }
 
 /* ---- one cut ---- */
@@ -229,6 +245,7 @@ static void golden(const struct scenario *sc, unsigned long long *bytes, unsigne
  * > 1 samples the byte offsets (always including both ends of each write). */
 static void cut_everywhere(const struct scenario *sc, unsigned step)
 {
+    step *= sampling();
     assert_false(kv_equal(sc->a, sc->b));
     assert_false(kv_equal(sc->b, sc->c));
     unsigned long long total, erases;
@@ -353,7 +370,7 @@ static void test_nested_cuts(void **state)
     golden(sc, &total, &erases);
     unsigned char *mid = malloc(IMG_SIZE);
     uint64_t rng = 0x1234567;
-    for (int i = 0; i < 1500; i++) {
+    for (int i = 0; i < (int)(1500 / sampling()); i++) {
         rng = rng * 6364136223846793005ull + 1442695040888963407ull;
         uint64_t r = rng >> 16;
         struct cut c1 = {(long long)(r % (total + 1)), -1, (enum flash_torn)(r & 1), r};
@@ -439,7 +456,7 @@ static void test_cut_file_image(void **state)
     unsigned long long total, erases;
     golden(sc, &total, &erases);
     int iterations = 0;
-    for (unsigned long long n = 0; n <= total; n += n + 40 >= total ? 1 : 37) {
+    for (unsigned long long n = 0; n <= total; n += n + 40 >= total ? 1 : 37 * sampling()) {
         for (int torn = FLASH_TORN_PARTIAL; torn <= FLASH_TORN_GARBAGE; torn++) {
             struct cut cv = {(long long)n, -1, (enum flash_torn)torn, n + 7};
             const struct cut *cut = &cv;
