@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "json.h"
 #include "kv.h"
 #include "server.h"
 
@@ -322,6 +323,82 @@ static void test_defaults_clamp(void **state)
     assert_string_equal(c.admin_ha1, "");
 }
 
+
+/* THREATS.md A1-A3 through every field of the table: a payload is refused, or
+ * (where the field's grammar allows its characters) stored so that the image
+ * read back after a "reboot" has exactly the same keys and the byte-identical
+ * value: no payload can pose as a key of its own. Server and domain fields
+ * refuse all of them (positive validation); control characters are refused
+ * everywhere. */
+static void test_injection_payloads_every_field(void **state)
+{
+    (void)state;
+    static const struct { const char *json; bool has_control; } payloads[] = {
+        {"sip.example.com;reboot", false}, {"$(id)", false}, {"`id`", false},
+        {"a|b", false}, {"a&&b", false}, {"a\\\\nb", false}, {"a%0ab", false},
+        {"-oProxyCommand=x", false}, {"--help", false}, {"a b", false}, {"%0d%0a", false},
+        {"%dt", false}, {"a=b", false}, {"line2.proxy.host=evil", false},
+        {"\\\"quoted\\\"", false}, {"pbx.example.com\\uff1breboot", false},
+        {"\\uff04(id)", false}, {" pbx.example.com", false}, {"pbx.example.com ", false},
+        {"xn--", false}, {"a.example.com\\r\\nline1.password=x", true},
+        {"a\\nline2.proxy=evil", true}, {"a\\tb", true}, {"a\\u000bb", true},
+        {"a\\u000cb", true}, {"a\\u0085b", true}, {"a\\u001b[2J", true},
+    };
+    struct config def;
+    struct kv *def_kv = kv_new();
+    config_defaults(&def, 1);
+    assert_int_equal(config_to_kv(&def, def_kv), 0);
+
+    for (size_t f = 0; f < line_nfields; f++) {
+        const struct field_desc *d = &line_fields[f];
+        if (d->type == FT_BOOL || d->type == FT_UINT)
+            continue;
+        for (size_t p = 0; p < sizeof payloads / sizeof payloads[0]; p++) {
+            char body[256];
+            snprintf(body, sizeof body, "{\"%s\":\"%s\"}", d->json, payloads[p].json);
+            struct json_syntax_error je;
+            json_t *j = json_parse_body(body, strlen(body), &je);
+            if (!j)
+                fail_msg("test body %s: %s", body, je.text);
+            struct config c;
+            struct diag_list errs;
+            diag_init(&errs);
+            config_defaults(&c, 1);
+            int rc = line_from_json(j, 1, NULL, &c.line[0], "", &errs);
+            json_decref(j);
+            if (d->type == FT_SERVER || d->type == FT_DOMAIN || payloads[p].has_control) {
+                if (rc == 0)
+                    fail_msg("%s accepted", body);
+                continue;
+            }
+            if (rc != 0)
+                continue;
+            /* accepted: write, "reboot", read */
+            struct kv *kv = kv_new(), *parsed;
+            unsigned char *buf;
+            size_t len;
+            assert_int_equal(config_to_kv(&c, kv), 0);
+            assert_int_equal(kv_serialize(kv, &buf, &len), 0);
+            assert_int_equal(kv_parse(buf, len, &parsed), 0);
+            assert_int_equal(kv_count(parsed), kv_count(def_kv));
+            for (size_t i = 0; i < kv_count(parsed); i++)
+                assert_string_equal(kv_key_at(parsed, i), kv_key_at(def_kv, i));
+            char key[64];
+            snprintf(key, sizeof key, "line1.%s", d->key);
+            json_t *o = json_loads(body, 0, NULL);
+            assert_string_equal(kv_get(parsed, key), json_string_value(json_object_get(o, d->json)));
+            json_decref(o);
+            struct config back;
+            assert_int_equal(config_from_kv(parsed, 1, &back, &errs), 0);
+            assert_true(config_equal(&c, &back));
+            free(buf);
+            kv_free(kv);
+            kv_free(parsed);
+        }
+    }
+    kv_free(def_kv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -333,6 +410,7 @@ int main(void)
         cmocka_unit_test(test_bad_server_keys),
         cmocka_unit_test(test_lines_in_kv),
         cmocka_unit_test(test_defaults_clamp),
+        cmocka_unit_test(test_injection_payloads_every_field),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
