@@ -25,7 +25,7 @@ void admin_ha1_hex(const char *password, char out[65])
     static const char hex[] = "0123456789abcdef";
     uint8_t h[32];
     admin_ha1(password, h);
-    for (int i = 0; i < 32; i++) {
+    for (size_t i = 0; i < 32; i++) {
         out[2 * i] = hex[h[i] >> 4];
         out[2 * i + 1] = hex[h[i] & 15];
     }
@@ -47,7 +47,7 @@ int admin_hex_to_bin(const char *hex, uint8_t out[32])
 {
     if (!hex || strnlen(hex, 65) != 64)
         return -EINVAL;
-    for (int i = 0; i < 32; i++) {
+    for (size_t i = 0; i < 32; i++) {
         int hi = hexdigit(hex[2 * i]), lo = hexdigit(hex[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return -EINVAL;

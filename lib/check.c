@@ -279,7 +279,8 @@ static bool resolved_entry_ok(const char *e, size_t len)
         return false;
     memcpy(tb, part[3], plen[3]);
     tb[plen[3]] = '\0';
-    if (transport_from_name(tb, &t) < 0 || t == TRANSPORT_AUTO || strcmp(tb, transport_name(t)))
+    if (transport_from_name(tb, &t) < 0 || t == TRANSPORT_AUTO ||
+        strcmp(tb, transport_name(t)) != 0)
         return false;
     char host[HOST_MAX + 1];
     struct diag_list scratch;

@@ -29,8 +29,12 @@ json_t *json_parse_body(const char *buf, size_t len, struct json_syntax_error *e
         /* jansson quotes the offending input ("near '...'"): keep printable
          * ASCII only, so no raw byte of the body reaches a response. */
         size_t o = 0;
-        for (const char *p = e.text; *p && o + 1 < sizeof err->text; p++)
-            err->text[o++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
+        for (const char *p = e.text; *p && o + 1 < sizeof err->text; p++) {
+            if (*p >= 0x20 && *p < 0x7f)
+                err->text[o++] = *p;
+            else
+                err->text[o++] = '?';
+        }
         err->text[o] = '\0';
         return NULL;
     }

@@ -10,14 +10,16 @@
 #include "server.h"
 
 #define TEXT(js, type_, member, max_, label_, help_, vendors_)                         \
-    { .json = js, .key = js, .type = type_, .offset = offsetof(struct line, member),   \
-      .max_len = max_, .server = -1, .label = label_, .help = help_, .vendors = vendors_ }
+    { .json = (js), .key = (js), .type = (type_), .offset = offsetof(struct line, member), \
+      .max_len = (max_), .server = -1, .label = (label_), .help = (help_),               \
+      .vendors = (vendors_) }
 #define BOOL(js, member, label_, help_, vendors_)                                       \
-    { .json = js, .key = js, .type = FT_BOOL, .offset = offsetof(struct line, member),  \
-      .server = -1, .label = label_, .help = help_, .vendors = vendors_ }
+    { .json = (js), .key = (js), .type = FT_BOOL, .offset = offsetof(struct line, member), \
+      .server = -1, .label = (label_), .help = (help_), .vendors = (vendors_) }
 #define SERVER(js, sf, label_, help_, vendors_)                                         \
-    { .json = js, .key = js, .type = FT_SERVER, .offset = offsetof(struct line, srv[sf]), \
-      .max_len = HOST_MAX, .server = sf, .label = label_, .help = help_, .vendors = vendors_ }
+    { .json = (js), .key = (js), .type = FT_SERVER,                                     \
+      .offset = offsetof(struct line, srv[sf]), .max_len = HOST_MAX, .server = (sf),    \
+      .label = (label_), .help = (help_), .vendors = (vendors_) }
 
 /* Order = the order of the JSON object and of the page's form. `vendors` is
  * "Vendor: Name; Vendor: Name": json.c turns those names into hints for a key
