@@ -119,6 +119,26 @@ static unsigned name_distance(const char *a, const char *b)
     return p[lb];
 }
 
+/* A normalised vendor name against a normalised key; Polycom's "reg.x.server.1"
+ * stands for "reg.1.server.1" and so on, so an "x" between separators matches
+ * a line number. */
+static bool vendor_name_match(const char *vn, const char *key)
+{
+    const char *start = vn;
+    while (*vn && *key) {
+        bool x = vn > start && vn[-1] == '_' && vn[0] == 'x' && vn[1] == '_';
+        if (x && *key >= '0' && *key <= '9') {
+            while (*key >= '0' && *key <= '9')
+                key++;
+            vn++;
+            continue;
+        }
+        if (*vn++ != *key++)
+            return false;
+    }
+    return *vn == *key;
+}
+
 /* Vendors (from the table's "Vendor: Name; ..." text) whose name for row d is
  * `norm`; writes "Snom and Grandstream" into buf. */
 static bool vendor_match(const struct field_desc *d, const char *norm, char *buf, size_t n)
@@ -144,7 +164,7 @@ static bool vendor_match(const struct field_desc *d, const char *norm, char *buf
                 memcpy(name, np, nl);
                 name[nl] = '\0';
                 normalise_name(name, vn, sizeof vn);
-                if (strcmp(vn, norm) == 0) {
+                if (vendor_name_match(vn, norm)) {
                     size_t used = strlen(buf);
                     snprintf(buf + used, n - used, "%s%s", found ? " and " : "", vendor);
                     found++;

@@ -331,6 +331,12 @@ static void test_hints_and_messages(void **state)
     assert_string_equal(first_message("{\"SIP Server 2\":\"x\"}", ""),
                         "'SIP Server 2' is not a field of a line: 'SIP Server 2' is what Yealink "
                         "calls 'backup_proxy'");
+    assert_string_equal(first_message("{\"reg.1.outboundProxy\":\"x\"}", ""),
+                        "'reg.1.outboundProxy' is not a field of a line: 'reg.1.outboundProxy' is "
+                        "what Polycom calls 'outbound_proxy'");
+    assert_string_equal(first_message("{\"reg.12.server.2\":\"x\"}", ""),
+                        "'reg.12.server.2' is not a field of a line: 'reg.12.server.2' is what "
+                        "Polycom calls 'backup_proxy'");
     assert_string_equal(first_message("{\"x\\u0001y\":1}", ""),
                         "'x\\x01y' is not a field of a line");
     assert_string_equal(first_message("{\"line\":2}", ""),
