@@ -6,6 +6,8 @@
 # Every directory is globbed, so a new module is a new .c/.h pair, not a Makefile edit.
 
 CC       ?= cc
+# Debian's python3 sees python3-yaml from scripts/deps.sh; a pyenv one on PATH may not.
+PYTHON   ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 PKGS     := libmicrohttpd jansson libcares nettle zlib
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -65,7 +67,7 @@ build/gen/www_assets.c: build/embed $(WWW_FILES)
 # The contract served as GET /openapi.json: api/openapi.yaml as JSON in a C array.
 build/gen/openapi_json.c: api/openapi.yaml scripts/openapi2c.py
 	@mkdir -p build/gen
-	python3 scripts/openapi2c.py api/openapi.yaml $@
+	$(PYTHON) scripts/openapi2c.py api/openapi.yaml $@
 
 UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
 ITEST_BINS := $(ITEST_SRC:tests/integration/%.c=build/asan/itests/%)
