@@ -135,8 +135,6 @@ void api_line_etag(const struct line *l, unsigned n, char out[24]);
 void api_config_etag(const struct config *c, char out[24]);
 /* true when If-Match is absent, "*", or lists `etag`; false when stale or malformed. */
 bool api_if_match(const struct req *rq, const char *etag);
-/* RFC 7396 JSON merge patch: a new value (target not modified). */
-json_t *api_merge_patch(const json_t *target, const json_t *patch);
 
 /* ---- handlers ---- */
 void lines_get_all(struct req *rq, struct resp *rs);

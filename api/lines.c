@@ -114,31 +114,6 @@ bool api_if_match(const struct req *rq, const char *etag)
     }
 }
 
-/* ---- merge patch (RFC 7396) ---- */
-
-json_t *api_merge_patch(const json_t *target, const json_t *patch)
-{
-    if (!json_is_object(patch))
-        return json_deep_copy(patch);
-    json_t *out = json_is_object(target) ? json_deep_copy(target) : json_object();
-    if (!out)
-        return NULL;
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)patch, key, v) {
-        if (json_is_null(v)) {
-            json_object_del(out, key);
-            continue;
-        }
-        json_t *m = api_merge_patch(json_object_get(out, key), v);
-        if (!m || json_object_set_new(out, key, m) < 0) {
-            json_decref(out);
-            return NULL;
-        }
-    }
-    return out;
-}
-
 /* ---- reads ---- */
 
 void lines_get_all(struct req *rq, struct resp *rs)
@@ -317,7 +292,7 @@ static void line_write(struct req *rq, struct resp *rs, enum write_kind kind)
         json_t *body = in;
         if (kind == W_PATCH) {
             json_t *cur = line_to_json(&x->old, n);
-            body = cur ? api_merge_patch(cur, in) : NULL;
+            body = cur ? json_merge_patch(cur, in) : NULL;
             json_decref(cur);
             json_decref(in);
             if (!body) {
