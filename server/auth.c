@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <nettle/sha2.h>
+
 #include "admin.h"
 #include "api.h"
 
@@ -130,6 +132,113 @@ static int unauthorized(struct req *rq, struct resp *rs, const char *detail, boo
     return -EACCES;
 }
 
+/* ---- telling a wrong password from a spent nonce ----
+ * libmicrohttpd 0.9.75 answers MHD_NO both for a wrong password and for a
+ * nonce-count already used. The latter is common and innocent: its nonce
+ * depends only on the second, method and URI, so parallel clients of one URI
+ * get the same nonce and all but the first collide on nc=1. Counting those as
+ * failed logins would lock out parallel automation, so when libmicrohttpd
+ * refuses, the response is recomputed here from the stored HA1 (RFC 7616,
+ * SHA-256, qop=auth): if it is right, the client knows the password and gets
+ * a fresh (stale=true) challenge, uncounted; only a wrong response counts. */
+
+struct digest_params {
+    char username[64], realm[64], nonce[160], uri[2048], response[80], qop[16], nc[16], cnonce[160];
+};
+
+/* Parses RFC 7616 auth-params after "Digest "; false when malformed or too long. */
+static bool parse_digest(const char *p, struct digest_params *d)
+{
+    memset(d, 0, sizeof *d);
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == ',') p++;
+        if (!*p) break;
+        char key[16];
+        size_t k = 0;
+        while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')) {
+            if (k + 1 >= sizeof key) return false;
+            key[k++] = (char)(*p | 0x20);
+            p++;
+        }
+        key[k] = '\0';
+        while (*p == ' ') p++;
+        if (k == 0 || *p != '=') return false;
+        p++;
+        while (*p == ' ') p++;
+        char *dst = NULL;
+        size_t cap = 0;
+#define FIELD(name) if (!strcmp(key, #name)) { dst = d->name; cap = sizeof d->name; }
+        FIELD(username) FIELD(realm) FIELD(nonce) FIELD(uri) FIELD(response) FIELD(qop) FIELD(nc)
+        FIELD(cnonce)
+#undef FIELD
+        size_t n = 0;
+        if (*p == '"') {
+            p++;
+            while (*p && *p != '"') {
+                if (*p == '\\' && p[1]) p++;
+                if (dst) {
+                    if (n + 1 >= cap) return false;
+                    dst[n++] = *p;
+                }
+                p++;
+            }
+            if (*p != '"') return false;
+            p++;
+        } else {
+            while (*p && *p != ',' && *p != ' ' && *p != '\t') {
+                if (dst) {
+                    if (n + 1 >= cap) return false;
+                    dst[n++] = *p;
+                }
+                p++;
+            }
+        }
+        if (dst) dst[n] = '\0';
+    }
+    return true;
+}
+
+static void sha256_hex(const char *const *parts, size_t nparts, char out[65])
+{
+    static const char hex[] = "0123456789abcdef";
+    struct sha256_ctx ctx;
+    uint8_t dig[SHA256_DIGEST_SIZE];
+    sha256_init(&ctx);
+    for (size_t i = 0; i < nparts; i++) sha256_update(&ctx, strlen(parts[i]), (const uint8_t *)parts[i]);
+    sha256_digest(&ctx, sizeof dig, dig);
+    for (size_t i = 0; i < sizeof dig; i++) {
+        out[2 * i] = hex[dig[i] >> 4];
+        out[2 * i + 1] = hex[dig[i] & 15];
+    }
+    out[64] = '\0';
+}
+
+/* True when the Authorization header carries the right response for the
+ * admin's HA1 (whatever libmicrohttpd thought of its nonce). */
+static bool digest_response_right(struct req *rq, const char *authz, const char *ha1_hex)
+{
+    struct digest_params *d = malloc(sizeof *d);
+    if (!d) return false;
+    bool right = false;
+    if (parse_digest(authz + 7, d) && !strcmp(d->username, ADMIN_USER) && !strcmp(d->realm, ADMIN_REALM) &&
+        !strcasecmp(d->qop, "auth") && d->nonce[0] && d->nc[0] && d->cnonce[0] && d->uri[0] &&
+        strlen(d->response) == 64) {
+        char ha2[65], expect[65];
+        const char *a2[] = {req_method(rq), ":", d->uri};
+        sha256_hex(a2, 3, ha2);
+        const char *kd[] = {ha1_hex, ":", d->nonce, ":", d->nc, ":", d->cnonce, ":", d->qop, ":", ha2};
+        sha256_hex(kd, 11, expect);
+        char lower[65];
+        for (size_t i = 0; i < 65; i++)
+            lower[i] = (char)(d->response[i] >= 'A' && d->response[i] <= 'F' ? d->response[i] | 0x20
+                                                                              : d->response[i]);
+        right = session_token_equal(lower, expect);
+    }
+    explicit_bzero(d, sizeof *d);
+    free(d);
+    return right;
+}
+
 static int check_digest(struct app *app, struct req *rq, struct resp *rs)
 {
     struct auth *a = app->auth;
@@ -145,17 +254,22 @@ static int check_digest(struct app *app, struct req *rq, struct resp *rs)
     snprintf(hex, sizeof hex, "%s", app->cfg->admin_ha1);
     pthread_mutex_unlock(&app->lock);
     bool have = hex[0] && admin_hex_to_bin(hex, ha1) == 0;
-    explicit_bzero(hex, sizeof hex);
-    if (!have) return unauthorized(rq, rs, "No admin password is set.", false);
+    if (!have) {
+        explicit_bzero(hex, sizeof hex);
+        return unauthorized(rq, rs, "No admin password is set.", false);
+    }
     int r = MHD_digest_auth_check_digest2(http_req_connection(rq), ADMIN_REALM, ADMIN_USER, ha1,
                                           sizeof ha1, AUTH_NONCE_TIMEOUT_S, MHD_DIGEST_ALG_SHA256);
     explicit_bzero(ha1, sizeof ha1);
+    bool right = r != MHD_YES && r != MHD_INVALID_NONCE && digest_response_right(rq, authz, hex);
+    explicit_bzero(hex, sizeof hex);
     if (r == MHD_YES) {
         http_req_set_auth(rq, false, NULL);
         return 0;
     }
-    if (r == MHD_INVALID_NONCE)
-        return unauthorized(rq, rs, "The nonce is stale or unknown: authenticate again.", true);
+    if (r == MHD_INVALID_NONCE || right)
+        return unauthorized(rq, rs, "The nonce is stale, unknown or already used: authenticate again.",
+                            true);
     /* Credentials were sent and were wrong (user, password or a forged response). */
     auth_login_failed(a, ip);
     return unauthorized(rq, rs, "Wrong user name or password.", false);
