@@ -559,13 +559,13 @@ static bool gate(struct req *rq, struct resp *rs, bool *is_asset)
 static void run_handler(struct req *rq, struct resp *rs)
 {
     struct http *h = rq->h;
+    rq->suspended_now = false;
     pthread_mutex_lock(&h->handler_lock);
     if (h->stopping) {
         pthread_mutex_unlock(&h->handler_lock);
         problem(rs, 503, "sipcfgd is shutting down.");
         return;
     }
-    rq->suspended_now = false;
     rq->route->handler(rq, rs);
     pthread_mutex_unlock(&h->handler_lock);
 }

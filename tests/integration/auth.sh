@@ -317,6 +317,39 @@ else
   fail "openssl made a self-signed certificate"
 fi
 
+# ---- SIGTERM while requests wait for DNS: they are answered 503, the daemon exits 0 ----
+python3 -c '
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1], flush=True)
+time.sleep(120)
+' >"$T_DIR/silent.port" &
+T_PIDS+=($!)
+for _ in $(seq 50); do [ -s "$T_DIR/silent.port" ] && break; sleep 0.1; done
+FLASH=$T_DIR/term.img
+start_fresh --dns-server "127.0.0.1:$(cat "$T_DIR/silent.port")" --dns-timeout-ms 20000 \
+  || fail "start with a silent DNS server"
+login
+pids=()
+for i in 1 2 3; do
+  curl -s -o "$T_DIR/term.$i" -w '%{http_code}' --max-time 30 -H "Cookie: sid=$SID" -H "X-CSRF-Token: $CSRF" \
+    -H 'Content-Type: application/json' --data-binary "{\"server\": \"h$i.silent.test\"}" \
+    "$BASE/api/v1/resolve" >"$T_DIR/term.$i.code" &
+  pids+=($!)
+done
+sleep 1
+kill -TERM "$DAEMON_PID"
+wait "${pids[@]}"
+check "requests waiting for DNS at SIGTERM get 503" "503 503 503" \
+  "$(cat "$T_DIR"/term.1.code) $(cat "$T_DIR"/term.2.code) $(cat "$T_DIR"/term.3.code)"
+for _ in $(seq 100); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
+wait "$DAEMON_PID" 2>/dev/null
+check "... and the daemon exits 0" 0 "$?"
+if grep -q 'Sanitizer\|runtime error\|suspended and answered' "$T_DIR/sipcfgd.log"; then
+  fail "a clean stop" "$(grep -m3 'Sanitizer\|runtime error\|suspended' "$T_DIR/sipcfgd.log")"
+else ok "a clean stop (no leak, no loop)"; fi
+
 # ---- SIGINT also stops cleanly ----
 FLASH=$T_DIR/int.img
 start_fresh || fail "start for SIGINT"
