@@ -62,6 +62,7 @@ struct http {
     bool stopping;
     pthread_mutex_t susp_lock;          /* guards the suspended list and req->suspended */
     struct req *suspended;
+    unsigned waiting;                   /* requests that suspended and are not finished yet */
 };
 
 enum phase { P_NEW = 0, P_BODY, P_SUSPENDED, P_DONE };
@@ -87,6 +88,7 @@ struct req {
     void (*ctx_free)(void *);
     bool suspended;
     bool suspended_now;                 /* req_suspend ran during this handler call */
+    bool counted;                       /* counted in http.waiting */
     struct req *next_susp, *prev_susp;
 };
 
@@ -145,6 +147,10 @@ void req_suspend(struct req *rq)
         rq->suspended = true;
         rq->suspended_now = true;
         rq->phase = P_SUSPENDED;
+        if (!rq->counted) {
+            rq->counted = true;
+            h->waiting++;
+        }
         rq->prev_susp = NULL;
         rq->next_susp = h->suspended;
         if (h->suspended) h->suspended->prev_susp = rq;
@@ -699,6 +705,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         rq->suspended = false;
         unlink_suspended(h, rq);
     }
+    if (rq->counted) h->waiting--;
     pthread_mutex_unlock(&h->susp_lock);
     if (rq->ctx && rq->ctx_free) rq->ctx_free(rq->ctx);
     free(rq->body);
@@ -842,7 +849,6 @@ void http_stop(struct http *h)
     http_quiesce(h);
     /* Whatever is still suspended is resumed; with stopping set it gets 503. */
     pthread_mutex_lock(&h->susp_lock);
-    bool any = h->suspended != NULL;
     while (h->suspended) {
         struct req *rq = h->suspended;
         rq->suspended = false;
@@ -850,7 +856,15 @@ void http_stop(struct http *h)
         MHD_resume_connection(rq->c);
     }
     pthread_mutex_unlock(&h->susp_lock);
-    if (any) usleep(200 * 1000);            /* let the MHD thread send those answers */
+    /* Let the MHD thread send the answers of resumed requests (bounded: a
+     * client that does not read its answer is not waited for long). */
+    for (int i = 0; i < 200; i++) {
+        pthread_mutex_lock(&h->susp_lock);
+        unsigned n = h->waiting;
+        pthread_mutex_unlock(&h->susp_lock);
+        if (!n) break;
+        usleep(10 * 1000);
+    }
     MHD_stop_daemon(h->d);
     pthread_mutex_destroy(&h->handler_lock);
     pthread_mutex_destroy(&h->susp_lock);
