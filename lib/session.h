@@ -11,7 +11,7 @@
 
 #define SESSION_ID_HEX 64              /* 256 random bits as lower-case hex */
 #define SESSION_IDLE_S 1800            /* idle timeout, renewed on every use */
-#define SESSION_ABSOLUTE_S (12 * 3600) /* absolute limit from login */
+#define SESSION_ABSOLUTE_S (12 * 3600L) /* absolute limit from login */
 #define SESSION_MAX 32                 /* the least recently used is evicted */
 
 #define LOGIN_MAX_FAILURES 5           /* failures from one address ... */

@@ -245,7 +245,7 @@ static int check_digest(struct app *app, struct req *rq, struct resp *rs)
     const char *ip = req_client_ip(rq);
     if (auth_answer_if_locked(a, ip, rs)) return -EACCES;
     const char *authz = req_header(rq, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (strncasecmp(authz, "Digest ", 7))
+    if (strncasecmp(authz, "Digest ", 7) != 0)
         return unauthorized(rq, rs, "Use HTTP Digest (SHA-256) or log in with POST /api/v1/session.",
                             false);
     uint8_t ha1[32];
@@ -291,7 +291,7 @@ int auth_request(struct app *app, struct req *rq, struct resp *rs)
         return unauthorized(rq, rs, "The session has ended: log in again.", false);
     http_req_set_auth(rq, true, sid);
     const char *m = req_method(rq);
-    if (strcmp(m, "GET") && strcmp(m, "HEAD") && strcmp(m, "OPTIONS")) {
+    if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0 && strcmp(m, "OPTIONS") != 0) {
         const char *token = req_header(rq, "X-CSRF-Token");
         bool good = token && session_token_equal(token, csrf);
         explicit_bzero(csrf, sizeof csrf);

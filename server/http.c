@@ -343,7 +343,7 @@ static bool host_allowed(struct http *h, const char *host, bool *bad)
     }
     if (port) {
         size_t pl = strlen(port);
-        if (pl == 0 || pl > 5 || strspn(port, "0123456789") != pl || atoi(port) > 65535) {
+        if (pl == 0 || pl > 5 || strspn(port, "0123456789") != pl || strtoul(port, NULL, 10) > 65535) {
             *bad = true;
             return false;
         }
@@ -379,7 +379,7 @@ static bool api_path_canonical(const char *p)
 
 static bool unsafe_method(const char *m)
 {
-    return strcmp(m, "GET") && strcmp(m, "HEAD") && strcmp(m, "OPTIONS");
+    return strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0 && strcmp(m, "OPTIONS") != 0;
 }
 
 /* A cross-site write never passes, whatever authenticated it (defence in
@@ -410,13 +410,13 @@ static bool json_content_type(const char *ct, bool merge_patch_ok)
     p++;
     while (*p == ' ' || *p == '\t') p++;
     /* The only parameter we accept is the one JSON already implies. */
-    if (strncasecmp(p, "charset=", 8)) return false;
+    if (strncasecmp(p, "charset=", 8) != 0) return false;
     p += 8;
     if (*p == '"') {
         return !strcasecmp(p, "\"utf-8\"");
     }
     size_t m = strcspn(p, " \t");
-    if (m != 5 || strncasecmp(p, "utf-8", 5)) return false;
+    if (m != 5 || strncasecmp(p, "utf-8", 5) != 0) return false;
     p += m;
     while (*p == ' ' || *p == '\t') p++;
     return *p == '\0';
@@ -441,7 +441,7 @@ static enum MHD_Result serve_asset(struct req *rq, struct resp *rs)
         problem(rs, 404, "No such page.");
         return send_resp(rq, rs);
     }
-    if (strcmp(rq->method, "GET") && strcmp(rq->method, "HEAD")) {
+    if (strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0) {
         problem(rs, 405, "The page is read-only.");
         resp_header(rs, "Allow", "GET, HEAD");
         return send_resp(rq, rs);
@@ -494,7 +494,7 @@ static bool gate(struct req *rq, struct resp *rs, bool *is_asset)
     *is_asset = false;
     const char *host = req_header(rq, "Host");
     if (!host) {
-        if (!rq->version || strcmp(rq->version, MHD_HTTP_VERSION_1_0)) {
+        if (!rq->version || strcmp(rq->version, MHD_HTTP_VERSION_1_0) != 0) {
             problem(rs, 400, "HTTP/1.1 requires a Host header.");
             return false;
         }
@@ -511,7 +511,7 @@ static bool gate(struct req *rq, struct resp *rs, bool *is_asset)
         problem(rs, 404, "No such page.");
         return false;
     }
-    if (strncmp(rq->path, "/api/", 5)) {
+    if (strncmp(rq->path, "/api/", 5) != 0) {
         *is_asset = true;
         return false;
     }

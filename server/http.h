@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-#define HTTP_BODY_MAX (64 * 1024)
+#define HTTP_BODY_MAX ((size_t)64 * 1024)
 
 struct req;
 struct resp;
