@@ -1,5 +1,5 @@
 // sipcfg page: log in, list the lines, edit and save each line's servers.
-// Text is only ever set with textContent (never innerHTML), and every call
+// Text is only ever set with textContent (never parsed as HTML), and every call
 // sends X-Requested-With so that a 401 never makes the browser show its own
 // password dialog (the daemon then omits the digest challenge).
 'use strict';

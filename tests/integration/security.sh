@@ -84,6 +84,25 @@ for p in "/../../etc/passwd" "/%2e%2e/%2e%2e/etc/passwd" "/..%2f..%2fetc%2fpassw
   check "static ${p:0:40} -> 404" 404 "$STATUS"
   case "$BODY" in *root:*) fail "no file content leaks for $p" ;; esac
 done
+# The page obeys its own CSP and stays small.
+req GET /
+page=$BODY
+if grep -Eiq '<script>|<script[^>]*>[^<]|<style|[[:space:]]style=|[[:space:]]on[a-z]+=|javascript:' <<<"$page"; then
+  fail "the page has no inline script, style or handler"
+else ok "the page has no inline script, style or handler"; fi
+req GET /app.js
+js=$BODY
+if grep -Eq 'innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function' <<<"$js"; then
+  fail "app.js never writes HTML or evaluates strings"
+else ok "app.js never writes HTML or evaluates strings"; fi
+grep -q "'X-Requested-With': 'sipcfg'" <<<"$js" && ok "app.js asks for no digest challenge" || fail "app.js sends X-Requested-With"
+grep -q "X-CSRF-Token" <<<"$js" && ok "app.js sends the CSRF token" || fail "app.js sends the CSRF token"
+total=0
+for f in / /app.js /app.css; do
+  n=$(curl -s "$BASE$f" | wc -c); total=$((total + n))
+done
+[ "$total" -lt 51200 ] && ok "the page is under 50 KiB ($total bytes)" || fail "the page is under 50 KiB" "$total"
+
 req POST / -H 'Content-Type: application/json' --data-binary '{}'
 check "POST to the page -> 405" 405 "$STATUS"
 check "405 on the page says Allow" "GET, HEAD" "$(header Allow)"
