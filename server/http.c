@@ -798,7 +798,12 @@ int http_start(struct app *app, const struct http_options *o, struct http **out)
         if (r > 0) got += (size_t)r;
     }
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-    if (ss.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+    if (ss.ss_family == AF_INET6) {
+        /* "[::]:PORT" means every address, IPv4 included (client addresses
+         * then arrive v4-mapped and are shown as plain IPv4). */
+        const struct in6_addr *a6 = &((const struct sockaddr_in6 *)(const void *)&ss)->sin6_addr;
+        flags |= IN6_IS_ADDR_UNSPECIFIED(a6) ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
+    }
     if (h->tls) flags |= MHD_USE_TLS;
     struct MHD_OptionItem tls_opts[] = {
         {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)o->tls_key_pem},
