@@ -170,15 +170,19 @@ static void unlink_suspended(struct http *h, struct req *rq)
 void req_resume(struct req *rq)
 {
     struct http *h = rq->h;
+    struct MHD_Connection *c = NULL;
     pthread_mutex_lock(&h->susp_lock);
     if (rq->suspended) {
         rq->suspended = false;
         unlink_suspended(h, rq);
-        /* The MHD thread calls the handler again only after it sees this, so
-         * rq may be gone as soon as the lock is released: touch nothing after. */
-        MHD_resume_connection(rq->c);
+        c = rq->c;
     }
     pthread_mutex_unlock(&h->susp_lock);
+    /* Outside our lock (libmicrohttpd takes its own; no lock-order questions).
+     * The request cannot end before this resume, and the MHD thread runs the
+     * handler again only after it: rq may be gone right after, so it is not
+     * touched again. */
+    if (c) MHD_resume_connection(c);
 }
 
 /* ---- for auth.c ---- */
@@ -853,14 +857,19 @@ void http_stop(struct http *h)
     if (!h) return;
     http_quiesce(h);
     /* Whatever is still suspended is resumed; with stopping set it gets 503. */
-    pthread_mutex_lock(&h->susp_lock);
-    while (h->suspended) {
+    for (;;) {
+        struct MHD_Connection *c = NULL;
+        pthread_mutex_lock(&h->susp_lock);
         struct req *rq = h->suspended;
-        rq->suspended = false;
-        unlink_suspended(h, rq);
-        MHD_resume_connection(rq->c);
+        if (rq) {
+            rq->suspended = false;
+            unlink_suspended(h, rq);
+            c = rq->c;
+        }
+        pthread_mutex_unlock(&h->susp_lock);
+        if (!c) break;
+        MHD_resume_connection(c);
     }
-    pthread_mutex_unlock(&h->susp_lock);
     /* Let the MHD thread send the answers of resumed requests (bounded: a
      * client that does not read its answer is not waited for long). */
     for (int i = 0; i < 200; i++) {
