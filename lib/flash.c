@@ -231,7 +231,7 @@ static int create_image(const char *path, unsigned nblocks)
     if (!t)
         rc = rc ? rc : -ENOMEM;
     if (rc == 0) {
-        memcpy(t, FLASH_TRAILER_MAGIC, 8);
+        memcpy(t, FLASH_TRAILER_MAGIC, sizeof FLASH_TRAILER_MAGIC - 1);   /* a tag, no NUL */
         put_le32(t + 8, FLASH_TRAILER_VERSION);
         put_le32(t + 12, FLASH_BLOCK_SIZE);
         put_le32(t + 16, nblocks);

@@ -718,7 +718,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     free(rq);
 }
 
-static void on_log(void *cls, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void on_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     char msg[512];

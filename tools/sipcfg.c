@@ -20,7 +20,7 @@
 #include "sipcfg.h"
 #include "store.h"
 
-#define IMPORT_MAX (1024 * 1024)   /* a full 16-line config is ~100 KiB at most */
+#define IMPORT_MAX ((size_t)1024 * 1024)  /* a full 16-line config is ~100 KiB at most */
 #define DEFAULT_FLASH "var/flash.img"
 
 static const char *prog = "sipcfg";
@@ -407,7 +407,7 @@ int main(int argc, char **argv)
         {"get", 1}, {"dump", 0}, {"export", 0}, {"import", 1}, {"passwd", 0}, {"info", 0},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
-        if (strcmp(cmd, table[i].name))
+        if (strcmp(cmd, table[i].name) != 0)
             continue;
         if (nargs != table[i].nargs) {
             fprintf(stderr, "%s: %s takes %d argument%s\n", prog, cmd, table[i].nargs,
