@@ -64,6 +64,9 @@ void api_validation_failed_w(struct resp *rs, const struct diag_list *errs,
                              const struct diag_list *warns, json_t *checks);
 /* 400 for a body json_parse_body refused: "detail" and members "line", "column". */
 void api_bad_json(struct resp *rs, const struct json_syntax_error *err);
+/* The request's body as a JSON object (duplicate keys rejected); NULL after
+ * answering 400 with line and column. */
+json_t *api_body_json(const struct req *rq, struct resp *rs);
 /* 400 naming a bad query parameter ("parameter" member). */
 void api_bad_parameter(struct resp *rs, const char *name, const char *detail);
 

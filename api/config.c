@@ -288,14 +288,9 @@ void config_put(struct req *rq, struct resp *rs)
             return;
         }
     }
-    size_t len = 0;
-    const char *body = req_body(rq, &len);
-    struct json_syntax_error jerr;
-    json_t *in = json_parse_body(body ? body : "", body ? len : 0, &jerr);
-    if (!in) {
-        api_bad_json(rs, &jerr);
+    json_t *in = api_body_json(rq, rs);
+    if (!in)
         return;
-    }
     x = calloc(1, sizeof *x);
     struct config *cur = malloc(sizeof *cur);
     if (!x || !cur) {

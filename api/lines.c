@@ -252,14 +252,9 @@ static void line_write(struct req *rq, struct resp *rs, enum write_kind kind)
         return;
     json_t *in = NULL;
     if (kind != W_DELETE) {
-        size_t len = 0;
-        const char *body = req_body(rq, &len);
-        struct json_syntax_error jerr;
-        in = json_parse_body(body ? body : "", body ? len : 0, &jerr);
-        if (!in) {
-            api_bad_json(rs, &jerr);
+        in = api_body_json(rq, rs);
+        if (!in)
             return;
-        }
     }
     x = calloc(1, sizeof *x);
     if (!x) {

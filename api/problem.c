@@ -87,6 +87,17 @@ void api_bad_json(struct resp *rs, const struct json_syntax_error *err)
     resp_problem_json(rs, 400, p);
 }
 
+json_t *api_body_json(const struct req *rq, struct resp *rs)
+{
+    size_t len = 0;
+    const char *body = req_body(rq, &len);
+    struct json_syntax_error err;
+    json_t *in = json_parse_body(body ? body : "", body ? len : 0, &err);
+    if (!in)
+        api_bad_json(rs, &err);
+    return in;
+}
+
 void api_bad_parameter(struct resp *rs, const char *name, const char *detail)
 {
     json_t *p = api_problem_new(400, "Bad query parameter", detail);

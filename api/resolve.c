@@ -272,14 +272,9 @@ void resolve_post(struct req *rq, struct resp *rs)
         resolve_answer(rs, x);
         return;
     }
-    size_t len = 0;
-    const char *body = req_body(rq, &len);
-    struct json_syntax_error jerr;
-    json_t *in = json_parse_body(body ? body : "", body ? len : 0, &jerr);
-    if (!in) {
-        api_bad_json(rs, &jerr);
+    json_t *in = api_body_json(rq, rs);
+    if (!in)
         return;
-    }
     struct diag_list *errs = malloc(sizeof *errs);
     if (!errs) {
         json_decref(in);

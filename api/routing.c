@@ -138,14 +138,9 @@ void routing_post(struct req *rq, struct resp *rs)
         return;
     }
     struct app *app = req_app(rq);
-    size_t len = 0;
-    const char *body = req_body(rq, &len);
-    struct json_syntax_error jerr;
-    json_t *in = json_parse_body(body ? body : "", body ? len : 0, &jerr);
-    if (!in) {
-        api_bad_json(rs, &jerr);
+    json_t *in = api_body_json(rq, rs);
+    if (!in)
         return;
-    }
     /* The preview is of the line the body names ("line"), else of line 1; the
      * number matters only for the read-only "line" member. */
     unsigned n = 1;

@@ -15,37 +15,26 @@
 static int string_members(struct req *rq, struct resp *rs, const char *const *keys, size_t nkeys,
                           const char **out, json_t **root)
 {
-    size_t len = 0;
-    const char *body = req_body(rq, &len);
-    json_error_t je;
-    json_t *in = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
-    if (!in) {
-        struct json_syntax_error se = {.line = je.line, .column = je.column};
-        snprintf(se.text, sizeof se.text, "%s", len ? je.text : "the body is empty");
-        api_bad_json(rs, &se);
+    json_t *in = api_body_json(rq, rs);
+    if (!in)
         return -EINVAL;
-    }
     struct diag_list errs;
     diag_init(&errs);
-    if (!json_is_object(in)) {
-        diag_add(&errs, "", "not_an_object", "The body must be a JSON object.");
-    } else {
-        for (size_t i = 0; i < nkeys; i++) {
-            json_t *v = json_object_get(in, keys[i]);
-            out[i] = json_string_value(v);
-            if (!v) diag_add(&errs, keys[i], "required", "'%s' is required.", keys[i]);
-            else if (!out[i]) diag_add(&errs, keys[i], "not_a_string", "'%s' must be a string.", keys[i]);
-        }
-        const char *k;
-        json_t *v;
-        json_object_foreach(in, k, v) {
-            bool known = false;
-            for (size_t i = 0; i < nkeys; i++) known |= !strcmp(k, keys[i]);
-            if (!known) {
-                char q[64];
-                diag_add(&errs, k, "unknown_field", "%s is not a member of this object.",
-                         diag_quote(q, sizeof q, k));
-            }
+    for (size_t i = 0; i < nkeys; i++) {
+        json_t *v = json_object_get(in, keys[i]);
+        out[i] = json_string_value(v);
+        if (!v) diag_add(&errs, keys[i], "missing_field", "'%s' is required.", keys[i]);
+        else if (!out[i]) diag_add(&errs, keys[i], "invalid_type", "'%s' must be a string.", keys[i]);
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(in, k, v) {
+        bool known = false;
+        for (size_t i = 0; i < nkeys; i++) known |= !strcmp(k, keys[i]);
+        if (!known) {
+            char q[64];
+            diag_add(&errs, k, "unknown_field", "%s is not a member of this object.",
+                     diag_quote(q, sizeof q, k));
         }
     }
     if (errs.n) {
