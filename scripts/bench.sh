@@ -25,6 +25,11 @@ verdict() { awk -v a="$1" -v b="$2" 'BEGIN { print (a >= b) ? "met" : "NOT met" 
 start_daemon --dns-server 127.0.0.1:9
 sleep 0.5
 rss_kib=$(awk '/^VmRSS/ {print $2}' "/proc/$DAEMON_PID/status")
+# RSS counts every shared-library page this process touched (libc, and GnuTLS and
+# p11-kit that Debian's libmicrohttpd links); private and proportional memory say
+# what the daemon itself costs a phone.
+priv_kib=$(awk '/^Private_(Clean|Dirty):/ {s += $2} END {print s}' "/proc/$DAEMON_PID/smaps")
+pss_kib=$(awk '/^Pss:/ {s += $2} END {print s}' "/proc/$DAEMON_PID/smaps")
 curl -s -D "$T_DIR/login.h" -o "$T_DIR/login.json" -H 'Content-Type: application/json' \
   --data "{\"username\":\"admin\",\"password\":\"$ADMIN_PASS\"}" "$BASE/api/v1/session"
 cookie=$(grep -i '^set-cookie:' "$T_DIR/login.h" | head -1 | sed 's/^[^:]*: *//; s/;.*//; s/\r//')
@@ -66,5 +71,5 @@ r_bare=$(awk -v a="$ours" -v b="$bare" 'BEGIN { printf "%.2f", (b > 0) ? a / b :
 r_cgi=$(awk -v a="$ours" -v b="$cgi" 'BEGIN { printf "%.1f", (b > 0) ? a / b : 0 }')
 echo "  sipcfgd / bare MHD:  $r_bare   (goal >= 0.80: $(verdict "$r_bare" 0.80))"
 echo "  sipcfgd / CGI:       ${r_cgi}x  (goal >= 20x: $(verdict "$r_cgi" 20))"
-echo "  idle RSS:            ${rss_kib} KiB (goal < 4096 KiB: $(verdict 4096 "$rss_kib"))"
+echo "  idle RSS:            ${rss_kib} KiB (goal < 4096 KiB: $(verdict 4096 "$rss_kib")); private ${priv_kib} KiB, PSS ${pss_kib} KiB"
 echo "  page (www/):         ${page_bytes} bytes (goal < 51200: $(verdict 51200 "$page_bytes"))"
