@@ -80,8 +80,9 @@ asan: build/asan/sipcfgd build/asan/sipcfg $(UNIT_BINS) $(ITEST_BINS)
 deps:
 	@scripts/deps.sh
 
-# The whole suite: unit tests and integration tests, all under ASan/UBSan.
+# The whole suite: unit tests and integration tests (with the browser tests), all under ASan/UBSan.
 test: deps
+	@scripts/deps.sh browser
 	$(MAKE) --no-print-directory asan
 	scripts/run-tests.sh build/asan
 
@@ -90,6 +91,7 @@ unit: deps
 	scripts/run-tests.sh build/asan unit
 
 integration: deps
+	@scripts/deps.sh browser
 	$(MAKE) --no-print-directory asan
 	scripts/run-tests.sh build/asan integration
 

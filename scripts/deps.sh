@@ -11,7 +11,11 @@ for extra in "$@"; do
   case "$extra" in
     bench)   pkgs+=(wrk busybox) ;;
     fuzz)    pkgs+=(clang) ;;
-    browser) pkgs+=(chromium nodejs npm) ;;
+    # The browser tests: Debian's chromium, and node/npm only when none is on
+    # PATH (nodesource's nodejs bundles npm and conflicts with Debian's npm).
+    browser) pkgs+=(chromium)
+             command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+             command -v npm >/dev/null 2>&1 || pkgs+=(npm) ;;
     *) echo "deps.sh: unknown group '$extra'" >&2; exit 2 ;;
   esac
 done

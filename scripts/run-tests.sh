@@ -46,6 +46,13 @@ if [ "$what" = integration ] || [ "$what" = all ]; then
     case "$(basename "$t")" in lib*.sh) continue ;; esac
     run_one "${t#tests/}" bash "$t"
   done
+  # The page in a real browser (Debian's chromium via playwright-core, see
+  # package.json). npm ci only when node_modules is missing or older than the
+  # lock file; when it fails, that is a failed test, never a silent skip.
+  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    run_one "browser/npm-ci" npm ci --no-audit --no-fund
+  fi
+  run_one "browser" node --test tests/browser/*.test.mjs
 fi
 
 echo
