@@ -164,6 +164,30 @@ describe('sipcfgd page in chromium', () => {
     assert.equal(l2.json.proxy.host, '192.0.2.9');
   });
 
+  it('a session ended elsewhere brings the login form back on the next save, with no password dialog', async () => {
+    const jar = (await browser.context.cookies(daemon.base)).map((c) => `${c.name}=${c.value}`).join('; ');
+    const token = await page.evaluate(() => sessionStorage.getItem('sipcfg-csrf'));
+    assert.ok(jar && token, 'logged in');
+    const del = await fetch(daemon.base + '/api/v1/session', { method: 'DELETE', signal: AbortSignal.timeout(10000),
+      headers: { Cookie: jar, 'X-CSRF-Token': token, 'X-Requested-With': 'sipcfg' } });
+    await del.arrayBuffer();
+    assert.equal(del.status, 204);
+    const [resp] = await Promise.all([
+      page.waitForResponse((r) => r.url().includes('/api/v1/lines/1') && r.request().method() === 'PUT'),
+      page.locator('form.line[data-line="1"] button[type=submit]').click(),
+    ]);
+    assert.equal(resp.status(), 401);
+    assert.equal((await resp.allHeaders())['www-authenticate'], undefined, 'the page\'s 401 has no digest challenge');
+    await page.locator('#login').waitFor({ state: 'visible' });
+    await page.locator('#status.bad').filter({ hasText: 'Your session has ended' }).waitFor({ state: 'visible' });
+    assert.equal(await page.locator('#lines').isVisible(), false);
+    assert.deepEqual(dialogs, []);
+    // Log in again for what follows.
+    await page.fill('#login-pass', ADMIN_PASS);
+    await page.click('#login button[type=submit]');
+    await page.locator('#lines').waitFor({ state: 'visible' });
+  });
+
   it('logout returns to the login form and the old cookie no longer works', async () => {
     const cookies = await browser.context.cookies(daemon.base);
     assert.ok(cookies.length >= 1, 'logged in with a cookie');
