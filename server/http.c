@@ -315,6 +315,49 @@ static enum MHD_Result send_resp(struct req *rq, struct resp *rs)
     return ret;
 }
 
+/* ---- following flash ----
+ *
+ * The CLI (sipcfg import, passwd) may commit to the image while the daemon
+ * runs. Before any API request is judged, the daemon compares the store's
+ * generation with the one it holds and, when flash moved on, reloads the
+ * configuration (admin HA1 included, so authentication uses what flash says).
+ * Without this it would serve stale data and answer its next write with 409.
+ * store_info re-reads both banks (a few KiB); the daemon's own commits keep
+ * app->generation equal, so this reloads only after someone else wrote. */
+static void follow_flash(struct http *h)
+{
+    struct app *app = h->app;
+    struct store_info info;
+    bool ended = false;
+    pthread_mutex_lock(&app->lock);
+    if (store_info(app->store, &info) == 0 && info.state == STORE_OK &&
+        info.generation != app->generation) {
+        struct kv *kv = NULL;
+        struct config *c = malloc(sizeof *c);
+        struct diag_list *errs = malloc(sizeof *errs);
+        if (c && errs && store_load(app->store, &kv, &info) == 0 && kv &&
+            info.state == STORE_OK) {
+            diag_init(errs);
+            config_defaults(c, app->nlines);
+            config_from_kv(kv, app->nlines, c, errs);   /* bad values take defaults */
+            if (!c->admin_ha1[0])        /* never lock the admin out: keep the known one */
+                memcpy(c->admin_ha1, app->cfg->admin_ha1, sizeof c->admin_ha1);
+            /* A password changed with `sipcfg passwd` ends sessions like PUT /admin/password. */
+            ended = strcmp(c->admin_ha1, app->cfg->admin_ha1) != 0;
+            *app->cfg = *c;
+            app->generation = info.generation;
+            fprintf(stderr, "sipcfgd: flash was changed by another program: reloaded generation %u\n",
+                    (unsigned)info.generation);
+        }
+        kv_free(kv);
+        if (c) explicit_bzero(c, sizeof *c);
+        free(c);
+        free(errs);
+    }
+    pthread_mutex_unlock(&app->lock);
+    if (ended) auth_sessions_end_all(app->auth);
+}
+
 /* ---- the gate ---- */
 
 static bool host_allowed(struct http *h, const char *host, bool *bad)
@@ -529,6 +572,7 @@ static bool gate(struct req *rq, struct resp *rs, bool *is_asset)
     char allow[96] = "";
     int rc = sub ? api_route(rq->method, sub, &route, allow, sizeof allow) : -ENOENT;
     bool public_route = rc == 0 && route && (route->flags & ROUTE_PUBLIC);
+    follow_flash(h);
     if (!public_route && auth_request(h->app, rq, rs) != 0) return false;
     if (!sub || rc == -ENOENT) {
         problem(rs, 404, "No such resource.");
@@ -762,6 +806,8 @@ int http_parse_listen(const char *s, struct sockaddr_storage *out, char *host, s
         a->sin6_port = htons((uint16_t)pv);
     } else {
         struct sockaddr_in *a = (struct sockaddr_in *)out;
+        /* "localhost:8080" is what people type; it means the IPv4 loopback. */
+        if (!strcasecmp(addr, "localhost")) snprintf(addr, sizeof addr, "127.0.0.1");
         if (inet_pton(AF_INET, addr, &a->sin_addr) != 1) return -EINVAL;
         a->sin_family = AF_INET;
         a->sin_port = htons((uint16_t)pv);

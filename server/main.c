@@ -118,10 +118,17 @@ static int parse_options(int argc, char **argv, struct opts *o)
             if (!parse_uint(optarg, 1, LINE_MAX_LINES, &o->lines))
                 return bad("--lines", "expected a number from 1 to 16");
             break;
-        case O_WWW:
+        case O_WWW: {
+            struct stat st;
             if (!*optarg) return bad("--www", "empty directory");
+            if (stat(optarg, &st) != 0 || !S_ISDIR(st.st_mode)) {
+                fprintf(stderr, "sipcfgd: --www: %s: %s\n", optarg,
+                        errno == ENOENT ? "no such directory" : "not a directory");
+                return 2;
+            }
             o->www = optarg;
             break;
+        }
         case O_DNS:
             if (!*optarg) return bad("--dns-server", "expected HOST:PORT[,HOST:PORT]");
             o->dns_server = optarg;
@@ -186,38 +193,46 @@ static void make_parent_dir(const char *path)
     mkdir(dir, 0700);
 }
 
-/* No admin password in the image: make one, store its HA1, say it once.
- * On a corrupt image nothing is written now: both bad banks stay as they are
- * for inspection and GET /status keeps saying "corrupt" until the first save,
- * which stores this password with the configuration. */
-static int first_start_password(struct app *app, bool corrupt)
+/* No admin password in the image: make one and keep its HA1 in RAM. It is
+ * committed and printed by first_start_commit only once the daemon serves, so
+ * a start that fails (a bad option, the port in use) neither writes flash nor
+ * shows a password that the next start would not know. */
+static int first_start_password(struct app *app, char *pw, size_t n)
 {
-    char pw[64];
-    int rc = admin_random_password(pw, sizeof pw);
+    int rc = admin_random_password(pw, n);
     if (rc) return rc;
     admin_ha1_hex(pw, app->cfg->admin_ha1);
-    if (corrupt) {
-        fprintf(stderr, "sipcfgd: no admin password was set; generated one: user admin, password %s\n"
-                        "sipcfgd: (kept in RAM only until the first save, since the flash is corrupt)\n",
-                pw);
-        explicit_bzero(pw, sizeof pw);
-        return 0;
-    }
-    struct kv *kv = kv_new();
-    if (!kv) return -ENOMEM;
-    rc = config_to_kv(app->cfg, kv);
-    struct store_info info;
-    if (!rc) rc = store_commit(app->store, kv, NULL, &info);
-    kv_free(kv);
-    if (rc < 0) {
-        app->cfg->admin_ha1[0] = '\0';
-        explicit_bzero(pw, sizeof pw);
-        return rc;
-    }
-    app->generation = info.generation;
-    fprintf(stderr, "sipcfgd: no admin password was set; generated one: user admin, password %s\n", pw);
-    explicit_bzero(pw, sizeof pw);
     return 0;
+}
+
+/* Stores the generated HA1 and says the password once. On a corrupt image
+ * nothing is written now: both bad banks stay as they are for inspection and
+ * GET /status keeps saying "corrupt" until the first save, which stores this
+ * password with the configuration. Called with the server running: app->lock. */
+static int first_start_commit(struct app *app, char *pw, size_t n, bool corrupt)
+{
+    int rc = 0;
+    pthread_mutex_lock(&app->lock);
+    if (!corrupt) {
+        struct kv *kv = kv_new();
+        rc = kv ? config_to_kv(app->cfg, kv) : -ENOMEM;
+        struct store_info info;
+        uint32_t expect = app->generation;
+        if (!rc) rc = store_commit(app->store, kv, &expect, &info);
+        kv_free(kv);
+        if (rc >= 0) {
+            app->generation = info.generation;
+            rc = 0;
+        }
+    }
+    pthread_mutex_unlock(&app->lock);
+    if (rc == 0) {
+        fprintf(stderr, "sipcfgd: no admin password was set; generated one: user admin, password %s\n", pw);
+        if (corrupt)
+            fprintf(stderr, "sipcfgd: (kept in RAM only until the first save, since the flash is corrupt)\n");
+    }
+    explicit_bzero(pw, n);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -253,9 +268,23 @@ int main(int argc, char **argv)
     app.started = time(NULL);
     app.version = SIPCFG_VERSION;
 
+    /* Every option is checked before the flash is touched. */
+    struct dns_options dopt = {.servers = o.dns_server, .timeout_ms = o.dns_timeout_ms};
+    rc = dns_new(&dopt, &app.dns);
+    if (rc) {
+        fprintf(stderr, "sipcfgd: --dns-server: %s\n",
+                rc == -EINVAL ? "expected IP:PORT[,IP:PORT] (IP literals only)" : strerror(-rc));
+        free(cert);
+        free(key);
+        return 2;
+    }
+
     make_parent_dir(o.flash);
     rc = store_open(o.flash, STORE_CREATE, &app.store);
     if (rc) {
+        dns_free(app.dns);
+        free(cert);
+        free(key);
         fprintf(stderr, "sipcfgd: --flash: %s: %s\n", o.flash,
                 rc == -EBADMSG ? "not a sipcfg flash image (left untouched)" : strerror(-rc));
         return 1;
@@ -271,6 +300,9 @@ int main(int argc, char **argv)
     } else if (rc) {
         fprintf(stderr, "sipcfgd: --flash: %s: cannot read: %s\n", o.flash, strerror(-rc));
         store_close(app.store);
+        dns_free(app.dns);
+        free(cert);
+        free(key);
         return 1;
     } else {
         struct diag_list *errs = calloc(1, sizeof *errs);
@@ -285,25 +317,25 @@ int main(int argc, char **argv)
     }
     kv_free(kv);
 
-    if (!cfg.admin_ha1[0] && (rc = first_start_password(&app, corrupt)) < 0) {
-        fprintf(stderr, "sipcfgd: cannot store the first admin password: %s\n", strerror(-rc));
+    char first_pw[64] = "";
+    bool first_start = !cfg.admin_ha1[0];
+    if (first_start && (rc = first_start_password(&app, first_pw, sizeof first_pw)) < 0) {
+        fprintf(stderr, "sipcfgd: cannot make the first admin password: %s\n", strerror(-rc));
         store_close(app.store);
+        dns_free(app.dns);
+        free(cert);
+        free(key);
         return 1;
     }
 
-    struct dns_options dopt = {.servers = o.dns_server, .timeout_ms = o.dns_timeout_ms};
-    rc = dns_new(&dopt, &app.dns);
-    if (rc) {
-        fprintf(stderr, "sipcfgd: --dns-server: %s\n",
-                rc == -EINVAL ? "expected IP:PORT[,IP:PORT] (IP literals only)" : strerror(-rc));
-        store_close(app.store);
-        return 2;
-    }
     rc = auth_new(NULL, NULL, &app.auth);
     if (rc) {
         fprintf(stderr, "sipcfgd: %s\n", strerror(-rc));
         dns_free(app.dns);
         store_close(app.store);
+        explicit_bzero(first_pw, sizeof first_pw);
+        free(cert);
+        free(key);
         return 1;
     }
 
@@ -316,6 +348,17 @@ int main(int argc, char **argv)
     if (rc) {
         fprintf(stderr, "sipcfgd: --listen %s: cannot serve there%s\n", o.listen,
                 cert ? " (or the TLS certificate/key is unusable)" : " (address in use?)");
+        auth_free(app.auth);
+        dns_free(app.dns);
+        store_close(app.store);
+        free(cert);
+        free(key);
+        explicit_bzero(first_pw, sizeof first_pw);
+        return 1;
+    }
+    if (first_start && (rc = first_start_commit(&app, first_pw, sizeof first_pw, corrupt)) < 0) {
+        fprintf(stderr, "sipcfgd: cannot store the first admin password: %s\n", strerror(-rc));
+        http_stop(http);
         auth_free(app.auth);
         dns_free(app.dns);
         store_close(app.store);
