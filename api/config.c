@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "check.h"
 #include "server.h"
@@ -281,9 +282,11 @@ void config_put(struct req *rq, struct resp *rs)
     bool dry_run = false;
     const char *dr = req_query(rq, "dry_run");
     if (dr) {
-        if (strcmp(dr, "true") == 0 || strcmp(dr, "1") == 0)
+        /* "?dry_run=" (and "?dry_run" where the HTTP layer reports it as "")
+         * asks for a dry run: never commit what the client meant to test. */
+        if (!dr[0] || strcasecmp(dr, "true") == 0 || strcmp(dr, "1") == 0)
             dry_run = true;
-        else if (strcmp(dr, "false") != 0 && strcmp(dr, "0") != 0) {
+        else if (strcasecmp(dr, "false") != 0 && strcmp(dr, "0") != 0) {
             api_bad_parameter(rs, "dry_run", "query parameter 'dry_run' must be true or false");
             return;
         }

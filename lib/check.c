@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -230,8 +231,13 @@ int check_field_text(const struct field_desc *f, const char *s, size_t len, cons
 int check_uint(const struct field_desc *f, long long v, const char *path, struct diag_list *errs)
 {
     if (v < (long long)f->min || v > (long long)f->max) {
-        diag_add(errs, path, "out_of_range", "%s %lld is out of range: use %u..%u", f->json, v,
-                 (unsigned)f->min, (unsigned)f->max);
+        /* LLONG_MAX/MIN: a number beyond 64 bits, clamped by json_parse_body */
+        if (v == LLONG_MAX || v == LLONG_MIN)
+            diag_add(errs, path, "out_of_range", "%s is far too %s: use %u..%u", f->json,
+                     v > 0 ? "large" : "small", (unsigned)f->min, (unsigned)f->max);
+        else
+            diag_add(errs, path, "out_of_range", "%s %lld is out of range: use %u..%u", f->json,
+                     v, (unsigned)f->min, (unsigned)f->max);
         return -EINVAL;
     }
     return 0;

@@ -3,7 +3,9 @@
 #include "json.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
@@ -14,14 +16,79 @@
 
 /* ---- syntax ---------------------------------------------------------- */
 
+/* A number too large for jansson (an integer beyond int64, a real beyond
+ * double) is well-formed JSON: the body is valid and only the value is out of
+ * range, which is the field's 422, not a 400. jansson stops at the first such
+ * number, its end in e->position; in a copy of the body that number is
+ * overwritten by the largest value of its kind and sign, padded with spaces
+ * (always as short: an overflowing integer has at least 19 digits, an
+ * overflowing real an exponent of at least 308), so that lines and columns
+ * stay those of the body as sent; then the copy is parsed again, at most
+ * NUMBER_FIXES times (a body made of thousands of them stays a 400). */
+#define NUMBER_FIXES 32
+
+static bool number_char(char c)
+{
+    return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+}
+
+/* Overwrites the overflowing number that ends at or before `end`; 0 or -EINVAL. */
+static int clamp_number(char *buf, size_t len, size_t end)
+{
+    if (end > len)
+        end = len;
+    while (end > 0 && !number_char(buf[end - 1]))
+        end--;
+    size_t start = end;
+    while (start > 0 && number_char(buf[start - 1]))
+        start--;
+    if (start == end || !(buf[start] == '-' || (buf[start] >= '0' && buf[start] <= '9')))
+        return -EINVAL;
+    bool neg = buf[start] == '-', real = false;
+    for (size_t i = start; i < end; i++)
+        if (buf[i] == '.' || buf[i] == 'e' || buf[i] == 'E')
+            real = true;
+    const char *rep = real ? (neg ? "-1e308" : "1e308")
+                           : (neg ? "-9223372036854775808" : "9223372036854775807");
+    size_t rl = strlen(rep);
+    if (rl > end - start)
+        return -EINVAL;
+    memcpy(buf + start, rep, rl);
+    memset(buf + start + rl, ' ', end - start - rl);
+    return 0;
+}
+
 json_t *json_parse_body(const char *buf, size_t len, struct json_syntax_error *err)
 {
     json_error_t e;
     memset(err, 0, sizeof *err);
-    json_t *v = json_loadb(buf ? buf : "", buf ? len : 0, JSON_REJECT_DUPLICATES, &e);
+    if (!buf) {
+        buf = "";
+        len = 0;
+    }
+    json_t *v = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &e);
+    if (!v && json_error_code(&e) == json_error_numeric_overflow) {
+        json_error_t first = e;
+        char *copy = malloc(len + 1);
+        if (copy) {
+            memcpy(copy, buf, len);
+            copy[len] = '\0';
+            for (int i = 0; i < NUMBER_FIXES && !v &&
+                            json_error_code(&e) == json_error_numeric_overflow; i++) {
+                if (clamp_number(copy, len, (size_t)e.position) < 0)
+                    break;
+                v = json_loadb(copy, len, JSON_REJECT_DUPLICATES, &e);
+            }
+            explicit_bzero(copy, len);     /* it may hold a password */
+            free(copy);
+        }
+        if (!v && json_error_code(&e) == json_error_numeric_overflow)
+            e = first;
+    }
     if (!v) {
-        err->line = e.line;
-        err->column = e.column;
+        /* 1-based, also for an empty body (jansson says column 0 there) */
+        err->line = e.line > 0 ? e.line : 1;
+        err->column = e.column > 0 ? e.column : 1;
         err->position = e.position;
         snprintf(err->code, sizeof err->code, "%s",
                  json_error_code(&e) == json_error_duplicate_key ? "duplicate_key"
@@ -283,7 +350,8 @@ int server_from_json(const json_t *v, struct server *out, const char *field, str
                 diag_add(errs, path, "invalid_type",
                          "port must be an integer 1..65535 or null, not %s", type_word(m));
             else if (json_integer_value(m) < 1 || json_integer_value(m) > 65535)
-                diag_add(errs, path, "invalid_port", "port %lld is out of range: use 1..65535",
+                diag_add(errs, path, "invalid_port", "port %s%lld is out of range: use 1..65535",
+                         json_integer_value(m) == LLONG_MAX ? "beyond " : "",
                          (long long)json_integer_value(m));
             else
                 out->port = (uint16_t)json_integer_value(m);
