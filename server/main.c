@@ -247,6 +247,11 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    /* An ignored signal is discarded, even for sigwait, and a shell starts
+     * background jobs with SIGINT ignored: take both back (they stay blocked,
+     * so the default action never runs; sigwait receives them). */
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
     signal(SIGPIPE, SIG_IGN);
     json_object_seed(0);
 
