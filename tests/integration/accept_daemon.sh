@@ -230,7 +230,7 @@ check_json "a restart keeps the SIP password" '.password_set' true
 stop_daemon
 for round in 1 2 3 4 5 6; do
   start_daemon >/dev/null 2>&1 || { fail "kill -9 round $round: start"; break; }
-  ( for i in $(seq 1 40); do
+  ( for i in $(seq 1 300); do
       curl -s -o /dev/null --max-time 5 --digest -u "admin:$ADMIN_PASS" -X PATCH -H "$J" \
         --data-binary "{\"label\":\"r$round-$i\",\"display_name\":\"$(head -c 40 /dev/urandom | base64 | tr -dc a-z | head -c 30)\"}" \
         "$BASE/api/v1/lines/3?dns=skip"
