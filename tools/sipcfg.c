@@ -59,7 +59,10 @@ static void print_diags(const char *kind, const struct diag_list *l)
         fprintf(stderr, "%s: %s: %zu more not shown\n", prog, kind, l->dropped);
 }
 
-/* Opens the image and loads it; prints the reason and returns 1 on failure. */
+/* Opens the image and loads it; prints the reason and returns 1 on failure.
+ * STORE_CREATE also lets a command that writes a whole configuration (import,
+ * passwd) start over on an image whose banks are both corrupt, as sipcfgd's
+ * first save does: nothing readable is lost, and it is the way to re-provision. */
 static int open_load(const char *path, int flags, struct store **st, struct kv **kv,
                      struct store_info *info)
 {
@@ -69,6 +72,16 @@ static int open_load(const char *path, int flags, struct store **st, struct kv *
     if (rc < 0)
         return fail("%s: %s", path, sipcfg_strerror(rc));
     rc = store_load(*st, kv, info);
+    if (rc == -EBADMSG && (flags & STORE_CREATE)) {
+        fprintf(stderr, "%s: warning: %s: neither flash bank holds a valid configuration; "
+                        "writing a new one over them\n", prog, path);
+        *kv = kv_new();
+        if (info)
+            info->generation = 0;
+        if (*kv)
+            return 0;
+        rc = -ENOMEM;
+    }
     if (rc < 0) {
         store_close(*st);
         return fail("%s: %s", path, sipcfg_strerror(rc));
@@ -228,7 +241,7 @@ static int cmd_import(const char *path, const char *file)
     struct store_info info = {0};
     if (access(path, F_OK) != 0 && errno == ENOENT) {
         kv = kv_new();
-    } else if (open_load(path, 0, &st, &kv, &info)) {
+    } else if (open_load(path, STORE_CREATE, &st, &kv, &info)) {
         json_decref(j);
         return 1;
     }

@@ -270,6 +270,31 @@ SIPCFG_FLASH_CUT_ERASE=0 SIPCFG_FLASH_TORN=garbage "$SIPCFG" --flash "$FLASH" im
 check "CLI import cut in the erase: exit 1" 1 "$?"
 check "CLI import cut: the previous label" "after the cut" "$("$SIPCFG" --flash "$FLASH" get line1.label)"
 
+# ---- a corrupt image: the CLI can re-provision it, and a running daemon follows ----
+cp "$FLASH" "$T_DIR/corrupt.img"
+BANK1=$(( ($(stat -c %s "$FLASH") - 24) / 4100 / 2 * 4096 ))
+printf '\0\0\0\0' | dd of="$T_DIR/corrupt.img" bs=1 seek=40 conv=notrunc 2>/dev/null
+printf '\0\0\0\0' | dd of="$T_DIR/corrupt.img" bs=1 seek=$((BANK1 + 40)) conv=notrunc 2>/dev/null
+"$SIPCFG" --flash "$T_DIR/corrupt.img" get line1.label >/dev/null 2>&1
+check "a corrupt image: get exits 1" 1 "$?"
+FLASH=$T_DIR/corrupt.img
+NO_PASSWD=1 start_daemon
+ADMIN_PASS=$(sed -n 's/.*generated one: user admin, password \(.*\)$/\1/p' "$T_DIR/sipcfgd.log")
+api GET /status
+check_json "a corrupt image: the daemon says so" '.store.state' corrupt
+"$SIPCFG" --flash "$FLASH" import "$T_DIR/import.json" 2>/dev/null
+check "import over a corrupt image" 0 "$?"
+check "import over a corrupt image: read back" "From CLI" "$("$SIPCFG" --flash "$FLASH" get line1.label)"
+api GET /lines/1
+check_json "the daemon follows the import over a corrupt image" '.label' "From CLI"
+check_status "its first-start password still works" 200
+printf 'Corrupt-Fixed-12\n' | "$SIPCFG" --flash "$FLASH" passwd 2>/dev/null
+check "passwd after that" 0 "$?"
+ADMIN_PASS=Corrupt-Fixed-12
+api GET /status
+check_json "the daemon takes the CLI's password" '.store.state' ok
+stop_daemon
+
 if grep -q 'ERROR: AddressSanitizer\|runtime error' "$T_DIR/sipcfgd.log"; then
   fail "no sanitizer report" "$(grep -m3 'ERROR\|runtime error' "$T_DIR/sipcfgd.log")"
 else ok "no sanitizer report"; fi
