@@ -251,6 +251,24 @@ for round in 1 2 3 4 5 6; do
   fi
 done
 
+# ---- SIGTERM in the middle of writes: a clean stop, a whole configuration ----
+start_daemon
+( for i in $(seq 1 300); do
+    curl -s -o /dev/null --max-time 5 --digest -u "admin:$ADMIN_PASS" -X PATCH -H "$J" \
+      --data-binary "{\"label\":\"t-$i\"}" "$BASE/api/v1/lines/3?dns=skip"
+  done ) &
+WRITER=$!
+sleep 0.4
+kill -TERM "$DAEMON_PID"
+wait "$DAEMON_PID"
+check "SIGTERM during writes: exit 0" 0 "$?"
+kill "$WRITER" 2>/dev/null; wait "$WRITER" 2>/dev/null
+label=$("$SIPCFG" --flash "$FLASH" get line3.label 2>/dev/null)
+case "$label" in t-*) ok "SIGTERM during writes: a whole configuration ($label)" ;;
+  *) fail "SIGTERM during writes: a whole configuration" "line3.label '$label'" ;; esac
+check "SIGTERM during writes: both banks readable or one good" ok \
+  "$("$SIPCFG" --flash "$FLASH" info | sed -n 's/^state: //p')"
+
 # ---- power cut inside the daemon's commit (the flash emulation's variable) ----
 G0=$(gen_of "$FLASH")
 L0=$("$SIPCFG" --flash "$FLASH" get line1.label)
