@@ -348,12 +348,20 @@ static int cmd_passwd(const char *path)
     return rc;
 }
 
+/* "bank 0: valid   seq 7 length 1090 crc 1a2b3c4d (ok) erases 4  (active)";
+ * an invalid bank says whether it is erased or what its header claims. */
 static void print_bank(const struct store_info *in, int b)
 {
     printf("bank %d: %-7s", b, in->valid[b] ? "valid" : "invalid");
+    bool erased = in->seq[b] == UINT32_MAX && in->length[b] == UINT32_MAX && in->crc[b] == UINT32_MAX;
     if (in->valid[b])
-        printf(" seq %-10u length %-6u crc %08x", (unsigned)in->seq[b], (unsigned)in->length[b],
-               (unsigned)in->crc[b]);
+        printf(" seq %-10u length %-6u crc %08x (ok)", (unsigned)in->seq[b],
+               (unsigned)in->length[b], (unsigned)in->crc[b]);
+    else if (erased)
+        printf(" (erased)");
+    else
+        printf(" seq %-10u length %-6u crc %08x (header or CRC bad)", (unsigned)in->seq[b],
+               (unsigned)in->length[b], (unsigned)in->crc[b]);
     printf(" erases %u%s\n", (unsigned)in->erase_count[b], in->active_bank == b ? "  (active)" : "");
 }
 
