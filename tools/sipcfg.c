@@ -129,6 +129,22 @@ static int cmd_dump(const char *path)
     return 0;
 }
 
+/* How many lines the image holds: as many as the daemon (--lines N) wrote, so
+ * that export equals its GET /config also for N < 6; 6 for a blank image. */
+static unsigned image_lines(const struct kv *kv)
+{
+    unsigned n = config_lines_in_kv(kv);
+    if (n > LINE_DEFAULT_LINES)
+        return n;
+    char key[32];
+    for (unsigned i = n; i >= 1; i--) {
+        snprintf(key, sizeof key, "line%u.enabled", i);
+        if (kv_get(kv, key))
+            return i;
+    }
+    return LINE_DEFAULT_LINES;
+}
+
 /* Decodes an image into a config; values that fail the checks are reported. */
 static struct config *decode(const struct kv *kv, unsigned nlines)
 {
@@ -152,7 +168,7 @@ static int cmd_export(const char *path)
     struct kv *kv;
     if (open_load(path, 0, &st, &kv, NULL))
         return 1;
-    struct config *c = decode(kv, config_lines_in_kv(kv));
+    struct config *c = decode(kv, image_lines(kv));
     int rc = 1;
     if (c) {
         json_t *j = config_to_json(c);
@@ -250,7 +266,7 @@ static int cmd_import(const char *path, const char *file)
         return fail("out of memory");
     }
     /* The image may hold fewer lines than the file brings: make room for them. */
-    unsigned nlines = config_lines_in_kv(kv);
+    unsigned nlines = image_lines(kv);
     json_t *lines = json_object_get(j, "lines");
     if (json_is_array(lines) && json_array_size(lines) > nlines)
         nlines = json_array_size(lines) > LINE_MAX_LINES ? LINE_MAX_LINES
@@ -335,7 +351,7 @@ static int cmd_passwd(const char *path)
         explicit_bzero(pw, sizeof pw);
         return 1;
     }
-    struct config *c = decode(kv, config_lines_in_kv(kv));
+    struct config *c = decode(kv, image_lines(kv));
     int rc = 1;
     if (c) {
         admin_ha1_hex(pw, c->admin_ha1);

@@ -43,6 +43,9 @@ api GET /lines
 check_json "--lines 2: two lines" '.lines | length' 2
 api GET /lines/3
 check_status "--lines 2: line 3 is 404" 404
+api GET /config
+check "--lines 2: export is GET /config" "$(printf '%s' "$BODY" | jq -S -c .)" \
+  "$("$SIPCFG" --flash "$FLASH" export | jq -S -c .)"
 check "the password is not in the image" "0" "$(grep -c -F -- "$ADMIN_PASS" "$FLASH")"
 FIRST_PASS=$ADMIN_PASS
 FIRST_PORT=$PORT
