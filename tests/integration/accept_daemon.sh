@@ -76,6 +76,15 @@ wait "$DAEMON_PID"
 check "SIGINT: exit 0" "0" "$?"
 grep -q 'SIGINT: stopping' "$T_DIR/sipcfgd.log" && ok "SIGINT is logged" || fail "SIGINT is logged"
 
+# ---- --www DIR serves the page's files from disk ----
+mkdir -p "$T_DIR/www"
+cp "$SIPCFG_TOP"/www/* "$T_DIR/www/"
+printf '/* edited on disk */\n' >>"$T_DIR/www/app.css"
+start_daemon --www "$T_DIR/www"
+check "--www DIR: the file from disk" "/* edited on disk */" "$(curl -s "$BASE/app.css" | tail -1)"
+check "--www DIR: the page" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/")"
+stop_daemon
+
 # ---- the main image for the rest ----
 FLASH=$T_DIR/flash.img
 ADMIN_PASS=Accept-Pass-123
