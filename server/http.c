@@ -110,7 +110,14 @@ const char *req_path(const struct req *rq) { return rq->api_path ? rq->api_path 
 
 const char *req_query(const struct req *rq, const char *name)
 {
-    return MHD_lookup_connection_value(rq->c, MHD_GET_ARGUMENT_KIND, name);
+    /* "?dry_run" without "=" is present with no value: MHD gives NULL for the
+     * value, which must not read as "absent" (a dry run would then commit). */
+    const char *v = NULL;
+    size_t vlen = 0;
+    if (MHD_lookup_connection_value_n(rq->c, MHD_GET_ARGUMENT_KIND, name, strlen(name), &v,
+                                      &vlen) != MHD_YES)
+        return NULL;
+    return v ? v : "";
 }
 
 const char *req_header(const struct req *rq, const char *name)

@@ -15,7 +15,7 @@ struct app;
 
 const char *req_method(const struct req *rq);            /* "GET", ... */
 const char *req_path(const struct req *rq);              /* below /api/v1: "/lines/1" */
-const char *req_query(const struct req *rq, const char *name);   /* NULL if absent */
+const char *req_query(const struct req *rq, const char *name);   /* NULL if absent; "" if given without "=" */
 const char *req_header(const struct req *rq, const char *name);  /* NULL if absent */
 /* The whole body (NUL-terminated for convenience; len excludes the NUL). */
 const char *req_body(const struct req *rq, size_t *len);

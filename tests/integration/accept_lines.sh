@@ -239,6 +239,9 @@ json_api PUT '/config?dry_run=TRUE&dns=skip' '{"lines": [{"label": "DRY"}]}'
 check_json "dry_run=TRUE is a dry run" '.dry_run' true
 json_api PUT '/config?dry_run=&dns=skip' '{"lines": [{"label": "DRY"}]}'
 check_json "dry_run= is a dry run, never a commit" '.dry_run' true
+json_api PUT '/config?dns=skip&dry_run' '{"lines": [{"label": "DRY"}]}'
+check_json "a bare ?dry_run is a dry run, never a commit" '.dry_run' true
+check "bare dry_run leaves flash untouched" "$gen" "$(generation)"
 check "no dry run committed" "$gen" "$(generation)"
 json_api PUT '/config?dry_run=maybe' '{"lines": []}'
 check_status "dry_run=maybe" 400
