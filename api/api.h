@@ -129,6 +129,11 @@ void api_apply_resolved(struct config *next, const struct config *old,
  * app->generation follow. Errors are answered (409 stale, 507 storage) and
  * -errno returned; RAM and flash are then unchanged (409: RAM reloaded). */
 int api_commit(struct app *app, struct resp *rs, const struct config *next, bool *changed);
+/* Loads what flash holds into app->cfg (someone else committed: the CLI, or
+ * another writer). Call with app->lock held. Flash without an admin password
+ * keeps the known one. True when the admin password changed: the caller then
+ * ends every session, as PUT /admin/password does. */
+bool api_reload(struct app *app);
 
 /* ---- lines.c ---- */
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "auth.h"
 #include "check.h"
 #include "server.h"
 
@@ -110,25 +111,53 @@ static bool config_same(const struct config *a, const struct config *b)
     return true;
 }
 
-/* Reads what flash holds into the app (after someone else committed). */
-static void reload(struct app *app)
+bool api_reload(struct app *app)
 {
     struct kv *kv = NULL;
     struct store_info info;
-    if (store_load(app->store, &kv, &info) != 0 || !kv)
-        return;
+    if (store_load(app->store, &kv, &info) != 0 || !kv || info.state != STORE_OK) {
+        kv_free(kv);
+        return false;
+    }
+    bool admin_changed = false;
     struct config *c = malloc(sizeof *c);
     struct diag_list *errs = malloc(sizeof *errs);
     if (c && errs) {
         diag_init(errs);
         config_defaults(c, app->nlines);
         config_from_kv(kv, app->nlines, c, errs);   /* bad values take defaults */
+        if (!c->admin_ha1[0])        /* never lock the admin out: keep the known one */
+            memcpy(c->admin_ha1, app->cfg->admin_ha1, sizeof c->admin_ha1);
+        admin_changed = strcmp(c->admin_ha1, app->cfg->admin_ha1) != 0;
         *app->cfg = *c;
         app->generation = info.generation;
+        fprintf(stderr, "sipcfgd: flash was changed by another program: reloaded generation %u\n",
+                (unsigned)info.generation);
     }
+    if (c)
+        explicit_bzero(c, sizeof *c);           /* passwords */
     free(errs);
     free(c);
     kv_free(kv);
+    return admin_changed;
+}
+
+/* Lines above the daemon's --lines stay in flash as they are: a daemon started
+ * with fewer lines than the image holds must not erase the others. */
+static int keep_higher_lines(struct app *app, struct kv *kv)
+{
+    struct kv *stored = NULL;
+    if (store_load(app->store, &stored, NULL) != 0 || !stored)
+        return 0;                            /* nothing readable to keep */
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < kv_count(stored); i++) {
+        const char *k = kv_key_at(stored, i);
+        unsigned n = 0;
+        if (sscanf(k, "line%u.", &n) == 1 && n > app->nlines)
+            rc = kv_set(kv, k, kv_value_at(stored, i));
+    }
+    kv_free(stored);
+    return rc;
 }
 
 int api_commit(struct app *app, struct resp *rs, const struct config *next, bool *changed)
@@ -142,6 +171,8 @@ int api_commit(struct app *app, struct resp *rs, const struct config *next, bool
         return -ENOMEM;
     }
     int rc = config_to_kv(next, kv);
+    if (rc == 0)
+        rc = keep_higher_lines(app, kv);
     if (rc < 0) {
         kv_free(kv);
         api_problem(rs, 500, NULL, "the configuration could not be encoded for flash");
@@ -161,7 +192,8 @@ int api_commit(struct app *app, struct resp *rs, const struct config *next, bool
         return 0;
     }
     if (rc == -ESTALE) {
-        reload(app);
+        if (api_reload(app))
+            auth_sessions_end_all(app->auth);
         api_problem(rs, 409, NULL,
                     "the configuration in flash was changed by someone else meanwhile; "
                     "read it again and retry");

@@ -338,29 +338,8 @@ static void follow_flash(struct http *h)
     bool ended = false;
     pthread_mutex_lock(&app->lock);
     if (store_info(app->store, &info) == 0 && info.state == STORE_OK &&
-        info.generation != app->generation) {
-        struct kv *kv = NULL;
-        struct config *c = malloc(sizeof *c);
-        struct diag_list *errs = malloc(sizeof *errs);
-        if (c && errs && store_load(app->store, &kv, &info) == 0 && kv &&
-            info.state == STORE_OK) {
-            diag_init(errs);
-            config_defaults(c, app->nlines);
-            config_from_kv(kv, app->nlines, c, errs);   /* bad values take defaults */
-            if (!c->admin_ha1[0])        /* never lock the admin out: keep the known one */
-                memcpy(c->admin_ha1, app->cfg->admin_ha1, sizeof c->admin_ha1);
-            /* A password changed with `sipcfg passwd` ends sessions like PUT /admin/password. */
-            ended = strcmp(c->admin_ha1, app->cfg->admin_ha1) != 0;
-            *app->cfg = *c;
-            app->generation = info.generation;
-            fprintf(stderr, "sipcfgd: flash was changed by another program: reloaded generation %u\n",
-                    (unsigned)info.generation);
-        }
-        kv_free(kv);
-        if (c) explicit_bzero(c, sizeof *c);
-        free(c);
-        free(errs);
-    }
+        info.generation != app->generation)
+        ended = api_reload(app);
     pthread_mutex_unlock(&app->lock);
     if (ended) auth_sessions_end_all(app->auth);
 }

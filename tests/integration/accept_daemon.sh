@@ -325,6 +325,23 @@ api GET /status
 check_json "the daemon takes the CLI's password" '.store.state' ok
 stop_daemon
 
+# --- a daemon started with fewer --lines than the image holds keeps the others
+FLASH=$T_DIR/eight.img
+rm -f "$FLASH.passwd-set"
+cat >"$T_DIR/eight.json" <<'EOF2'
+{"format": 1, "lines": [{"user": "1001"}, {}, {}, {}, {}, {}, {}, {"user": "8008", "proxy": "192.0.2.8"}]}
+EOF2
+"$SIPCFG" --flash "$FLASH" import "$T_DIR/eight.json" 2>/dev/null
+check "an 8-line image" "8008" "$("$SIPCFG" --flash "$FLASH" get line8.user)"
+ADMIN_PASS=Eight-Lines-123
+start_daemon --lines 2
+json_api PUT '/lines/1?dns=skip' '{"user": "1111"}'
+check_status "a write with --lines 2" 200
+check "line 1 written" "1111" "$("$SIPCFG" --flash "$FLASH" get line1.user)"
+check "line 8 kept in flash" "8008" "$("$SIPCFG" --flash "$FLASH" get line8.user)"
+check "line 8's server kept in flash" "192.0.2.8" "$("$SIPCFG" --flash "$FLASH" get line8.proxy.host)"
+stop_daemon
+
 if grep -q 'ERROR: AddressSanitizer\|runtime error' "$T_DIR/sipcfgd.log"; then
   fail "no sanitizer report" "$(grep -m3 'ERROR\|runtime error' "$T_DIR/sipcfgd.log")"
 else ok "no sanitizer report"; fi
