@@ -23,7 +23,8 @@ static void resolve_usage(FILE *f)
             "                      [--timeout-ms MS] SERVER\n"
             "  SERVER            pbx.example.com, pbx.example.com:5062, [2001:db8::1]:5060,\n"
             "                    sip:pbx.example.com;transport=tcp, sips:pbx.example.com\n"
-            "  --dns-server      DNS servers as IP:PORT (IPv6 in brackets); default: the system's\n"
+            "  --dns-server      DNS servers as HOST:PORT (IPv6 in brackets, port 1..65535,\n"
+            "                    default 53); default: the system's\n"
             "  --no-srv          A/AAAA only, as a line with dns_srv off\n"
             "  --json            print the resolution object (API.md section 4)\n"
             "  --timeout-ms MS   deadline of the whole check, 1..%d (default %d)\n"
@@ -74,6 +75,9 @@ static const char *explain(const struct dns_result *r, unsigned timeout_ms, char
     case DNS_SERVFAIL: return ": the DNS server failed to answer (SERVFAIL)";
     case DNS_REFUSED: return ": the DNS server refused the query";
     case DNS_TIMEOUT:
+        for (unsigned i = 0; i < r->nlookups; i++)
+            if (strstr(r->lookups[i].outcome, "connection refused"))
+                return ": no DNS server answers at that address (connection refused)";
         snprintf(buf, n, ": no answer from the DNS server within %u ms", timeout_ms);
         return buf;
     default: return "";
@@ -191,8 +195,9 @@ int cli_resolve(int argc, char **argv)
     int rc = dns_new(&o, &d);
     if (rc == -EINVAL) {
         char q[64];
-        fprintf(stderr, "sipcfg resolve: --dns-server '%s': expected IP:PORT[,IP:PORT] "
-                "(IPv6 in brackets: [::1]:53)\n", diag_quote(q, sizeof q, servers));
+        fprintf(stderr, "sipcfg resolve: --dns-server '%s': expected HOST:PORT[,HOST:PORT] "
+                "(an IP address or a name that resolves; IPv6 in brackets: [::1]:53; "
+                "port 1..65535)\n", diag_quote(q, sizeof q, servers));
         return 2;
     }
     if (rc < 0) {
