@@ -105,6 +105,9 @@ void api_checks_add_line(struct api_checks *c, const struct line *l, unsigned li
  * must return now and runs again, with its ctx, once all are done); false when
  * every result is already there (nothing to check, or IP literals only). */
 bool api_checks_start(struct api_checks *c, struct req *rq, struct dns *d);
+/* ?dns=skip: every check answered "skipped" (with the method the phone would
+ * start with), nothing looked up. */
+void api_checks_skip(struct api_checks *c);
 /* The resolutions, in the order added, each with its "field". */
 json_t *api_checks_json(const struct api_checks *c);
 /* A non-ok outcome as an error (require) or a warning (warn) with code

@@ -370,14 +370,14 @@ void config_put(struct req *rq, struct resp *rs)
         api_validation_failed_w(rs, &x->errs, &x->warns, NULL);
         return;
     }
-    if (policy != API_DNS_SKIP) {
-        for (unsigned i = 0; i < x->next.nlines; i++) {
-            char prefix[32];
-            snprintf(prefix, sizeof prefix, "lines[%u]", i);
-            api_checks_add_line(&x->checks, &x->next.line[i], i, prefix);
-        }
-        if (api_checks_start(&x->checks, rq, app->dns))
-            return;
+    for (unsigned i = 0; i < x->next.nlines; i++) {
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "lines[%u]", i);
+        api_checks_add_line(&x->checks, &x->next.line[i], i, prefix);
     }
+    if (policy == API_DNS_SKIP)
+        api_checks_skip(&x->checks);
+    else if (api_checks_start(&x->checks, rq, app->dns))
+        return;
     config_finish(rq, rs, x);
 }

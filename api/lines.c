@@ -306,11 +306,12 @@ static void line_write(struct req *rq, struct resp *rs, enum write_kind kind)
             return;
         }
     }
-    if (policy != API_DNS_SKIP) {
+    if (kind != W_DELETE)
         api_checks_add_line(&x->checks, &x->next, n - 1, "");
-        if (api_checks_start(&x->checks, rq, app->dns))
-            return;
-    }
+    if (policy == API_DNS_SKIP)
+        api_checks_skip(&x->checks);
+    else if (api_checks_start(&x->checks, rq, app->dns))
+        return;
     write_finish(rq, rs, x);
 }
 

@@ -72,6 +72,26 @@ static struct dns_result *failed_result(const struct server *s)
     return r;
 }
 
+void api_checks_skip(struct api_checks *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        const struct api_check *k = &c->item[i];
+        struct dns_result *r = calloc(1, sizeof *r);
+        if (!r)
+            continue;                     /* reported as not checked at all */
+        r->server = k->server;
+        r->status = DNS_SKIPPED;
+        /* the method the phone would start with; nothing was looked up */
+        if (host_ip_family(k->server.host) != 0)
+            r->method = DNS_METHOD_LITERAL;
+        else if (k->server.port != 0 || !k->dns_srv)
+            r->method = DNS_METHOD_A;
+        else
+            r->method = k->server.transport == TRANSPORT_AUTO ? DNS_METHOD_NAPTR : DNS_METHOD_SRV;
+        c->item[i].result = r;
+    }
+}
+
 struct check_arg {
     struct api_checks *c;
     size_t i;
@@ -219,7 +239,7 @@ void api_checks_diag(const struct api_checks *c, enum api_dns_policy policy,
         if (!k->result)
             continue;
         add_result_warnings(k, warns);
-        if (k->result->status == DNS_OK)
+        if (k->result->status == DNS_OK || k->result->status == DNS_SKIPPED)
             continue;
         char code[DIAG_CODE_MAX], msg[DIAG_MESSAGE_MAX];
         snprintf(code, sizeof code, "dns_%s", dns_status_name(k->result->status));
