@@ -35,8 +35,10 @@
 #include "auth.h"
 #include "www_assets.h"
 
-#define HTTP_CONN_LIMIT 64u
-#define HTTP_PER_IP_LIMIT 16u
+/* A provisioning script may open dozens of parallel connections from one
+ * address; 256 x 32 KiB bounds the worst case at 8 MiB. */
+#define HTTP_CONN_LIMIT 256u
+#define HTTP_PER_IP_LIMIT 64u
 #define HTTP_TIMEOUT_S 15u
 #define HTTP_CONN_MEMORY ((size_t)32 * 1024)
 #define HTTP_NONCE_NC 256u

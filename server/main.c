@@ -49,7 +49,7 @@ static void usage(FILE *f)
             "  --flash PATH           the flash image (default var/flash.img; created when missing)\n"
             "  --lines N              SIP lines of the phone, 1..16 (default 6)\n"
             "  --www DIR              serve the page's files from DIR (development)\n"
-            "  --dns-server LIST      DNS servers as IP:PORT, comma-separated (default: the system's)\n"
+            "  --dns-server LIST      DNS servers as HOST:PORT, comma-separated (default: the system's)\n"
             "  --dns-timeout-ms MS    deadline of one DNS check (default 2000)\n"
             "  --tls-cert/--tls-key   serve HTTPS with this PEM certificate and key\n"
             "  --allow-host NAME      also answer to Host: NAME (besides IP literals and localhost)\n"
@@ -278,7 +278,7 @@ int main(int argc, char **argv)
     rc = dns_new(&dopt, &app.dns);
     if (rc) {
         fprintf(stderr, "sipcfgd: --dns-server: %s\n",
-                rc == -EINVAL ? "expected IP:PORT[,IP:PORT] (IP literals only)" : strerror(-rc));
+                rc == -EINVAL ? "expected HOST:PORT[,HOST:PORT] with ports 1..65535" : strerror(-rc));
         free(cert);
         free(key);
         return 2;
