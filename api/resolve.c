@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "server.h"
 
@@ -15,11 +16,11 @@ int api_dns_policy(const struct req *rq, struct resp *rs, enum api_dns_policy *o
     *out = API_DNS_REQUIRE;
     if (!v)
         return 0;
-    if (strcmp(v, "require") == 0)
+    if (strcasecmp(v, "require") == 0)
         *out = API_DNS_REQUIRE;
-    else if (strcmp(v, "warn") == 0)
+    else if (strcasecmp(v, "warn") == 0)
         *out = API_DNS_WARN;
-    else if (strcmp(v, "skip") == 0)
+    else if (strcasecmp(v, "skip") == 0)
         *out = API_DNS_SKIP;
     else {
         api_bad_parameter(rs, "dns", "query parameter 'dns' must be require, warn or skip");
