@@ -17,7 +17,7 @@ cc -O2 -o build/bench/bare_mhd tools/bench/bare_mhd.c $(pkg-config --cflags --li
 
 rps() {  # rps URL [wrk args]: requests per second
   local url=$1; shift
-  wrk -t2 -c"$CONN" -d"${DUR}s" "$@" "$url" | awk '/^Requests\/sec/ {print int($2)}'
+  wrk -t2 -c"$CONN" -d"${DUR}s" "$@" "$url" | tee -a "$T_DIR/wrk.log" | awk '/^Requests\/sec/ {print int($2)}'
 }
 verdict() { awk -v a="$1" -v b="$2" 'BEGIN { print (a >= b) ? "met" : "NOT met" }'; }
 
@@ -34,6 +34,12 @@ curl -s -D "$T_DIR/login.h" -o "$T_DIR/login.json" -H 'Content-Type: application
   --data "{\"username\":\"admin\",\"password\":\"$ADMIN_PASS\"}" "$BASE/api/v1/session"
 cookie=$(grep -i '^set-cookie:' "$T_DIR/login.h" | head -1 | sed 's/^[^:]*: *//; s/;.*//; s/\r//')
 ours=$(rps "$BASE/api/v1/lines/1" -H "Cookie: $cookie")
+# A ratio is only honest if every request was answered 200.
+if grep -q 'Non-2xx' "$T_DIR/wrk.log"; then
+  echo "bench: sipcfgd answered some requests with an error:" >&2
+  grep 'Non-2xx' "$T_DIR/wrk.log" >&2
+  exit 1
+fi
 page_bytes=0
 for f in www/*; do page_bytes=$((page_bytes + $(stat -c %s "$f"))); done
 

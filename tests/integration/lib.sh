@@ -14,10 +14,11 @@ T_FAIL=0
 
 t_cleanup() {
   local p
-  for p in "${T_PIDS[@]+"${T_PIDS[@]}"}"; do kill "$p" 2>/dev/null; done
+  # Safe under `set -e` too (bench.sh): a server that already ended is fine.
+  for p in "${T_PIDS[@]+"${T_PIDS[@]}"}"; do kill "$p" 2>/dev/null || true; done
   for p in "${T_PIDS[@]+"${T_PIDS[@]}"}"; do
     for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$p" 2>/dev/null
+    kill -9 "$p" 2>/dev/null || true
   done
   rm -rf "$T_DIR"
 }
