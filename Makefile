@@ -15,7 +15,7 @@ TEST_LIBS  = $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN     := -Wall -Wextra -Werror -Wformat=2 -Wformat-security -Wvla -Wstrict-prototypes \
             -Wmissing-prototypes -Wno-unused-parameter
-BASE_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Ilib -Iserver -Iapi -Ibuild/gen $(PKG_CFLAGS) \
+BASE_CFLAGS = -std=c11 -D_GNU_SOURCE -DSIPCFG_DEFAULT_FLASH='"$(CURDIR)/var/flash.img"' $(WARN) -Iinclude -Ilib -Iserver -Iapi -Ibuild/gen $(PKG_CFLAGS) \
             -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIC
 OPT_CFLAGS  := -O2 -g
 SAN_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined

@@ -9,6 +9,12 @@
 
 #define ADMIN_HA1_HEX 64          /* SHA-256 HA1 as lower-case hex */
 
+/* The image sipcfgd and sipcfg use without --flash: the checkout's var/
+ * (the Makefile passes the absolute path), so both agree from any directory. */
+#ifndef SIPCFG_DEFAULT_FLASH
+#define SIPCFG_DEFAULT_FLASH "var/flash.img"
+#endif
+
 struct config {
     unsigned nlines;                        /* 1..LINE_MAX_LINES */
     struct line line[LINE_MAX_LINES];       /* line[0] is line 1 */

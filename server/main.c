@@ -46,7 +46,7 @@ static void usage(FILE *f)
             "               [--tls-cert FILE --tls-key FILE] [--allow-host NAME]...\n"
             "\n"
             "  --listen ADDR:PORT     where to serve (default 127.0.0.1:8080; [::1]:PORT for IPv6)\n"
-            "  --flash PATH           the flash image (default var/flash.img; created when missing)\n"
+            "  --flash PATH           the flash image (default " SIPCFG_DEFAULT_FLASH "; created when missing)\n"
             "  --lines N              SIP lines of the phone, 1..16 (default 6)\n"
             "  --www DIR              serve the page's files from DIR (development)\n"
             "  --dns-server LIST      DNS servers as HOST:PORT, comma-separated (default: the system's)\n"
@@ -98,7 +98,7 @@ static int parse_options(int argc, char **argv, struct opts *o)
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
     };
-    *o = (struct opts){.listen = "127.0.0.1:8080", .flash = "var/flash.img",
+    *o = (struct opts){.listen = "127.0.0.1:8080", .flash = SIPCFG_DEFAULT_FLASH,
                        .lines = LINE_DEFAULT_LINES, .dns_timeout_ms = DNS_DEFAULT_TIMEOUT_MS};
     opterr = 0;
     int c;

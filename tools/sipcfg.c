@@ -21,7 +21,7 @@
 #include "store.h"
 
 #define IMPORT_MAX ((size_t)1024 * 1024)  /* a full 16-line config is ~100 KiB at most */
-#define DEFAULT_FLASH "var/flash.img"
+#define DEFAULT_FLASH SIPCFG_DEFAULT_FLASH
 
 static const char *prog = "sipcfg";
 
