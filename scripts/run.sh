@@ -9,4 +9,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 mkdir -p var
 chmod 700 var
+if build/sipcfg --flash var/flash.img get admin.ha1 >/dev/null 2>&1; then
+  # sipcfgd prints a password only when it makes the first one.
+  echo "sipcfg: log in as user admin with the password set earlier (lost it? stop sipcfgd with" \
+       "Ctrl-C, then: printf 'NEW-PASSWORD\\n' | build/sipcfg --flash var/flash.img passwd)" >&2
+fi
 exec build/sipcfgd --listen 127.0.0.1:8080 --flash var/flash.img "$@"
