@@ -75,7 +75,8 @@ start_daemon() {
     printf '%s\n' "$ADMIN_PASS" | "$SIPCFG" --flash "$FLASH" passwd >/dev/null || return 1
     touch "$FLASH.passwd-set"
   fi
-  "$SIPCFGD" --listen "127.0.0.1:$PORT" --flash "$FLASH" "$@" 2>"$T_DIR/sipcfgd.log" &
+  # SIPCFGD_ENV: extra NAME=VALUE words for the daemon's environment only.
+  env ${SIPCFGD_ENV:-} "$SIPCFGD" --listen "127.0.0.1:$PORT" --flash "$FLASH" "$@" 2>"$T_DIR/sipcfgd.log" &
   DAEMON_PID=$!
   T_PIDS+=("$DAEMON_PID")
   local i
