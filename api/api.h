@@ -132,6 +132,11 @@ void api_apply_resolved(struct config *next, const struct config *old,
  * app->generation follow. Errors are answered (409 stale, 507 storage) and
  * -errno returned; RAM and flash are then unchanged (409: RAM reloaded). */
 int api_commit(struct app *app, struct resp *rs, const struct config *next, bool *changed);
+/* The answer of a write (API.md section 3): {key: value, "changed", ["dry_run"],
+ * "checks", "warnings"}, with the ETag when etag is non-NULL. Steals value. */
+void api_write_answer(struct resp *rs, const char *key, json_t *value, bool changed,
+                      bool dry_run, const struct api_checks *checks,
+                      const struct diag_list *warns, const char *etag);
 /* Loads what flash holds into app->cfg (someone else committed: the CLI, or
  * another writer). Call with app->lock held. Flash without an admin password
  * keeps the known one. True when the admin password changed: the caller then

@@ -111,6 +111,28 @@ static bool config_same(const struct config *a, const struct config *b)
     return true;
 }
 
+void api_write_answer(struct resp *rs, const char *key, json_t *value, bool changed,
+                      bool dry_run, const struct api_checks *checks,
+                      const struct diag_list *warns, const char *etag)
+{
+    json_t *out = json_object();
+    if (!out || !value) {
+        json_decref(out);
+        json_decref(value);
+        api_problem(rs, 500, NULL, "out of memory");
+        return;
+    }
+    json_object_set_new(out, key, value);
+    json_object_set_new(out, "changed", json_boolean(changed));
+    if (dry_run)
+        json_object_set_new(out, "dry_run", json_true());
+    json_object_set_new(out, "checks", api_checks_json(checks));
+    json_object_set_new(out, "warnings", diag_to_json(warns));
+    if (etag)
+        resp_header(rs, "ETag", etag);
+    resp_json(rs, 200, out);
+}
+
 bool api_reload(struct app *app)
 {
     struct kv *kv = NULL;
@@ -277,27 +299,12 @@ static void config_finish(struct req *rq, struct resp *rs, struct config_ctx *x)
     if (rc < 0)
         return;
     json_t *cj = config_to_json(&x->next);
-    json_t *out = json_object();
-    if (!cj || !out) {
-        json_decref(cj);
-        json_decref(out);
-        api_problem(rs, 500, NULL, "out of memory");
-        return;
-    }
-    json_t *lines = json_object_get(cj, "lines");
-    json_object_set(out, "lines", lines ? lines : json_array());
+    json_t *lines = cj ? json_incref(json_object_get(cj, "lines")) : NULL;
     json_decref(cj);
-    json_object_set_new(out, "changed", json_boolean(changed));
-    if (x->dry_run)
-        json_object_set_new(out, "dry_run", json_true());
-    json_object_set_new(out, "checks", api_checks_json(&x->checks));
-    json_object_set_new(out, "warnings", diag_to_json(&x->warns));
-    if (!x->dry_run) {
-        char etag[24];
-        api_config_etag(&x->next, etag);
-        resp_header(rs, "ETag", etag);
-    }
-    resp_json(rs, 200, out);
+    char etag[24];
+    api_config_etag(&x->next, etag);
+    api_write_answer(rs, "lines", lines, changed, x->dry_run, &x->checks, &x->warns,
+                     x->dry_run ? NULL : etag);
 }
 
 void config_put(struct req *rq, struct resp *rs)

@@ -221,17 +221,8 @@ static void write_finish(struct req *rq, struct resp *rs, struct line_write *x)
         return;
     char etag[24];
     api_line_etag(&x->next, x->n, etag);
-    json_t *out = json_object();
-    if (!out) {
-        api_problem(rs, 500, NULL, "out of memory");
-        return;
-    }
-    json_object_set_new(out, "line", line_to_json(&x->next, x->n));
-    json_object_set_new(out, "changed", json_boolean(changed));
-    json_object_set_new(out, "checks", api_checks_json(&x->checks));
-    json_object_set_new(out, "warnings", diag_to_json(&x->warns));
-    resp_header(rs, "ETag", etag);
-    resp_json(rs, 200, out);
+    api_write_answer(rs, "line", line_to_json(&x->next, x->n), changed, false, &x->checks,
+                     &x->warns, etag);
 }
 
 static void line_write(struct req *rq, struct resp *rs, enum write_kind kind)
