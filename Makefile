@@ -33,6 +33,12 @@ $(1)/obj/%.o: %.c $(wildcard lib/*.h include/*.h server/*.h api/*.h) | build/gen
 	@mkdir -p $$(dir $$@)
 	$(CC) $(BASE_CFLAGS) $(2) -c $$< -o $$@
 
+# Library objects do not wait for the page's assets: tools/gen/fields links the
+# library, and its output is one of those assets (a cycle otherwise).
+$(1)/obj/lib/%.o: lib/%.c $(wildcard lib/*.h include/*.h)
+	@mkdir -p $$(dir $$@)
+	$(CC) $(BASE_CFLAGS) $(2) -c $$< -o $$@
+
 $(1)/libsipcfg.a: $(LIB_SRC:%.c=$(1)/obj/%.o)
 	@mkdir -p $$(dir $$@)
 	rm -f $$@ && ar rcs $$@ $$^
@@ -60,9 +66,17 @@ build/embed: tools/embed.c
 	@mkdir -p build
 	$(CC) -std=c11 -O2 $(WARN) -o $@ $<
 
-build/gen/www_assets.c: build/embed $(WWW_FILES)
+build/gen/www_assets.c: build/embed $(WWW_FILES) build/gen/fields.json
 	@mkdir -p build/gen
-	build/embed $@ $(WWW_FILES)
+	build/embed $@ $(WWW_FILES) build/gen/fields.json
+
+# lib/line.c's field table as JSON for the page, served as /fields.json.
+build/gen/fields: tools/gen/fields.c build/libsipcfg.a
+	@mkdir -p build/gen
+	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -o $@ $< build/libsipcfg.a $(PKG_LIBS) -lpthread
+
+build/gen/fields.json: build/gen/fields
+	build/gen/fields $@
 
 # The contract served as GET /openapi.json: api/openapi.yaml as JSON in a C array.
 build/gen/openapi_json.c: api/openapi.yaml scripts/openapi2c.py

@@ -482,7 +482,9 @@ static enum MHD_Result serve_asset(struct req *rq, struct resp *rs)
         return send_resp(rq, rs);
     }
     struct MHD_Response *r = NULL;
-    if (h->use_www_dir) {
+    /* /fields.json is generated at build time (tools/gen/fields.c), never in
+     * the --www directory: always from memory. */
+    if (h->use_www_dir && strcmp(a->path, "/fields.json") != 0) {
         /* Development: the same names, read from disk. The name comes from
          * the table, never from the request. */
         char file[600];

@@ -4,13 +4,26 @@
 // password dialog (the daemon then omits the digest challenge).
 'use strict';
 
-const SERVER_FIELDS = [
-  ['proxy', 'Proxy / SIP server', 'Where requests go (Snom "Registrar", Grandstream "SIP Server").'],
-  ['registrar', 'Registrar', 'Where REGISTER goes; empty = the proxy registers.'],
-  ['outbound_proxy', 'Outbound proxy', 'When set, every request goes here first.'],
-  ['backup_proxy', 'Backup proxy', 'Tried when the proxy fails.'],
-  ['backup_registrar', 'Backup registrar', 'Tried when the registrar fails.'],
-];
+// The server fields with their labels, help texts and vendor names come from
+// lib/line.c's one field table, generated at build time as /fields.json.
+let SERVER_FIELDS = [];
+let fieldsReady = null;
+
+function loadFields() {
+  if (!fieldsReady) {
+    fieldsReady = fetch('/fields.json', { credentials: 'same-origin' })
+      .then((r) => (r.ok ? r.json() : Promise.reject(new Error('HTTP ' + r.status))))
+      .then((all) => { SERVER_FIELDS = (Array.isArray(all) ? all : []).filter((f) => f.type === 'server'); })
+      .catch((e) => { fieldsReady = null; throw e; });
+  }
+  return fieldsReady;
+}
+
+// {"Snom": "Registrar", ...} -> "also called: Snom 'Registrar', ..."
+function vendorText(v) {
+  const names = Object.keys(v || {}).map((k) => k + " '" + v[k] + "'");
+  return names.length ? 'also called: ' + names.join(', ') : '';
+}
 
 let csrf = sessionStorage.getItem('sipcfg-csrf') || '';
 
@@ -111,6 +124,12 @@ async function logout() {
 }
 
 async function loadLines() {
+  try {
+    await loadFields();
+  } catch (e) {
+    say('Cannot read the field table (/fields.json): ' + e.message, true);
+    return;
+  }
   const r = await api('GET', '/lines');
   if (sessionGone(r)) return;
   if (r.status !== 200 || !Array.isArray(r.json.lines)) {
@@ -127,7 +146,8 @@ async function loadLines() {
 
 function lineTitle(line) {
   let t = 'Line ' + line.line;
-  if (line.label) t += ': ' + line.label;
+  const names = [line.label, line.display_name].filter((x) => x);
+  if (names.length) t += ': ' + names.join(' \u2013 ');
   if (line.user) t += ' (' + line.user + (line.domain ? '@' + line.domain : '') + ')';
   if (!line.enabled) t += ' (disabled)';
   return t;
@@ -138,10 +158,11 @@ function lineForm(line) {
   form.dataset.line = String(line.line);
   form.querySelector('.line-title').textContent = lineTitle(line);
   const fields = form.querySelector('.fields');
-  for (const [name, label, help] of SERVER_FIELDS) {
+  for (const f of SERVER_FIELDS) {
+    const name = f.name;
     const row = el('div', 'field');
     const id = 'l' + line.line + '-' + name;
-    const lab = el('label', null, label);
+    const lab = el('label', null, f.label);
     lab.htmlFor = id;
     const input = el('input');
     input.id = id;
@@ -150,7 +171,10 @@ function lineForm(line) {
     input.placeholder = 'not set';
     input.spellcheck = false;
     input.autocomplete = 'off';
-    row.append(lab, input, el('span', 'help', help), el('span', 'field-error'));
+    row.append(lab, input, el('span', 'help', f.help));
+    const also = vendorText(f.vendors);
+    if (also) row.appendChild(el('span', 'vendors', also));
+    row.appendChild(el('span', 'field-error'));
     fields.appendChild(row);
   }
   form.addEventListener('submit', (ev) => { ev.preventDefault(); saveLine(form, line); });
@@ -204,7 +228,7 @@ async function saveLine(form, line) {
   clearResult(form);
   const body = Object.assign({}, line);
   delete body.password_set;
-  for (const [name] of SERVER_FIELDS) {
+  for (const { name } of SERVER_FIELDS) {
     const v = form.querySelector('input[name="' + name + '"]').value.trim();
     body[name] = v === '' ? null : v;
   }
@@ -216,7 +240,7 @@ async function saveLine(form, line) {
   result.textContent = '';
   if (r.status === 200) {
     Object.assign(line, r.json.line || {});
-    for (const [name] of SERVER_FIELDS)
+    for (const { name } of SERVER_FIELDS)
       form.querySelector('input[name="' + name + '"]').value = serverText(line[name]);
     form.querySelector('.line-title').textContent = lineTitle(line);
     result.textContent = r.json.changed ? 'Saved.' : 'Nothing changed.';

@@ -82,6 +82,20 @@ describe('sipcfgd page in chromium', () => {
     assert.deepEqual(titles.map((t) => t.split(/[:( ]/).slice(0, 2).join(' ')), ['Line 1', 'Line 2', 'Line 3']);
     for (const name of ['proxy', 'registrar', 'outbound_proxy', 'backup_proxy', 'backup_registrar'])
       assert.equal(await page.locator(`#l1-${name}`).isVisible(), true, name + ' has an input');
+    // Labels, help texts and vendor names come from lib/line.c's field table, served as /fields.json.
+    const fr = await fetch(daemon.base + '/fields.json', { signal: AbortSignal.timeout(10000) });
+    assert.equal(fr.status, 200);
+    assert.match(fr.headers.get('content-type'), /^application\/json/);
+    const proxy = (await fr.json()).find((f) => f.name === 'proxy');
+    assert.ok(proxy && proxy.label && proxy.help, 'the table has the proxy');
+    const gs = proxy.vendors && proxy.vendors.Grandstream;
+    assert.ok(typeof gs === 'string' && gs.length > 0, 'Grandstream names the proxy: ' + JSON.stringify(proxy));
+    const row = page.locator('#l1-proxy').locator('xpath=..');
+    assert.equal(await row.locator('label').textContent(), proxy.label);
+    assert.equal(await row.locator('.help').textContent(), proxy.help);
+    const also = await row.locator('.vendors').textContent();
+    assert.ok(also.startsWith('also called: ') && also.includes(`Grandstream '${gs}'`), also);
+    assert.equal(await row.locator('.vendors').isVisible(), true);
     mkdirSync(join(TOP, 'build/screenshots'), { recursive: true });
     await page.screenshot({ path: join(TOP, 'build/screenshots/logged-in.png'), fullPage: true });
   });
