@@ -83,6 +83,8 @@ printf '/* edited on disk */\n' >>"$T_DIR/www/app.css"
 start_daemon --www "$T_DIR/www"
 check "--www DIR: the file from disk" "/* edited on disk */" "$(curl -s "$BASE/app.css" | tail -1)"
 check "--www DIR: the page" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/")"
+check "--www DIR: the generated field table still served" "proxy" \
+  "$(curl -s "$BASE/fields.json" | jq -r '.[] | select(.name == "proxy") | .name')"
 stop_daemon
 
 # ---- the main image for the rest ----
