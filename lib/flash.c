@@ -31,6 +31,12 @@ struct flash {
     enum flash_torn torn;
     uint64_t rng;
     bool off;
+    /* FLASH_TORN_UNSTABLE: per byte, the bits a read draws at random (NULL
+     * until a cut leaves some); cleared by an erase of the block. */
+    unsigned char *unstable;
+
+    flash_hook_fn hook;     /* after every completed prog / erase (tests) */
+    void *hook_arg;
 
     /* Transient errors (flash_error_arm). */
     long long fail_progs, fail_erases;
@@ -348,6 +354,7 @@ void flash_close(struct flash *fl)
         close(fl->fd);  /* also drops a held flock */
     free(fl->mem);
     free(fl->mem_counts);
+    free(fl->unstable);
     free(fl);
 }
 
@@ -371,7 +378,29 @@ int flash_read(struct flash *fl, size_t off, void *buf, size_t n)
         return -EIO;
     if (!range_ok(fl, off, n))
         return -EINVAL;
-    return n ? dev_read(fl, off, buf, n) : 0;
+    int rc = n ? dev_read(fl, off, buf, n) : 0;
+    unsigned char *p = buf;
+    for (size_t i = 0; rc == 0 && fl->unstable && i < n; i++) {
+        unsigned char m = fl->unstable[off + i];
+        if (m)  /* the stored byte holds the bits' old values; each read draws afresh */
+            p[i] = (unsigned char)((p[i] & ~m) | (rng_next(fl) & m));
+    }
+    return rc;
+}
+
+/* Marks bits of one byte unstable (allocating the map on first use). */
+static void make_unstable(struct flash *fl, size_t off, unsigned char mask)
+{
+    if (!fl->unstable)
+        fl->unstable = calloc(1, fl->size);
+    if (fl->unstable)   /* out of memory: the byte just stays as stored */
+        fl->unstable[off] = mask;
+}
+
+static void run_hook(struct flash *fl)
+{
+    if (fl->hook)
+        fl->hook(fl, fl->hook_arg);
 }
 
 /* The byte left at the cut: some of its 1->0 transitions happened, or noise. */
@@ -412,7 +441,8 @@ int flash_prog(struct flash *fl, size_t off, const void *buf, size_t n)
 
     const unsigned char *want = buf;
     for (size_t i = 0; i < n; i++) {
-        if (want[i] & ~cell[i]) {   /* a 0 would have to become 1: needs an erase */
+        /* A 0 would have to become 1, or the byte is unstable: needs an erase. */
+        if ((want[i] & ~cell[i]) || (fl->unstable && fl->unstable[off + i])) {
             fl->violations++;
             rc = -EPERM;
             goto out;
@@ -427,7 +457,9 @@ int flash_prog(struct flash *fl, size_t off, const void *buf, size_t n)
         fl->cut_bytes -= (long long)n;
     for (size_t i = 0; i < done; i++)
         cell[i] &= want[i];
-    if (cut)
+    if (cut && fl->torn == FLASH_TORN_UNSTABLE)
+        make_unstable(fl, off + done, (unsigned char)(cell[done] & ~want[done]));
+    else if (cut)
         cell[done] = torn_byte(fl, cell[done], want[done]);
 
     rc = dev_write(fl, off, cell, cut ? done + 1 : n);
@@ -436,6 +468,8 @@ int flash_prog(struct flash *fl, size_t off, const void *buf, size_t n)
         fl->off = true;
         rc = -EIO;
     }
+    if (rc == 0)
+        run_hook(fl);
 out:
     free(cell);
     return rc;
@@ -461,14 +495,21 @@ int flash_erase(struct flash *fl, unsigned block)
     size_t off = (size_t)block * FLASH_BLOCK_SIZE;
     unsigned char data[FLASH_BLOCK_SIZE];
     bool cut = fl->cut_erases == 0;
+    if (fl->unstable)   /* an erase, even a cut one, starts the block afresh */
+        memset(fl->unstable + off, 0, FLASH_BLOCK_SIZE);
     if (cut) {
         /* Erasing drives bits towards 1: a prefix made it, the rest is part-way. */
         int rc = dev_read(fl, off, data, sizeof(data));
         if (rc < 0)
             return rc;
         size_t split = (size_t)(rng_next(fl) % FLASH_BLOCK_SIZE);
-        for (size_t i = 0; i < sizeof(data); i++)
-            data[i] = i < split ? 0xFF : (unsigned char)(data[i] | rng_next(fl));
+        for (size_t i = split; i < sizeof(data); i++) {
+            if (fl->torn == FLASH_TORN_UNSTABLE)
+                make_unstable(fl, off + i, (unsigned char)~data[i]);
+            else
+                data[i] = (unsigned char)(data[i] | rng_next(fl));
+        }
+        memset(data, 0xFF, split);
     } else {
         if (fl->cut_erases > 0)
             fl->cut_erases--;
@@ -482,6 +523,8 @@ int flash_erase(struct flash *fl, unsigned block)
         fl->off = true;
         return -EIO;
     }
+    if (rc == 0)
+        run_hook(fl);
     return rc;
 }
 
@@ -557,7 +600,17 @@ int flash_restore(struct flash *fl, const unsigned char *buf, size_t n)
         return -EINVAL;
     if (fl->readonly)
         return -EROFS;
+    free(fl->unstable);     /* a restored image is stable */
+    fl->unstable = NULL;
     return dev_write(fl, 0, buf, n);
+}
+
+void flash_set_hook(struct flash *fl, flash_hook_fn fn, void *arg)
+{
+    if (!fl)
+        return;
+    fl->hook = fn;
+    fl->hook_arg = arg;
 }
 
 void flash_fault_arm(struct flash *fl, long long bytes, long long erases, enum flash_torn how,

@@ -71,12 +71,17 @@ void flash_unlock(struct flash *fl);
 int flash_snapshot(struct flash *fl, unsigned char *buf, size_t n);
 int flash_restore(struct flash *fl, const unsigned char *buf, size_t n);
 
-enum flash_torn { FLASH_TORN_PARTIAL = 0, FLASH_TORN_GARBAGE };
+enum flash_torn { FLASH_TORN_PARTIAL = 0, FLASH_TORN_GARBAGE, FLASH_TORN_UNSTABLE };
 /* Arms a power cut: after `bytes` more programmed bytes (the next byte torn:
  * FLASH_TORN_PARTIAL = a random subset of its 1->0 transitions, GARBAGE = a
  * random byte), or after `erases` more complete erases (the next erase leaves
  * its block partly erased: a random prefix 0xFF, the rest old | random bits);
- * -1 = never. 0 cuts at the very next byte / erase. `seed` drives the torn bits. */
+ * -1 = never. 0 cuts at the very next byte / erase. `seed` drives the torn bits.
+ * FLASH_TORN_UNSTABLE (UBIFS "unstable bits"): the torn byte, or the part of the
+ * block the erase did not reach, reads as a fresh random subset of its pending
+ * transitions on every read, until its block is erased; programming such a
+ * byte is a violation (-EPERM). Per handle: the file keeps the stored old bits,
+ * flash_snapshot returns them, flash_restore makes the image stable again. */
 void flash_fault_arm(struct flash *fl, long long bytes, long long erases, enum flash_torn how,
                      uint64_t seed);
 void flash_fault_disarm(struct flash *fl);
@@ -92,5 +97,11 @@ unsigned long long flash_erases(const struct flash *fl);
  * after `progs` more successful flash_prog calls the next one returns `err`
  * and writes nothing; likewise `erases` for flash_erase; -1 = never. One-shot. */
 void flash_error_arm(struct flash *fl, long long progs, long long erases, int err);
+
+/* Test hook: fn(fl, arg) runs after every completed flash_prog and flash_erase
+ * (not after a failed or cut one), e.g. to run a reader between the steps of a
+ * commit. It may read the flash; fn NULL removes it. */
+typedef void (*flash_hook_fn)(struct flash *fl, void *arg);
+void flash_set_hook(struct flash *fl, flash_hook_fn fn, void *arg);
 
 #endif

@@ -24,6 +24,8 @@ struct store {
     uint32_t capacity;      /* largest payload */
 };
 
+#define STORE_MAGIC_READS 8  /* a finished magic reads the same every time */
+
 /* One bank as read from flash. */
 struct bank {
     bool written;           /* a finished commit (or damage) is here, see magic_state() */
@@ -174,6 +176,22 @@ static int bank_read(struct store *st, int b, struct bank *bk)
     /* Checked before anything is read, so a wild length reads nothing. */
     if (memcmp(h, STORE_MAGIC, 4) != 0 || get_le32(h + 4) != STORE_VERSION || bk->len == 0 || bk->len > st->capacity)
         return 0;
+
+    /* A cut inside the magic's last byte can leave its bits unstable (UBIFS):
+     * each read shows a random subset of them programmed, now and then all of
+     * them. Such a bank is not finished, and a read-only reader cannot repair
+     * it, so it must read "SCFG" every time: with STORE_MAGIC_READS reads the
+     * chance that two loads disagree is about 2 * 16^-8 (docs/STORE.md 6). */
+    for (int i = 1; i < STORE_MAGIC_READS; i++) {
+        unsigned char m[4];
+        rc = flash_read(st->fl, base, m, sizeof(m));
+        if (rc < 0)
+            return rc;
+        if (memcmp(m, STORE_MAGIC, 4) != 0) {
+            bk->written = false;    /* an interrupted commit, not damage */
+            return 0;
+        }
+    }
 
     unsigned char *p = malloc(bk->len);
     if (!p)
