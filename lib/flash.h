@@ -3,7 +3,7 @@
  * set a bit back to 1 without an erase is a violation the emulation counts and
  * refuses. Each block's erase count is kept in the image's trailer.
  * Fault injection cuts the power after K programmed bytes or N erases: the torn
- * byte is left half-programmed or as garbage, and every later operation fails
+ * byte is left half-programmed, as garbage or unstable, and every later operation fails
  * with -EIO until the handle is closed (the "reboot" is a fresh open).
  *
  * The image file is the flash data (nblocks * FLASH_BLOCK_SIZE bytes) followed

@@ -1,4 +1,6 @@
-/* Power cut at every byte and every erase of a commit (THREATS.md 3.3, I1).
+/* Power cut at every byte and every erase of a commit (THREATS.md 3.3, I1),
+ * with the torn byte half-programmed, garbage or unstable (item 5), and a
+ * reader running between every step of a commit (item 10).
  *
  * For each cut point: restore the image as it was before the commit, arm the
  * cut, commit B, keep what the flash holds at the cut, "reboot" (a fresh flash
@@ -6,7 +8,7 @@
  *   - exactly the old configuration A or exactly the new B, never a mix, never
  *     "corrupt";
  *   - B whenever the commit had returned success;
- *   - the same answer from a second load;
+ *   - the same answer from three more loads (unstable bits read afresh);
  *   - the next commit (C) works and is read back;
  *   - no program over unerased bytes anywhere. */
 #include <stdarg.h>
