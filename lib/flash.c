@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 struct flash {
@@ -25,6 +26,8 @@ struct flash {
 
     unsigned long violations;
     unsigned long long bytes_programmed, erases;
+    unsigned long long reads;       /* flash_read calls (tests: what a poll costs) */
+    unsigned long long mem_writes;  /* memory images: the stamp */
 
     /* Power cut: budgets count down; at -1 they never fire. */
     long long cut_bytes, cut_erases;
@@ -119,6 +122,7 @@ static int dev_write(struct flash *fl, size_t off, const void *buf, size_t n)
 {
     if (fl->fd < 0) {
         memcpy(fl->mem + off, buf, n);
+        fl->mem_writes++;
         return 0;
     }
     return pwrite_all(fl->fd, buf, n, (off_t)off);
@@ -372,6 +376,8 @@ unsigned flash_nblocks(const struct flash *fl)
 
 int flash_read(struct flash *fl, size_t off, void *buf, size_t n)
 {
+    if (fl)
+        fl->reads++;
     if (!fl || (!buf && n))
         return -EINVAL;
     if (fl->off)
@@ -661,4 +667,45 @@ void flash_error_arm(struct flash *fl, long long progs, long long erases, int er
     fl->fail_progs = progs < 0 ? -1 : progs;
     fl->fail_erases = erases < 0 ? -1 : erases;
     fl->fail_err = err < 0 ? err : -EIO;
+}
+
+unsigned long long flash_reads(const struct flash *fl)
+{
+    return fl ? fl->reads : 0;
+}
+
+/* File systems may stamp mtime with a coarse clock (a jiffy, or worse): a
+ * second write in the same tick leaves the stamp as it was. A stamp taken when
+ * the file had been quiet for this long cannot be followed by an unseen write. */
+#define FLASH_STAMP_QUIET_NS 2000000000LL
+
+int flash_stamp(struct flash *fl, struct flash_stamp *out, bool *settled)
+{
+    if (!fl || !out || !settled)
+        return -EINVAL;
+    memset(out, 0, sizeof *out);
+    if (fl->fd < 0) {
+        out->writes = fl->mem_writes;
+        *settled = true;
+        return 0;
+    }
+    struct stat sb;
+    struct timespec now;
+    if (fstat(fl->fd, &sb) != 0 || clock_gettime(CLOCK_REALTIME, &now) != 0)
+        return -errno;
+    out->dev = (unsigned long long)sb.st_dev;
+    out->ino = (unsigned long long)sb.st_ino;
+    out->size = (unsigned long long)sb.st_size;
+    out->mtime_ns = (long long)sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec;
+    out->ctime_ns = (long long)sb.st_ctim.tv_sec * 1000000000LL + sb.st_ctim.tv_nsec;
+    long long now_ns = (long long)now.tv_sec * 1000000000LL + now.tv_nsec;
+    long long last = out->mtime_ns > out->ctime_ns ? out->mtime_ns : out->ctime_ns;
+    *settled = now_ns - last > FLASH_STAMP_QUIET_NS;
+    return 0;
+}
+
+bool flash_stamp_equal(const struct flash_stamp *a, const struct flash_stamp *b)
+{
+    return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+           a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns && a->writes == b->writes;
 }

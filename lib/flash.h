@@ -91,6 +91,20 @@ bool flash_powered_off(const struct flash *fl);
 void flash_power_cycle(struct flash *fl);
 /* Counters since open: programmed bytes and erases (to size a cut loop). */
 unsigned long long flash_bytes_programmed(const struct flash *fl);
+unsigned long long flash_reads(const struct flash *fl);
+
+/* What the image looks like from outside, to notice cheaply that another
+ * process (or handle) may have written it: a file's identity, size and times,
+ * or a memory image's count of writes. */
+struct flash_stamp {
+    unsigned long long dev, ino, size, writes;
+    long long mtime_ns, ctime_ns;
+};
+/* `settled` is false while the file changed in the last two seconds: a write
+ * that soon after may not move a coarse file-system clock, so an equal stamp
+ * proves nothing yet. Memory images are always settled. */
+int flash_stamp(struct flash *fl, struct flash_stamp *out, bool *settled);
+bool flash_stamp_equal(const struct flash_stamp *a, const struct flash_stamp *b);
 unsigned long long flash_erases(const struct flash *fl);
 
 /* A transient I/O error without a power cut (a bad block answering once):

@@ -92,11 +92,11 @@ uint32_t sipcfg_generation(const sipcfg *c)
 
 int sipcfg_changed(sipcfg *c)
 {
-    struct store_info info;
-    int rc = store_info(c->store, &info);
+    uint32_t gen;
+    int rc = store_generation(c->store, &gen, NULL);
     if (rc < 0)
         return rc;
-    return info.generation != c->generation;
+    return gen != c->generation;
 }
 
 const char *sipcfg_get(const sipcfg *c, const char *key)

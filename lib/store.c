@@ -22,6 +22,13 @@ struct store {
     size_t bank_size;       /* bytes per bank */
     unsigned bank_blocks;   /* blocks per bank */
     uint32_t capacity;      /* largest payload */
+
+    /* The last scan's outcome and the image's stamp before it, for
+     * store_generation(); `cached` only when the image had been quiet then. */
+    bool cached;
+    struct flash_stamp stamp;
+    uint32_t generation;
+    enum store_state state;
 };
 
 #define STORE_MAGIC_READS 8  /* a finished magic reads the same every time */
@@ -281,8 +288,18 @@ static int scan_locked(struct store *st, struct scan *s)
     int rc = flash_lock_shared(st->fl);
     if (rc < 0)
         return rc;
+    /* Stamped before reading: a write during the scan changes the stamp. */
+    struct flash_stamp stamp;
+    bool settled = false;
+    bool stamped = flash_stamp(st->fl, &stamp, &settled) == 0;
     rc = scan_banks(st, s);
     flash_unlock(st->fl);
+    st->cached = rc == 0 && stamped && settled;
+    if (st->cached) {
+        st->stamp = stamp;
+        st->state = s->state;
+        st->generation = s->active >= 0 ? s->bk[s->active].seq : 0;
+    }
     return rc;
 }
 
@@ -433,4 +450,27 @@ unlock:
     free(img);
     free(payload);
     return rc;
+}
+
+int store_generation(struct store *st, uint32_t *generation, enum store_state *state)
+{
+    if (!st || !generation)
+        return -EINVAL;
+    struct flash_stamp now;
+    bool settled;
+    if (!st->cached || flash_stamp(st->fl, &now, &settled) != 0 ||
+        !flash_stamp_equal(&now, &st->stamp)) {
+        struct store_info info;
+        int rc = store_info(st, &info);
+        if (rc < 0)
+            return rc;
+        *generation = info.generation;
+        if (state)
+            *state = info.state;
+        return 0;
+    }
+    *generation = st->generation;
+    if (state)
+        *state = st->state;
+    return 0;
 }

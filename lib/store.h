@@ -65,6 +65,11 @@ int store_commit(struct store *st, const struct kv *kv, const uint32_t *expect_g
  * image: see info->state), or a flash error. */
 int store_info(struct store *st, struct store_info *info);
 
+/* The active generation and state, for polling ("did someone commit?"): reads
+ * no bank when the image has not changed since the last scan, which is what
+ * a daemon checking before every request, or a SIP core polling, needs. */
+int store_generation(struct store *st, uint32_t *generation, enum store_state *state);
+
 /* The flash under the store (tests: fault injection, counters). */
 struct flash *store_flash(struct store *st);
 

@@ -331,16 +331,18 @@ static enum MHD_Result send_resp(struct req *rq, struct resp *rs)
  * generation with the one it holds and, when flash moved on, reloads the
  * configuration (admin HA1 included, so authentication uses what flash says).
  * Without this it would serve stale data and answer its next write with 409.
- * store_info re-reads both banks (a few KiB); the daemon's own commits keep
- * app->generation equal, so this reloads only after someone else wrote. */
+ * store_generation reads no bank while the image is unchanged (a stat); the
+ * daemon's own commits keep app->generation equal, so this reloads only after
+ * someone else wrote. */
 static void follow_flash(struct http *h)
 {
     struct app *app = h->app;
-    struct store_info info;
+    uint32_t gen;
+    enum store_state state;
     bool ended = false;
     pthread_mutex_lock(&app->lock);
-    if (store_info(app->store, &info) == 0 && info.state == STORE_OK &&
-        info.generation != app->generation)
+    if (store_generation(app->store, &gen, &state) == 0 && state == STORE_OK &&
+        gen != app->generation)
         ended = api_reload(app);
     pthread_mutex_unlock(&app->lock);
     if (ended) auth_sessions_end_all(app->auth);

@@ -549,6 +549,38 @@ static void test_stale_generation(void **state)
     store_close(other);
 }
 
+/* Polling the generation costs no bank read while nothing changed, and never
+ * hides a commit made through another handle. */
+static void test_poll_generation(void **state)
+{
+    struct rig *r = *state;
+    struct store *other;
+    assert_int_equal(store_open_flash(r->fl, &other), 0);
+    uint32_t g = 99;
+    enum store_state s;
+    assert_int_equal(store_generation(r->st, &g, &s), 0);
+    assert_int_equal(g, 0);
+    assert_int_equal(s, STORE_EMPTY);
+
+    struct store_info info;
+    assert_int_equal(store_commit(other, r->a, NULL, &info), 0);
+    assert_int_equal(store_generation(r->st, &g, &s), 0);
+    assert_int_equal(g, info.generation);
+    assert_int_equal(s, STORE_OK);
+
+    unsigned long long reads = flash_reads(r->fl);
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(store_generation(r->st, &g, NULL), 0);
+        assert_int_equal(g, info.generation);
+    }
+    assert_int_equal(flash_reads(r->fl), reads);     /* answered without reading */
+
+    assert_int_equal(store_commit(other, r->b, NULL, &info), 0);
+    assert_int_equal(store_generation(r->st, &g, NULL), 0);
+    assert_int_equal(g, info.generation);
+    store_close(other);
+}
+
 static void test_flash_errors_keep_old_config(void **state)
 {
     struct rig *r = *state;
@@ -675,6 +707,44 @@ static void test_file_two_handles(void **state)
     kv_free(b);
 }
 
+/* The same on a file, where another process's write shows in the file's
+ * stamp; a stamp younger than the coarse-clock margin is never trusted. */
+static void test_file_poll_generation(void **state)
+{
+    char path[300];
+    image_path(path, sizeof(path));
+    unlink(path);
+    struct store *s1, *s2;
+    assert_int_equal(store_open(path, STORE_CREATE, &s1), 0);
+    assert_int_equal(store_open(path, STORE_CREATE, &s2), 0);
+    struct kv *a = make_config(1), *b = make_config(2);
+    struct store_info info;
+    uint32_t g;
+    assert_int_equal(store_commit(s1, a, NULL, &info), 0);
+    /* Right after a write: every poll reads, so a second write in the same
+     * clock tick cannot hide. */
+    assert_int_equal(store_generation(s2, &g, NULL), 0);
+    assert_int_equal(g, info.generation);
+    assert_int_equal(store_commit(s1, b, NULL, &info), 0);
+    assert_int_equal(store_generation(s2, &g, NULL), 0);
+    assert_int_equal(g, info.generation);
+
+    sleep(3);   /* let the image settle past the margin (no timing is asserted) */
+    assert_int_equal(store_generation(s2, &g, NULL), 0);   /* scans, and caches */
+    unsigned long long reads = flash_reads(store_flash(s2));
+    assert_int_equal(store_generation(s2, &g, NULL), 0);
+    assert_int_equal(flash_reads(store_flash(s2)), reads);
+    assert_int_equal(g, info.generation);
+
+    assert_int_equal(store_commit(s1, a, NULL, &info), 0);
+    assert_int_equal(store_generation(s2, &g, NULL), 0);
+    assert_int_equal(g, info.generation);
+    store_close(s1);
+    store_close(s2);
+    kv_free(a);
+    kv_free(b);
+}
+
 #define WORKERS 2
 #define COMMITS_EACH 25
 
@@ -768,12 +838,14 @@ int main(void)
         T(test_equal_sequence_numbers),
         T(test_sequence_wraps),
         T(test_stale_generation),
+        T(test_poll_generation),
         T(test_flash_errors_keep_old_config),
         T(test_too_large),
     };
 #undef T
     const struct CMUnitTest file[] = {
         cmocka_unit_test(test_file_two_handles),
+        cmocka_unit_test(test_file_poll_generation),
         cmocka_unit_test(test_two_processes_commit),
     };
     int failed = cmocka_run_group_tests_name("store", mem, NULL, NULL);
