@@ -419,6 +419,21 @@ static unsigned char torn_byte(struct flash *fl, unsigned char old, unsigned cha
     return (unsigned char)(old & ~(clear & r));
 }
 
+/* What stops a program or erase before it starts: a read-only image, or a
+ * transient error armed by flash_error_arm (`countdown` reaching 0). */
+static int write_gate(struct flash *fl, long long *countdown)
+{
+    if (fl->readonly)
+        return -EROFS;
+    if (*countdown == 0) {
+        *countdown = -1;
+        return fl->fail_err;
+    }
+    if (*countdown > 0)
+        (*countdown)--;
+    return 0;
+}
+
 int flash_prog(struct flash *fl, size_t off, const void *buf, size_t n)
 {
     if (!fl || (!buf && n))
@@ -429,19 +444,14 @@ int flash_prog(struct flash *fl, size_t off, const void *buf, size_t n)
         return -EINVAL;
     if (n == 0)
         return 0;
-    if (fl->readonly)
-        return -EROFS;
-    if (fl->fail_progs == 0) {
-        fl->fail_progs = -1;
-        return fl->fail_err;
-    }
-    if (fl->fail_progs > 0)
-        fl->fail_progs--;
+    int rc = write_gate(fl, &fl->fail_progs);
+    if (rc < 0)
+        return rc;
 
     unsigned char *cell = malloc(n);
     if (!cell)
         return -ENOMEM;
-    int rc = dev_read(fl, off, cell, n);
+    rc = dev_read(fl, off, cell, n);
     if (rc < 0)
         goto out;
 
@@ -489,14 +499,9 @@ int flash_erase(struct flash *fl, unsigned block)
         return -EIO;
     if (block >= fl->nblocks)
         return -EINVAL;
-    if (fl->readonly)
-        return -EROFS;
-    if (fl->fail_erases == 0) {
-        fl->fail_erases = -1;
-        return fl->fail_err;
-    }
-    if (fl->fail_erases > 0)
-        fl->fail_erases--;
+    int rc = write_gate(fl, &fl->fail_erases);
+    if (rc < 0)
+        return rc;
 
     size_t off = (size_t)block * FLASH_BLOCK_SIZE;
     unsigned char data[FLASH_BLOCK_SIZE];
@@ -521,7 +526,7 @@ int flash_erase(struct flash *fl, unsigned block)
             fl->cut_erases--;
         memset(data, 0xFF, sizeof(data));
     }
-    int rc = dev_write(fl, off, data, sizeof(data));
+    rc = dev_write(fl, off, data, sizeof(data));
     if (rc == 0)
         rc = count_bump(fl, block);
     fl->erases++;
