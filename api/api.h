@@ -114,6 +114,10 @@ json_t *api_checks_json(const struct api_checks *c);
  * "dns_<status>"; the checks' own warnings (backup equal to primary...) go to warns. */
 void api_checks_diag(const struct api_checks *c, enum api_dns_policy policy,
                      struct diag_list *errs, struct diag_list *warns);
+/* api_checks_diag, then the 422 (with the checks) when there is any error:
+ * true when the write was refused and answered. */
+bool api_checks_refused(struct resp *rs, const struct api_checks *c, enum api_dns_policy policy,
+                        struct diag_list *errs, struct diag_list *warns);
 const struct dns_result *api_checks_find(const struct api_checks *c, unsigned line_idx,
                                          enum server_field sf);
 /* A person's sentence for a non-ok outcome ("'x' does not exist in DNS (NXDOMAIN)"). */

@@ -275,11 +275,8 @@ static void config_ctx_free(void *p)
 static void config_finish(struct req *rq, struct resp *rs, struct config_ctx *x)
 {
     struct app *app = req_app(rq);
-    api_checks_diag(&x->checks, x->policy, &x->errs, &x->warns);
-    if (x->errs.n || x->errs.dropped) {
-        api_validation_failed_w(rs, &x->errs, &x->warns, api_checks_json(&x->checks));
+    if (api_checks_refused(rs, &x->checks, x->policy, &x->errs, &x->warns))
         return;
-    }
     bool changed = false;
     pthread_mutex_lock(&app->lock);
     if (app->generation != x->generation) {

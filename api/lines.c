@@ -185,11 +185,8 @@ static void line_write_free(void *p)
 static void write_finish(struct req *rq, struct resp *rs, struct line_write *x)
 {
     struct app *app = req_app(rq);
-    api_checks_diag(&x->checks, x->policy, &x->errs, &x->warns);
-    if (x->errs.n || x->errs.dropped) {
-        api_validation_failed_w(rs, &x->errs, &x->warns, api_checks_json(&x->checks));
+    if (api_checks_refused(rs, &x->checks, x->policy, &x->errs, &x->warns))
         return;
-    }
     struct config *next = malloc(sizeof *next);
     if (!next) {
         api_problem(rs, 500, NULL, "out of memory");

@@ -175,6 +175,16 @@ json_t *api_checks_json(const struct api_checks *c)
     return a;
 }
 
+bool api_checks_refused(struct resp *rs, const struct api_checks *c, enum api_dns_policy policy,
+                        struct diag_list *errs, struct diag_list *warns)
+{
+    api_checks_diag(c, policy, errs, warns);
+    if (errs->n == 0 && errs->dropped == 0)
+        return false;
+    api_validation_failed_w(rs, errs, warns, api_checks_json(c));
+    return true;
+}
+
 const struct dns_result *api_checks_find(const struct api_checks *c, unsigned line_idx,
                                          enum server_field sf)
 {
