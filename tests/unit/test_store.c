@@ -25,53 +25,8 @@
 
 /* ---- fixtures ---- */
 
-/* A phone's six lines, as the daemon would store them (~3 KB); `variant` changes a few values. */
-static struct kv *make_config(int variant)
-{
-    struct kv *kv = kv_new();
-    char k[KV_KEY_MAX + 1], v[256];
-    static const char *fields[] = {"proxy", "registrar", "outbound_proxy", "backup_proxy"};
-    assert_non_null(kv);
-    for (int n = 1; n <= 6; n++) {
-#define SET(key, ...)                                             \
-    do {                                                          \
-        snprintf(k, sizeof(k), "line%d." key, n);                 \
-        snprintf(v, sizeof(v), __VA_ARGS__);                      \
-        assert_int_equal(kv_set(kv, k, v), 0);                    \
-    } while (0)
-        SET("enabled", "%d", n <= 4);
-        SET("label", "Office %d rev %d", n, n == 1 ? variant : 0);
-        SET("display_name", "Alice Example %d", n);
-        SET("user", "%d", 1000 + n);
-        SET("auth_user", "%d", 1000 + n);
-        SET("password", "s3cret-%d-%d", n, n == 2 ? variant : 0);
-        SET("domain", "example.com");
-        SET("dns_srv", "1");
-        SET("register", "1");
-        SET("register_expires", "%d", n == 3 ? 3600 + variant : 3600);
-        for (int f = 0; f < 4; f++) {
-            const char *F = fields[f];
-            if (f > 0 && n > 1)
-                continue;   /* an unset server has no keys */
-            snprintf(k, sizeof(k), "line%d.%s.host", n, F);
-            snprintf(v, sizeof(v), "sip%d.pbx%d.example.com", f, n);
-            assert_int_equal(kv_set(kv, k, v), 0);
-            snprintf(k, sizeof(k), "line%d.%s.port", n, F);
-            assert_int_equal(kv_set(kv, k, "5060"), 0);
-            snprintf(k, sizeof(k), "line%d.%s.transport", n, F);
-            assert_int_equal(kv_set(kv, k, "auto"), 0);
-            if (f > 1)
-                continue;   /* not resolved yet */
-            snprintf(k, sizeof(k), "line%d.%s.resolved", n, F);
-            snprintf(v, sizeof(v), "10 60 5060 udp sip1.example.com 192.0.2.%d;20 0 5060 udp "
-                     "sip2.example.com 192.0.2.%d", n + variant % 100, n + 100);
-            assert_int_equal(kv_set(kv, k, v), 0);
-        }
-#undef SET
-    }
-    kv_set(kv, "admin.ha1", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08");
-    return kv;
-}
+#include "store_fixture.h"
+
 
 static size_t payload_len(const struct kv *kv)
 {
@@ -135,9 +90,9 @@ static int rig_setup(void **state)
     struct rig *r = calloc(1, sizeof(*r));
     if (!r || flash_open_mem(NB, &r->fl) < 0 || store_open_flash(r->fl, &r->st) < 0)
         return -1;
-    r->a = make_config(1);
-    r->b = make_config(2);
-    r->c = make_config(3);
+    r->a = make_config(1, 0);
+    r->b = make_config(2, 0);
+    r->c = make_config(3, 0);
     r->img = malloc(IMG_SIZE);
     r->img2 = malloc(IMG_SIZE);
     *state = r;
@@ -683,7 +638,7 @@ static void test_file_two_handles(void **state)
     assert_int_equal(store_open(path, 0, &s1), -ENOENT);
     assert_int_equal(store_open(path, STORE_CREATE, &s1), 0);
     assert_int_equal(store_open(path, STORE_CREATE, &s2), 0);
-    struct kv *a = make_config(1), *b = make_config(2);
+    struct kv *a = make_config(1, 0), *b = make_config(2, 0);
     struct store_info info;
     assert_int_equal(store_commit(s1, a, NULL, &info), 0);
     assert_loads(s2, a);
@@ -717,7 +672,7 @@ static void test_file_poll_generation(void **state)
     struct store *s1, *s2;
     assert_int_equal(store_open(path, STORE_CREATE, &s1), 0);
     assert_int_equal(store_open(path, STORE_CREATE, &s2), 0);
-    struct kv *a = make_config(1), *b = make_config(2);
+    struct kv *a = make_config(1, 0), *b = make_config(2, 0);
     struct store_info info;
     uint32_t g;
     assert_int_equal(store_commit(s1, a, NULL, &info), 0);
@@ -787,7 +742,7 @@ static void test_two_processes_commit(void **state)
     unlink(path);
     struct store *st;
     assert_int_equal(store_open(path, STORE_CREATE, &st), 0);
-    struct kv *base = make_config(1);
+    struct kv *base = make_config(1, 0);
     assert_int_equal(store_commit(st, base, NULL, NULL), 0);
 
     pid_t pids[WORKERS];
