@@ -111,15 +111,6 @@ const char *server_field_name(enum server_field f)
     return d ? d->json : "?";
 }
 
-int server_field_from_name(const char *name, enum server_field *out)
-{
-    const struct field_desc *d = line_field(name);
-    if (!d || d->type != FT_SERVER)
-        return -EINVAL;
-    *out = (enum server_field)d->server;
-    return 0;
-}
-
 void line_defaults(struct line *l)
 {
     memset(l, 0, sizeof *l);

@@ -68,7 +68,6 @@ extern const size_t line_nfields;
 const struct field_desc *line_field(const char *json_name);
 /* JSON / flash name of a server field ("outbound_proxy"). */
 const char *server_field_name(enum server_field f);
-int server_field_from_name(const char *name, enum server_field *out);
 
 /* Factory defaults: disabled, empty texts, dns_srv and register on, 3600 s, no servers. */
 void line_defaults(struct line *l);

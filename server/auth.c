@@ -46,7 +46,6 @@ const char *auth_cookie_name(bool tls)
     return tls ? AUTH_COOKIE_TLS : AUTH_COOKIE_PLAIN;
 }
 
-unsigned auth_login_locked(struct auth *a, const char *ip) { return login_limiter_check(a->limiter, ip); }
 void auth_login_failed(struct auth *a, const char *ip) { login_limiter_fail(a->limiter, ip); }
 void auth_login_succeeded(struct auth *a, const char *ip) { login_limiter_success(a->limiter, ip); }
 

@@ -37,7 +37,6 @@ int auth_request(struct app *app, struct req *rq, struct resp *rs);
 const char *auth_cookie_name(bool tls);
 
 /* Login bookkeeping for api/session.c. */
-unsigned auth_login_locked(struct auth *a, const char *ip);   /* seconds, 0 = may try */
 void auth_login_failed(struct auth *a, const char *ip);
 void auth_login_succeeded(struct auth *a, const char *ip);
 /* Answers 429 with Retry-After when ip is locked; returns true then. */
