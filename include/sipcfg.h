@@ -95,8 +95,9 @@ uint32_t sipcfg_generation(const sipcfg *c);
 
 /*
  * sipcfg_changed - whether the image now holds a newer generation than the
- * one loaded: 1 yes, 0 no, negative errno on error. Reads only the bank
- * headers' information, so it is cheap enough to poll.
+ * one loaded: 1 yes, 0 no, negative errno on error. While the image file is
+ * unchanged (and has been quiet for two seconds) it costs one fstat and reads
+ * no flash, so it is cheap enough to poll often.
  */
 int sipcfg_changed(sipcfg *c);
 
