@@ -26,10 +26,10 @@ start_daemon --dns-server 127.0.0.1:9
 sleep 0.5
 rss_kib=$(awk '/^VmRSS/ {print $2}' "/proc/$DAEMON_PID/status")
 # RSS counts every shared-library page this process touched (libc, and GnuTLS and
-# p11-kit that Debian's libmicrohttpd links); private and proportional memory say
-# what the daemon itself costs a phone.
-priv_kib=$(awk '/^Private_(Clean|Dirty):/ {s += $2} END {print s}' "/proc/$DAEMON_PID/smaps")
-pss_kib=$(awk '/^Pss:/ {s += $2} END {print s}' "/proc/$DAEMON_PID/smaps")
+# p11-kit that Debian's libmicrohttpd links). The daemon's own memory is its
+# anonymous RSS (heap, stacks); "private" would count library pages that no
+# other process happens to map at the moment, so it is no stable measure.
+own_kib=$(awk '/^RssAnon/ {print $2}' "/proc/$DAEMON_PID/status")
 curl -s -D "$T_DIR/login.h" -o "$T_DIR/login.json" -H 'Content-Type: application/json' \
   --data "{\"username\":\"admin\",\"password\":\"$ADMIN_PASS\"}" "$BASE/api/v1/session"
 cookie=$(grep -i '^set-cookie:' "$T_DIR/login.h" | head -1 | sed 's/^[^:]*: *//; s/;.*//; s/\r//')
@@ -77,5 +77,5 @@ r_bare=$(awk -v a="$ours" -v b="$bare" 'BEGIN { printf "%.2f", (b > 0) ? a / b :
 r_cgi=$(awk -v a="$ours" -v b="$cgi" 'BEGIN { printf "%.1f", (b > 0) ? a / b : 0 }')
 echo "  sipcfgd / bare MHD:  $r_bare   (goal >= 0.80: $(verdict "$r_bare" 0.80))"
 echo "  sipcfgd / CGI:       ${r_cgi}x  (goal >= 20x: $(verdict "$r_cgi" 20))"
-echo "  idle RSS:            ${rss_kib} KiB (goal < 4096 KiB: $(verdict 4096 "$rss_kib")); private ${priv_kib} KiB, PSS ${pss_kib} KiB"
+echo "  idle RSS:            ${rss_kib} KiB (goal < 4096 KiB: $(verdict 4096 "$rss_kib")); the daemon's own (anonymous) ${own_kib} KiB"
 echo "  page (www/):         ${page_bytes} bytes (goal < 51200: $(verdict 51200 "$page_bytes"))"
