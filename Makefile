@@ -12,6 +12,8 @@ PKGS     := libmicrohttpd jansson libcares nettle zlib
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_LIBS  = $(shell pkg-config --libs cmocka 2>/dev/null)
+# libcurl: only the CLI links it (sipcfg provision talks to phones' REST APIs).
+CLI_LIBS   = $(shell pkg-config --libs libcurl 2>/dev/null)
 
 WARN     := -Wall -Wextra -Werror -Wformat=2 -Wformat-security -Wvla -Wstrict-prototypes \
             -Wmissing-prototypes -Wno-unused-parameter
@@ -29,7 +31,7 @@ WWW_FILES  := $(sort $(wildcard www/*))
 
 # ---- generic rules for one build flavour: $(1)=dir, $(2)=cflags, $(3)=ldflags
 define flavour
-$(1)/obj/%.o: %.c $(wildcard lib/*.h include/*.h server/*.h api/*.h tests/unit/*.h) | build/gen/www_assets.c
+$(1)/obj/%.o: %.c $(wildcard lib/*.h include/*.h server/*.h api/*.h tools/*.h tests/unit/*.h) | build/gen/www_assets.c
 	@mkdir -p $$(dir $$@)
 	$(CC) $(BASE_CFLAGS) $(2) -c $$< -o $$@
 
@@ -47,7 +49,7 @@ $(1)/sipcfgd: $(DAEMON_SRC:%.c=$(1)/obj/%.o) $(1)/obj/build/gen/www_assets.o $(1
 	$(CC) $(2) -o $$@ $$^ $(PKG_LIBS) -lpthread $(3)
 
 $(1)/sipcfg: $(CLI_SRC:%.c=$(1)/obj/%.o) $(1)/libsipcfg.a
-	$(CC) $(2) -o $$@ $$^ $(PKG_LIBS) -lpthread $(3)
+	$(CC) $(2) -o $$@ $$^ $(PKG_LIBS) $(CLI_LIBS) -lpthread $(3)
 
 $(1)/tests/%: $(1)/obj/tests/unit/%.o $(1)/libsipcfg.a
 	@mkdir -p $$(dir $$@)

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(gcc make pkg-config libmicrohttpd-dev libjansson-dev libc-ares-dev
-      libcmocka-dev nettle-dev zlib1g-dev dnsmasq-base curl jq openssl
+      libcmocka-dev nettle-dev zlib1g-dev libcurl4-gnutls-dev dnsmasq-base curl jq openssl
       valgrind python3 python3-yaml iproute2)
 # Extra groups, asked for by name: `deps.sh bench`, `deps.sh browser`.
 for extra in "$@"; do

@@ -4,5 +4,6 @@
 #define SIPCFG_CLI_H
 
 int cli_resolve(int argc, char **argv);
+int cli_provision(int argc, char **argv);
 
 #endif

@@ -35,6 +35,8 @@ static void usage(FILE *f)
             "       sipcfg [--flash PATH] passwd           set the admin password (read from stdin)\n"
             "       sipcfg [--flash PATH] info             banks, sequence numbers, CRC state, erase counts\n"
             "       sipcfg resolve [--dns-server HOST:PORT[,...]] [--no-srv] [--json] [--timeout-ms MS] SERVER\n"
+            "       sipcfg provision --template T.json --phones P.csv [--jobs N] [--dry-run]\n"
+            "                        [--dns require|warn|skip] [--receipts FILE] [--cacert F | --insecure]\n"
             "The image defaults to %s.\n",
             DEFAULT_FLASH);
 }
@@ -440,6 +442,8 @@ int main(int argc, char **argv)
         optind = 1;   /* the subcommand parses its own options from a fresh start */
         return cli_resolve(argc - (int)(args - argv) + 1, args - 1);
     }
+    if (!strcmp(cmd, "provision"))
+        return cli_provision(argc - (int)(args - argv) + 1, args - 1);
     struct { const char *name; int nargs; } const table[] = {
         {"get", 1}, {"dump", 0}, {"export", 0}, {"import", 1}, {"passwd", 0}, {"info", 0},
     };
