@@ -27,6 +27,8 @@ DAEMON_SRC := $(sort $(wildcard server/*.c api/*.c))
 CLI_SRC    := $(sort $(filter-out tools/embed.c,$(wildcard tools/*.c)))
 UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 ITEST_SRC  := $(sort $(wildcard tests/integration/test_*.c))
+# Programs on the public API only (include/sipcfg.h), as a SIP core uses it.
+EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
 WWW_FILES  := $(sort $(wildcard www/*))
 
 # ---- generic rules for one build flavour: $(1)=dir, $(2)=cflags, $(3)=ldflags
@@ -54,6 +56,10 @@ $(1)/sipcfg: $(CLI_SRC:%.c=$(1)/obj/%.o) $(1)/libsipcfg.a
 $(1)/tests/%: $(1)/obj/tests/unit/%.o $(1)/libsipcfg.a
 	@mkdir -p $$(dir $$@)
 	$(CC) $(2) -o $$@ $$^ $(PKG_LIBS) $(TEST_LIBS) -lpthread $(3)
+
+$(1)/examples/%: $(1)/obj/examples/%.o $(1)/libsipcfg.a
+	@mkdir -p $$(dir $$@)
+	$(CC) $(2) -o $$@ $$^ $(PKG_LIBS) -lpthread $(3)
 
 $(1)/itests/%: $(1)/obj/tests/integration/%.o $(1)/libsipcfg.a
 	@mkdir -p $$(dir $$@)
@@ -87,11 +93,12 @@ build/gen/openapi_json.c: api/openapi.yaml scripts/openapi2c.py
 
 UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
 ITEST_BINS := $(ITEST_SRC:tests/integration/%.c=build/asan/itests/%)
+EXAMPLES   := $(EXAMPLE_SRC:examples/%.c=build/examples/%)
 
 .PHONY: all deps test unit integration run clean valgrind bench tidy asan fuzz fuzz-run
-all: deps build/sipcfgd build/sipcfg
+all: deps build/sipcfgd build/sipcfg $(EXAMPLES)
 
-asan: build/asan/sipcfgd build/asan/sipcfg $(UNIT_BINS) $(ITEST_BINS)
+asan: build/asan/sipcfgd build/asan/sipcfg $(UNIT_BINS) $(ITEST_BINS) $(EXAMPLES:build/%=build/asan/%)
 
 deps:
 	@scripts/deps.sh

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "baresip.h"
 #include "check.h"
 #include "cli.h"
 #include "config.h"
@@ -31,6 +32,8 @@ static void usage(FILE *f)
             "usage: sipcfg [--flash PATH] get KEY          one value; exit 1 if absent\n"
             "       sipcfg [--flash PATH] dump             every key=value, sorted (passwords as *)\n"
             "       sipcfg [--flash PATH] export           the configuration as JSON\n"
+            "       sipcfg [--flash PATH] export --format baresip [--with-secrets] [--line N]\n"
+            "                                              the enabled lines as baresip 1.0 accounts\n"
             "       sipcfg [--flash PATH] import FILE|-    check and commit a configuration\n"
             "       sipcfg [--flash PATH] passwd           set the admin password (read from stdin)\n"
             "       sipcfg [--flash PATH] info             banks, sequence numbers, CRC state, erase counts\n"
@@ -184,6 +187,111 @@ static int cmd_export(const char *path)
     kv_free(kv);
     store_close(st);
     return rc;
+}
+
+static void baresip_note(void *arg, const char *field, const char *msg)
+{
+    (void)arg;
+    fprintf(stderr, "%s: baresip: %s: %s\n", prog, field, msg);
+}
+
+/* The lines as baresip accounts (tools/baresip.c, docs/BARESIP.md), read
+ * through the public API as a SIP core reads them. Without --line, disabled
+ * lines are left out (said on stderr when they hold anything); exit 1 when
+ * nothing was exported, or when the line asked for could not be. */
+static int cmd_export_baresip(const char *path, int with_secrets, unsigned only)
+{
+    sipcfg *c;
+    int rc = sipcfg_open(path, &c);
+    if (rc < 0)
+        return fail("%s: %s", path, sipcfg_strerror(rc));
+    unsigned n = sipcfg_lines(c), exported = 0;
+    if (only > n) {
+        sipcfg_close(c);
+        return fail("--line %u: the image holds lines 1..%u", only, n);
+    }
+    struct sipcfg_line *l = malloc(sizeof *l);
+    char *buf = malloc(BARESIP_LINE_MAX + 2);
+    rc = l && buf ? 0 : fail("out of memory");
+    for (unsigned i = only ? only : 1; rc == 0 && i <= (only ? only : n); i++) {
+        if (sipcfg_get_line(c, i, l) < 0)
+            continue;
+        if (!l->enabled) {
+            if (only || l->user[0] || l->proxy.set || l->domain[0])
+                fprintf(stderr, "%s: baresip: line%u.enabled: the line is disabled: not exported\n",
+                        prog, i);
+            continue;
+        }
+        if (baresip_account(l, with_secrets, buf, BARESIP_LINE_MAX + 2, baresip_note, NULL) < 0)
+            continue;
+        /* baresip skips lines that start with '#': the label goes there. */
+        printf("# sipcfg line %u%s%s\n%s\n", i, l->label[0] ? ": " : "", l->label, buf);
+        exported++;
+    }
+    if (l)
+        explicit_bzero(l, sizeof *l);
+    if (buf)
+        explicit_bzero(buf, BARESIP_LINE_MAX + 2);
+    free(l);
+    free(buf);
+    sipcfg_close(c);
+    if (rc == 0 && exported == 0 && !only)
+        fprintf(stderr, "%s: baresip: no enabled line to export\n", prog);
+    return rc || exported == 0 ? 1 : 0;
+}
+
+/* export [--format json|baresip] [--with-secrets] [--line N] */
+static int cmd_export_args(const char *path, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"format", required_argument, NULL, 'F'},
+        {"with-secrets", no_argument, NULL, 's'},
+        {"line", required_argument, NULL, 'l'},
+        {NULL, 0, NULL, 0},
+    };
+    int baresip = 0, secrets = 0, o;
+    unsigned line = 0;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        switch (o) {
+        case 'F':
+            if (!strcmp(optarg, "baresip") || !strcmp(optarg, "json")) {
+                baresip = optarg[0] == 'b';
+                break;
+            }
+            fprintf(stderr, "%s: export: --format %s: expected json or baresip\n", prog, optarg);
+            return 2;
+        case 's': secrets = 1; break;
+        case 'l': {
+            char *end = NULL;
+            errno = 0;
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (errno || !end || *end || optarg[0] < '1' || optarg[0] > '9' || v > SIPCFG_MAX_LINES) {
+                fprintf(stderr, "%s: export: --line %s: expected 1..%d\n", prog, optarg,
+                        SIPCFG_MAX_LINES);
+                return 2;
+            }
+            line = (unsigned)v;
+            break;
+        }
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "%s: export takes no arguments\n", prog);
+        usage(stderr);
+        return 2;
+    }
+    if (baresip)
+        return cmd_export_baresip(path, secrets, line);
+    /* Decision: a JSON export holds every line (its position is its number
+     * when imported again), so --line is for baresip only. */
+    if (line || secrets) {
+        fprintf(stderr, "%s: export: --%s is for --format baresip only\n", prog,
+                line ? "line" : "with-secrets");
+        return 2;
+    }
+    return cmd_export(path);
 }
 
 static char *read_all(FILE *f, size_t *len)
@@ -444,6 +552,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "provision"))
         return cli_provision(argc - (int)(args - argv) + 1, args - 1);
+    if (!strcmp(cmd, "export"))
+        return cmd_export_args(flash, argc - (int)(args - argv) + 1, args - 1);
     struct { const char *name; int nargs; } const table[] = {
         {"get", 1}, {"dump", 0}, {"export", 0}, {"import", 1}, {"passwd", 0}, {"info", 0},
     };
