@@ -1,38 +1,21 @@
-// sipcfg page: log in, list the lines, edit and save each line's servers.
+// sipcfg page: log in, every line's every field (from /fields.json), live DNS and
+// routing while typing, save with If-Match, admin (password, export, import).
 // Text is only ever set with textContent (never parsed as HTML), and every call
 // sends X-Requested-With so that a 401 never makes the browser show its own
 // password dialog (the daemon then omits the digest challenge).
 'use strict';
 
-// The server fields with their labels, help texts and vendor names come from
-// lib/line.c's one field table, generated at build time as /fields.json.
-let SERVER_FIELDS = [];
-let fieldsReady = null;
-
-function loadFields() {
-  if (!fieldsReady) {
-    fieldsReady = fetch('/fields.json', { credentials: 'same-origin' })
-      .then((r) => (r.ok ? r.json() : Promise.reject(new Error('HTTP ' + r.status))))
-      .then((all) => { SERVER_FIELDS = (Array.isArray(all) ? all : []).filter((f) => f.type === 'server'); })
-      .catch((e) => { fieldsReady = null; throw e; });
-  }
-  return fieldsReady;
-}
-
-// {"Snom": "Registrar", ...} -> "also called: Snom 'Registrar', ..."
-function vendorText(v) {
-  const names = Object.keys(v || {}).map((k) => k + " '" + v[k] + "'");
-  return names.length ? 'also called: ' + names.join(', ') : '';
-}
-
-let csrf = sessionStorage.getItem('sipcfg-csrf') || '';
-
 const $ = (id) => document.getElementById(id);
+const DEBOUNCE_MS = 350;
+let FIELDS = [];          // lib/line.c's field table, as /fields.json serves it
+let csrf = sessionStorage.getItem('sipcfg-csrf') || '';
+const L = new Map();      // line number -> state of its panel (see linePanel)
+let openLine = 0;
 
 function el(tag, cls, text) {
   const e = document.createElement(tag);
   if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
+  if (text !== undefined && text !== null) e.textContent = text;
   return e;
 }
 
@@ -42,43 +25,92 @@ function say(text, bad) {
   s.className = bad ? 'bad' : '';
 }
 
-async function api(method, path, body) {
-  const headers = { 'X-Requested-With': 'sipcfg', 'Accept': 'application/json' };
+async function api(method, path, body, extra) {
+  const headers = Object.assign({ 'X-Requested-With': 'sipcfg', 'Accept': 'application/json' }, extra || {});
   if (csrf && method !== 'GET') headers['X-CSRF-Token'] = csrf;
   const init = { method, headers, credentials: 'same-origin', cache: 'no-store' };
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
-    init.body = JSON.stringify(body);
+    init.body = typeof body === 'string' ? body : JSON.stringify(body);
   }
   let res;
   try {
     res = await fetch('/api/v1' + path, init);
   } catch (e) {
-    return { status: 0, json: { detail: 'The phone does not answer: ' + e.message } };
+    return { status: 0, json: { detail: 'the phone does not answer' } };
   }
   let json = null;
-  const type = res.headers.get('Content-Type') || '';
-  if (type.indexOf('json') >= 0) {
+  if ((res.headers.get('Content-Type') || '').indexOf('json') >= 0) {
     try { json = await res.json(); } catch (e) { json = null; }
   }
   return { status: res.status, json: json || {}, headers: res.headers };
 }
 
-// {"host","port","transport"} -> the string a person types back.
-function serverText(s) {
-  if (!s) return '';
-  let host = s.host.indexOf(':') >= 0 ? '[' + s.host + ']' : s.host;
-  if (s.port) host += ':' + s.port;
-  if (s.transport === 'tls') return 'sips:' + host;
-  if (s.transport === 'tcp' || s.transport === 'udp') return 'sip:' + host + ';transport=' + s.transport;
-  return host;
+// ---- words for people ----------------------------------------------------
+
+const fieldByName = (n) => FIELDS.find((f) => f.name === n);
+const labelOf = (n) => (fieldByName(n) || {}).label || n.replace(/_/g, ' ');
+
+// Messages from the daemon may name a field by its JSON name or path
+// ("register_expires 5 is out of range", "lines[0].proxy"): say it with labels.
+function human(msg) {
+  let t = String(msg || '').replace(/lines\[(\d+)\]\.?/g, (m, i) => 'line ' + (Number(i) + 1) + ' ');
+  const names = FIELDS.map((f) => f.name).filter((n) => n.indexOf('_') > 0).sort((a, b) => b.length - a.length);
+  for (const n of names) t = t.replace(new RegExp('(^|[^\\w.-])' + n + '(?![\\w.-])', 'g'), '$1' + labelOf(n));
+  return t.replace(/\s+/g, ' ').trim();
 }
+
+const TRANSPORTS = { auto: 'automatic', udp: 'UDP', tcp: 'TCP', tls: 'TLS' };
+const SOURCES = { default: 'the factory default', image: 'the flash image', provisioning: 'provisioning',
+  api: 'the REST API', page: 'this page' };
+
+function hostText(s) {
+  if (!s) return '';
+  const h = s.host.indexOf(':') >= 0 ? '[' + s.host + ']' : s.host;
+  return s.port ? h + ':' + s.port : h;
+}
+
+function targetText(t) {
+  let s = hostText({ host: t.host, port: t.port }) + ' ' + (TRANSPORTS[t.transport] || t.transport);
+  const a = (t.addresses || []).filter((x) => x !== t.host);
+  if (a.length) s += ' (' + a.join(', ') + ')';
+  return s;
+}
+
+// Targets of the same priority share the load ("or"); a lower priority is tried "then".
+function targetsText(ts) {
+  const groups = [];
+  for (const t of ts) {
+    const g = groups[groups.length - 1];
+    if (g && g.p === t.priority) g.t.push(targetText(t)); else groups.push({ p: t.priority, t: [targetText(t)] });
+  }
+  return groups.map((g) => g.t.join(' or ')).join(', then ');
+}
+
+const HOW = { srv: 'found through DNS SRV', naptr: 'found through DNS NAPTR and SRV',
+  a: 'the address of the name itself (no SRV)', literal: 'an IP address: no lookup needed' };
+
+function resolutionText(r) {
+  const name = r.server ? r.server.host : '';
+  switch (r.status) {
+    case 'ok': return targetsText(r.targets || []) + ' \u2014 ' + (HOW[r.method] || r.method) + '.';
+    case 'nxdomain': return name + ' does not exist in DNS.';
+    case 'no_records': return name + ' exists, but has no SIP service (SRV) and no address.';
+    case 'unavailable': return name + ' says it offers no SIP service here.';
+    case 'servfail': return 'The DNS server failed to answer for ' + name + '.';
+    case 'refused': return 'The DNS server refused to answer for ' + name + '.';
+    case 'timeout': return 'The DNS server did not answer.';
+    case 'skipped': return 'Not checked.';
+    default: return name + ': ' + r.status;
+  }
+}
+
+// ---- login and session ---------------------------------------------------
 
 function showLogin(message) {
   csrf = '';
   sessionStorage.removeItem('sipcfg-csrf');
-  $('lines').hidden = true;
-  $('logout').hidden = true;
+  for (const id of ['lines', 'admin', 'logout', 'to-admin']) $(id).hidden = true;
   $('login').hidden = false;
   say(message || '', !!message);
   $('login-pass').focus();
@@ -90,21 +122,22 @@ function sessionGone(r) {
     showLogin('Your session has ended: please log in again.');
     return true;
   }
+  if (r.status === 403) {
+    showLogin('The page lost its session token: please log in again.');
+    return true;
+  }
   return false;
 }
 
 async function login(ev) {
   ev.preventDefault();
-  const user = $('login-user').value;
-  const pass = $('login-pass').value;
-  const r = await api('POST', '/session', { username: user, password: pass });
+  const r = await api('POST', '/session', { username: $('login-user').value, password: $('login-pass').value });
   $('login-pass').value = '';
   if (r.status === 201 && r.json.csrf_token) {
     csrf = r.json.csrf_token;
     sessionStorage.setItem('sipcfg-csrf', csrf);
-    $('login').hidden = true;
     say('');
-    loadLines();
+    loadAll(true);
     return;
   }
   if (r.status === 429) {
@@ -113,21 +146,30 @@ async function login(ev) {
   } else if (r.status === 401) {
     say('Wrong user name or password.', true);
   } else {
-    say((r.json && (r.json.detail || r.json.title)) || ('Login failed (HTTP ' + r.status + ').'), true);
+    say('Login failed: ' + (r.json.detail || r.json.title || 'HTTP ' + r.status) + '.', true);
   }
 }
 
 async function logout() {
+  if (dirtyLines().length && !window.confirm('Unsaved changes will be lost. Log out anyway?')) return;
   await api('DELETE', '/session');
+  L.clear();
   showLogin('');
   say('Logged out.');
 }
 
-async function loadLines() {
+async function loadFields() {
+  if (FIELDS.length) return;
+  const r = await fetch('/fields.json', { credentials: 'same-origin' });
+  if (!r.ok) throw new Error('HTTP ' + r.status);
+  FIELDS = await r.json();
+}
+
+async function loadAll(focus) {
   try {
     await loadFields();
   } catch (e) {
-    say('Cannot read the field table (/fields.json): ' + e.message, true);
+    say('Cannot read the description of the fields: ' + e.message, true);
     return;
   }
   const r = await api('GET', '/lines');
@@ -137,132 +179,848 @@ async function loadLines() {
     return;
   }
   $('login').hidden = true;
-  $('logout').hidden = false;
-  $('lines').hidden = false;
-  const list = $('line-list');
-  list.replaceChildren();
-  for (const line of r.json.lines) list.appendChild(lineForm(line));
+  for (const id of ['lines', 'admin', 'logout', 'to-admin']) $(id).hidden = false;
+  $('tabs').replaceChildren();
+  $('panels').replaceChildren();
+  L.clear();
+  for (const line of r.json.lines) addLine(line);
+  const first = r.json.lines.length ? r.json.lines[0].line : 0;
+  const want = Number(sessionStorage.getItem('sipcfg-open')) || first;
+  show(L.has(want) ? want : first, focus);
+  loadStatus();
+  // Each line's current ETag, and whether its servers resolve (overview).
+  for (const st of L.values()) reloadLine(st, true);
 }
 
-function lineTitle(line) {
-  let t = 'Line ' + line.line;
-  const names = [line.label, line.display_name].filter((x) => x);
-  if (names.length) t += ': ' + names.join(' \u2013 ');
-  if (line.user) t += ' (' + line.user + (line.domain ? '@' + line.domain : '') + ')';
-  if (!line.enabled) t += ' (disabled)';
-  return t;
+async function loadStatus() {
+  const r = await api('GET', '/status');
+  if (r.status !== 200) return;
+  const s = r.json.store || {};
+  const f = $('foot');
+  f.replaceChildren();
+  f.append(el('span', null, 'sipcfg ' + (r.json.version || '')),
+    el('span', null, 'storage generation ' + (s.generation === undefined ? '?' : s.generation)),
+    el('span', null, s.saved_at ? 'last saved ' + when(s.saved_at) : 'never saved'));
 }
 
-function lineForm(line) {
-  const form = $('line-tpl').content.firstElementChild.cloneNode(true);
-  form.dataset.line = String(line.line);
-  form.querySelector('.line-title').textContent = lineTitle(line);
-  const fields = form.querySelector('.fields');
-  for (const f of SERVER_FIELDS) {
-    const name = f.name;
-    const row = el('div', 'field');
-    const id = 'l' + line.line + '-' + name;
+function when(iso) {
+  const d = new Date(iso);
+  if (isNaN(d)) return iso;
+  return d.toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+}
+
+// ---- the overview --------------------------------------------------------
+
+function tabParts(st) {
+  const l = st.saved;
+  const who = l.user ? l.user + '@' + (l.domain || (l.proxy ? l.proxy.host : '?')) : 'no user';
+  const state = [l.enabled ? 'enabled' : 'disabled'];
+  if (st.dns) state.push(st.dns);
+  return [('Line ' + l.line + (l.label ? ': ' + l.label : '')), who, state.join(' \u00b7 ')];
+}
+
+function renderTab(st) {
+  const [a, b, c] = tabParts(st);
+  st.tab.replaceChildren(el('span', 'tab-title', a), el('span', 'tab-who', b),
+    el('span', 'tab-state' + (st.dnsBad ? ' bad' : ''), c));
+  if (st.dirty) st.tab.append(el('span', 'tab-dirty', 'unsaved changes'));
+  st.tab.classList.toggle('dirty', !!st.dirty);
+  st.tab.classList.toggle('off', !st.saved.enabled);
+}
+
+function show(n, focus) {
+  openLine = n;
+  sessionStorage.setItem('sipcfg-open', String(n));
+  for (const [k, st] of L) {
+    const on = k === n;
+    st.tab.setAttribute('aria-selected', on ? 'true' : 'false');
+    st.tab.tabIndex = on ? 0 : -1;
+    st.panel.hidden = !on;
+  }
+  if (focus && L.has(n)) L.get(n).tab.focus();
+}
+
+function tabKeys(ev) {
+  const keys = [...L.keys()];
+  const i = keys.indexOf(openLine);
+  const to = { ArrowDown: i + 1, ArrowRight: i + 1, ArrowUp: i - 1, ArrowLeft: i - 1, Home: 0, End: keys.length - 1 }[ev.key];
+  if (to === undefined) return;
+  ev.preventDefault();
+  show(keys[(to + keys.length) % keys.length], true);
+}
+
+// The DNS state shown in the overview: from the last save's checks in this
+// session, else from a live check of the saved servers (GET .../routing).
+function setDns(st, checks) {
+  const bad = checks.filter((c) => c.status !== 'ok' && c.status !== 'skipped');
+  st.dnsBad = bad.length > 0;
+  st.dns = !checks.length ? 'no server' : bad.length ? 'a server does not resolve' : 'servers resolve';
+  renderTab(st);
+}
+
+async function reloadLine(st, quiet) {
+  const r = await api('GET', '/lines/' + st.n);
+  if (sessionGone(r)) return;
+  if (r.status !== 200) return;
+  st.etag = r.headers.get('ETag') || '';
+  if (!quiet || !st.dirty) fill(st, r.json);
+  const rt = await api('GET', '/lines/' + st.n + '/routing');
+  if (rt.status === 200) {
+    const seen = new Map();
+    for (const h of (rt.json.register || []).concat(rt.json.invite || [])) if (h.resolution) seen.set(h.field, h.resolution);
+    setDns(st, [...seen.values()]);
+  }
+}
+
+// ---- one line's panel ----------------------------------------------------
+
+// Presentation groups: a field the table adds later lands in "Account" (or
+// "Servers" when it is a server) with no edit here.
+const GROUP_OF = { dns_srv: 'Servers', register: 'Registration', register_expires: 'Registration' };
+const GROUPS = ['Account', 'Registration', 'Servers'];
+const groupOf = (f) => GROUP_OF[f.name] || (f.type === 'server' ? 'Servers' : 'Account');
+
+function addLine(line) {
+  const n = line.line;
+  const st = { n, saved: line, etag: '', dirty: false, inputs: {}, rows: {}, seq: {}, timers: {}, pw: 'keep', dns: '' };
+  L.set(n, st);
+  const tab = el('button', 'tab');
+  tab.type = 'button';
+  tab.id = 'tab-' + n;
+  tab.setAttribute('role', 'tab');
+  tab.setAttribute('aria-controls', 'panel-' + n);
+  tab.addEventListener('click', () => show(n, false));
+  tab.addEventListener('keydown', tabKeys);
+  st.tab = tab;
+  $('tabs').append(tab);
+
+  const form = el('form', 'line');
+  form.id = 'panel-' + n;
+  form.dataset.line = String(n);
+  form.noValidate = true;
+  form.setAttribute('role', 'tabpanel');
+  form.setAttribute('aria-labelledby', 'tab-' + n);
+  st.panel = form;
+  st.title = el('h3', 'line-title');
+  form.append(st.title);
+  const sets = {};
+  for (const g of GROUPS) {
+    sets[g] = el('fieldset', 'group');
+    sets[g].append(el('legend', null, g));
+  }
+  for (const f of FIELDS) sets[groupOf(f)].append(fieldRow(st, f));
+  for (const g of GROUPS) if (sets[g].children.length > 1) form.append(sets[g]);
+
+  const route = el('section', 'routing');
+  route.setAttribute('aria-label', 'Where requests go');
+  route.append(el('h4', null, 'Where requests go'));
+  st.route = el('div', 'route-text');
+  st.route.setAttribute('aria-live', 'polite');
+  route.append(st.route);
+  form.append(route);
+
+  const bar = el('div', 'actions');
+  const save = el('button', 'save', 'Save line ' + n);
+  save.type = 'submit';
+  st.anyway = el('button', 'anyway', 'Save anyway');
+  st.anyway.type = 'button';
+  st.anyway.hidden = true;
+  st.anyway.addEventListener('click', () => saveLine(st, 'warn'));
+  st.reload = el('button', 'quiet', 'Reload the line');
+  st.reload.type = 'button';
+  st.reload.hidden = true;
+  st.reload.addEventListener('click', () => { st.dirty = false; reloadLine(st).then(() => announce(st, 'Reloaded.', 'ok')); });
+  const reset = el('button', 'quiet danger', 'Reset to factory defaults\u2026');
+  reset.type = 'button';
+  st.confirm = el('div', 'confirm');
+  st.confirm.hidden = true;
+  const yes = el('button', 'danger', 'Reset line ' + n);
+  yes.type = 'button';
+  const no = el('button', 'quiet', 'Cancel');
+  no.type = 'button';
+  st.confirm.append(el('p', null, 'Reset line ' + n + ' to factory defaults? Its user, password and servers are erased.'), yes, no);
+  reset.addEventListener('click', () => { st.confirm.hidden = false; no.focus(); });
+  no.addEventListener('click', () => { st.confirm.hidden = true; reset.focus(); });
+  yes.addEventListener('click', () => resetLine(st, reset));
+  st.result = el('p', 'result');
+  st.result.setAttribute('role', 'status');
+  st.result.tabIndex = -1;
+  bar.append(save, st.anyway, st.reload, reset);
+  form.append(bar, st.confirm, st.result);
+  form.addEventListener('submit', (ev) => { ev.preventDefault(); saveLine(st, 'require'); });
+  form.addEventListener('input', (ev) => edited(st, ev.target));
+  form.addEventListener('change', (ev) => edited(st, ev.target));
+  $('panels').append(form);
+  fill(st, line);
+}
+
+function fieldRow(st, f) {
+  const id = 'l' + st.n + '-' + f.name;
+  const row = el('div', 'field f-' + f.type);
+  row.dataset.field = f.name;
+  const help = el('p', 'help', f.help);
+  help.id = id + '-help';
+  const err = el('p', 'field-error');
+  err.id = id + '-err';
+  const note = el('p', 'note');  // provenance and lock
+  note.id = id + '-note';
+  const r = { row, help, err, note, dnsOut: null, f };
+  st.rows[f.name] = r;
+  let main;
+  if (f.type === 'server') {
+    main = serverInputs(st, f, id, r);
+  } else if (f.type === 'boolean') {
+    const i = el('input');
+    i.type = 'checkbox';
+    i.id = id;
+    const lab = el('label', 'check');
+    lab.htmlFor = id;
+    lab.append(i, document.createTextNode(' ' + f.label));
+    main = lab;
+    st.inputs[f.name] = i;
+  } else if (f.type === 'password') {
+    main = passwordInputs(st, f, id, r);
+  } else {
     const lab = el('label', null, f.label);
     lab.htmlFor = id;
-    const input = el('input');
-    input.id = id;
-    input.name = name;
-    input.value = serverText(line[name]);
-    input.placeholder = 'not set';
-    input.spellcheck = false;
-    input.autocomplete = 'off';
-    row.append(lab, input, el('span', 'help', f.help));
-    const also = vendorText(f.vendors);
-    if (also) row.appendChild(el('span', 'vendors', also));
-    row.appendChild(el('span', 'field-error'));
-    fields.appendChild(row);
+    const i = el('input');
+    i.id = id;
+    i.autocomplete = 'off';
+    i.spellcheck = false;
+    if (f.type === 'integer') {
+      i.inputMode = 'numeric';
+      if (f.min !== undefined) i.placeholder = f.min + '\u2013' + f.max;
+    }
+    main = el('div', 'stack');
+    main.append(lab, i);
+    st.inputs[f.name] = i;
   }
-  form.addEventListener('submit', (ev) => { ev.preventDefault(); saveLine(form, line); });
-  return form;
+  const meta = el('div', 'meta');
+  meta.append(help);
+  const also = Object.keys(f.vendors || {}).map((k) => k + ' \u2018' + f.vendors[k] + '\u2019');
+  if (also.length) {
+    const d = el('details', 'vendors');
+    d.append(el('summary', null, 'Other names'), el('p', null, 'also called: ' + also.join(', ')));
+    meta.append(d);
+  }
+  row.append(main, meta, note, err);
+  if (r.dnsOut) row.append(r.dnsOut);
+  for (const i of inputsOf(st, f.name)) describe(i, r);
+  return row;
 }
 
-function clearResult(form) {
-  form.querySelector('.result').textContent = '';
-  form.querySelector('.result').className = 'result';
-  form.querySelector('.errors').replaceChildren();
-  form.querySelector('.checks').replaceChildren();
-  for (const e of form.querySelectorAll('.field-error')) e.textContent = '';
-  for (const e of form.querySelectorAll('input')) e.classList.remove('invalid');
+function serverInputs(st, f, id, r) {
+  const fs = el('fieldset', 'server');
+  fs.append(el('legend', null, f.label));
+  const host = el('input');
+  host.id = id;
+  host.autocomplete = 'off';
+  host.spellcheck = false;
+  host.placeholder = 'not set';
+  const port = el('input');
+  port.id = id + '-port';
+  port.inputMode = 'numeric';
+  port.placeholder = 'from DNS';
+  port.autocomplete = 'off';
+  const tp = el('select');
+  tp.id = id + '-transport';
+  for (const [v, t] of Object.entries(TRANSPORTS)) {
+    const o = el('option', null, t);
+    o.value = v;
+    tp.append(o);
+  }
+  const parts = [['Host', host, 'host'], ['Port', port, 'port'], ['Transport', tp, 'transport']];
+  const grid = el('div', 'hpt');
+  for (const [t, i, cls] of parts) {
+    const lab = el('label', cls, t);
+    lab.htmlFor = i.id;
+    const w = el('div', 'part ' + cls);
+    w.append(lab, i);
+    grid.append(w);
+  }
+  fs.append(grid);
+  st.inputs[f.name] = host;
+  st.inputs[f.name + '.port'] = port;
+  st.inputs[f.name + '.transport'] = tp;
+  r.dnsOut = el('div', 'dns');
+  r.dnsOut.id = id + '-dns';
+  r.dnsOut.setAttribute('aria-live', 'polite');
+  return fs;
 }
 
-function describeCheck(c) {
-  let t = (c.field ? c.field + ': ' : '') + serverText(c.server) + ' - ' + c.status;
-  if (c.method) t += ' (' + c.method + ')';
-  const targets = (c.targets || []).map((x) => {
-    let s = x.host + ':' + x.port + ' ' + x.transport;
-    if (c.method === 'srv' || c.method === 'naptr') s += ' prio ' + x.priority + ' weight ' + x.weight;
-    if (x.addresses && x.addresses.length) s += ' -> ' + x.addresses.join(', ');
-    return s;
-  });
-  if (targets.length) t += ': ' + targets.join('; ');
+function passwordInputs(st, f, id, r) {
+  const box = el('div', 'pw');
+  const lab = el('span', 'pw-label', f.label + ': ');
+  r.pwState = el('span', 'pw-state');
+  const repl = el('button', 'quiet', 'Replace');
+  repl.type = 'button';
+  const clear = el('button', 'quiet', 'Clear');
+  clear.type = 'button';
+  const keep = el('button', 'quiet', 'Keep the stored one');
+  keep.type = 'button';
+  const i = el('input');
+  i.type = 'password';
+  i.id = id;
+  i.autocomplete = 'new-password';
+  const il = el('label', null, 'New password');
+  il.htmlFor = id;
+  const entry = el('div', 'stack');
+  entry.append(il, i);
+  st.inputs[f.name] = i;
+  r.pw = { repl, clear, keep, entry };
+  repl.addEventListener('click', () => { st.pw = 'replace'; pwView(st); i.focus(); edited(st, i); });
+  clear.addEventListener('click', () => { st.pw = 'clear'; i.value = ''; pwView(st); keep.focus(); edited(st, i); });
+  keep.addEventListener('click', () => { st.pw = 'keep'; i.value = ''; pwView(st); repl.focus(); edited(st, i); });
+  box.append(lab, r.pwState, repl, clear, keep, entry);
+  return box;
+}
+
+function pwView(st) {
+  const r = st.rows.password;
+  if (!r) return;
+  const set = st.saved.password_set;
+  const locked = isLocked(st, 'password');
+  r.pwState.textContent = st.pw === 'clear' ? 'will be cleared when you save'
+    : st.pw === 'replace' ? (set ? 'stored; will be replaced when you save' : 'not set; will be set when you save')
+      : set ? 'stored' : 'not set';
+  r.pw.entry.hidden = st.pw !== 'replace';
+  r.pw.repl.hidden = st.pw === 'replace' || locked;
+  r.pw.clear.hidden = st.pw === 'clear' || !set || locked;
+  r.pw.keep.hidden = st.pw === 'keep';
+}
+
+function inputsOf(st, name) {
+  return [st.inputs[name], st.inputs[name + '.port'], st.inputs[name + '.transport']].filter((x) => x);
+}
+
+// aria-describedby: help, provenance note, error, DNS answer (those with text).
+function describe(i, r) {
+  const ids = [r.help, r.note, r.err, r.dnsOut].filter((e) => e && e.textContent).map((e) => e.id);
+  i.setAttribute('aria-describedby', ids.join(' '));
+}
+
+const isLocked = (st, name) => Array.isArray(st.saved.locked) && st.saved.locked.indexOf(name) >= 0;
+
+// The saved line into the form (clears its edits).
+function fill(st, line) {
+  st.saved = line;
+  st.pw = 'keep';
+  for (const f of FIELDS) {
+    const v = line[f.name];
+    const i = st.inputs[f.name];
+    if (!i) continue;
+    if (f.type === 'server') {
+      i.value = v ? v.host : '';
+      st.inputs[f.name + '.port'].value = v && v.port ? String(v.port) : '';
+      st.inputs[f.name + '.transport'].value = v ? v.transport : 'auto';
+    } else if (f.type === 'boolean') {
+      i.checked = !!v;
+    } else if (f.type !== 'password') {
+      i.value = v === undefined || v === null ? '' : String(v);
+    } else {
+      i.value = '';
+    }
+    const r = st.rows[f.name];
+    const locked = isLocked(st, f.name);
+    for (const x of inputsOf(st, f.name)) x.disabled = locked;
+    const p = line.provenance && line.provenance[f.name];
+    const bits = [];
+    if (p && p.source && p.source !== 'default') {
+      bits.push('Set by ' + (SOURCES[p.source] || p.source) + (p.at ? ' on ' + String(p.at).slice(0, 10) : '') + '.');
+    }
+    if (locked) bits.push('Locked: only provisioning can change it.');
+    r.note.textContent = bits.join(' ');
+    r.row.classList.toggle('locked', locked);
+    setErr(st, f.name, '');
+    if (r.dnsOut) r.dnsOut.replaceChildren();
+  }
+  pwView(st);
+  st.title.textContent = 'Line ' + line.line + (line.label ? ': ' + line.label : '');
+  st.anyway.hidden = true;
+  st.reload.hidden = true;
+  markDirty(st);
+  schedule(st, 'routing', () => liveRouting(st));
+  for (const f of FIELDS) if (f.type === 'server' && line[f.name]) schedule(st, f.name, () => liveResolve(st, f.name));
+}
+
+// The form as a line object for PUT (and POST /routing).
+function formLine(st) {
+  const o = { line: st.n };
+  for (const f of FIELDS) {
+    const i = st.inputs[f.name];
+    if (!i) continue;
+    if (f.type === 'server') {
+      const host = i.value.trim();
+      const port = st.inputs[f.name + '.port'].value.trim();
+      o[f.name] = host === '' ? null
+        : { host: host.replace(/^\[(.*)\]$/, '$1'), port: port === '' ? null : Number(port), transport: st.inputs[f.name + '.transport'].value };
+    } else if (f.type === 'boolean') {
+      o[f.name] = i.checked;
+    } else if (f.type === 'integer') {
+      o[f.name] = i.value.trim() === '' ? i.value : Number(i.value);
+    } else if (f.type === 'password') {
+      if (st.pw === 'replace' && i.value !== '') o.password = i.value;
+      if (st.pw === 'clear') o.password = '';
+    } else {
+      o[f.name] = i.value;
+    }
+  }
+  return o;
+}
+
+function same(a, b) {
+  return JSON.stringify(a === undefined ? null : a) === JSON.stringify(b === undefined ? null : b);
+}
+
+function markDirty(st) {
+  const now = formLine(st);
+  let any = false;
+  for (const f of FIELDS) {
+    const changed = f.type === 'password' ? now.password !== undefined : !same(now[f.name], st.saved[f.name]);
+    st.rows[f.name].row.classList.toggle('changed', changed);
+    any = any || changed;
+  }
+  if (any !== st.dirty) {
+    st.dirty = any;
+    renderTab(st);
+  } else if (!st.tab.firstChild) {
+    renderTab(st);
+  }
+}
+
+const dirtyLines = () => [...L.values()].filter((st) => st.dirty).map((st) => st.n);
+
+// ---- checks while typing -------------------------------------------------
+
+function fieldOf(st, input) {
+  for (const [k, i] of Object.entries(st.inputs)) if (i === input) return k.split('.')[0];
+  return null;
+}
+
+function edited(st, input) {
+  const name = fieldOf(st, input);
+  if (!name) return;
+  markDirty(st);
+  st.result.textContent = '';
+  setErr(st, name, syntax(st, name), syntaxPart(st, name));
+  const f = fieldByName(name);
+  if (f.type === 'server') schedule(st, name, () => liveResolve(st, name));
+  if (name === 'dns_srv') {
+    for (const g of FIELDS) if (g.type === 'server') schedule(st, g.name, () => liveResolve(st, g.name));
+  }
+  schedule(st, 'routing', () => liveRouting(st));
+}
+
+function schedule(st, key, fn) {
+  clearTimeout(st.timers[key]);
+  st.timers[key] = setTimeout(fn, DEBOUNCE_MS);
+}
+
+const bytes = (s) => new TextEncoder().encode(s).length;
+
+// Syntax a person can be told at once, before the daemon answers; the daemon's
+// own checks (POST /routing, POST /resolve) follow and have the last word.
+function syntax(st, name) {
+  const f = fieldByName(name);
+  const i = st.inputs[name];
+  if (f.type === 'server') {
+    const h = i.value.trim();
+    const port = st.inputs[name + '.port'].value.trim();
+    if (h === '' && port !== '') return 'Give a host, or leave the port empty too.';
+    if (/\s/.test(h)) return '\u2018' + h + '\u2019 is not a host name: it contains a space.';
+    if (h !== '' && !/^\[?[A-Za-z0-9.:_-]+\]?$/.test(h)) return '\u2018' + h + '\u2019 is not a host name or an IP address.';
+    if (/\.\.|^\.|^-|-\.|\.-/.test(h)) return '\u2018' + h + '\u2019 is not a host name: a part of it is empty or starts or ends with a hyphen.';
+    if (port !== '' && !(/^\d+$/.test(port) && Number(port) >= 1 && Number(port) <= 65535)) return 'The port is a number from 1 to 65535, or empty to let DNS decide.';
+    return '';
+  }
+  if (f.type === 'integer') {
+    const v = i.value.trim();
+    if (!/^\d+$/.test(v) || Number(v) < f.min || Number(v) > f.max) return f.label + ' is a whole number from ' + f.min + ' to ' + f.max + '.';
+    return '';
+  }
+  if (f.type === 'boolean') return '';
+  const v = i.value;
+  if (f.max_length && bytes(v) > f.max_length) return 'At most ' + f.max_length + ' bytes (this is ' + bytes(v) + ').';
+  if (/[\u0000-\u001f\u007f]/.test(v)) return 'Control characters are not allowed.';
+  if (f.type === 'user' && /[\s@:<>"]/.test(v)) return 'A user name cannot contain spaces or the characters @ : < > ".';
+  if (f.type === 'domain' && v !== '' && !/^[A-Za-z0-9.-]+$/.test(v)) return '\u2018' + v + '\u2019 is not a domain name.';
+  return '';
+}
+
+// part: 'port' or 'transport' of a server when the problem is there, else the field's main input.
+const pathPart = (path) => (String(path || '').match(/\.(port|transport)$/) || [])[1] || '';
+const syntaxPart = (st, name) => (/port/.test(syntax(st, name)) && st.inputs[name + '.port'].value.trim() !== '' ? 'port' : '');
+
+function setErr(st, name, msg, part) {
+  const r = st.rows[name];
+  if (!r) return;
+  r.err.textContent = msg ? human(msg) : '';
+  const target = st.inputs[part ? name + '.' + part : name] || st.inputs[name];
+  for (const i of inputsOf(st, name)) {
+    if (msg && i === target) i.setAttribute('aria-invalid', 'true'); else i.removeAttribute('aria-invalid');
+    describe(i, r);
+  }
+  r.row.classList.toggle('invalid', !!msg);
+}
+
+async function liveResolve(st, name) {
+  const r = st.rows[name];
+  const seq = (st.seq[name] || 0) + 1;
+  st.seq[name] = seq;
+  const s = formLine(st)[name];
+  if (!s || syntax(st, name)) { r.dnsOut.replaceChildren(); describeAll(st, name); return; }
+  r.dnsOut.replaceChildren(el('p', 'pending', 'Checking ' + s.host + ' in DNS\u2026'));
+  const dnsSrv = st.inputs.dns_srv ? st.inputs.dns_srv.checked : true;
+  const a = await api('POST', '/resolve', { server: s, dns_srv: dnsSrv });
+  if (st.seq[name] !== seq) return;  // a newer edit asked again: this answer is stale
+  if (sessionGone(a)) return;
+  r.dnsOut.replaceChildren();
+  if (a.status === 422) {
+    setErr(st, name, (a.json.errors || []).map((e) => e.message).join(' ') || 'Not a valid server.');
+  } else if (a.status === 200) {
+    showResolution(r.dnsOut, a.json);
+  } else {
+    r.dnsOut.append(el('p', 'bad', 'The check failed: ' + (a.json.detail || 'HTTP ' + a.status) + '.'));
+  }
+  describeAll(st, name);
+}
+
+function describeAll(st, name) {
+  for (const i of inputsOf(st, name)) describe(i, st.rows[name]);
+}
+
+function showResolution(box, res) {
+  box.append(el('p', res.status === 'ok' ? 'ok' : 'bad', resolutionText(res)));
+  for (const w of res.warnings || []) box.append(el('p', 'warn', human(w.message)));
+  const looks = res.lookups || [];
+  if (looks.length) {
+    const d = el('details', 'lookups');
+    d.append(el('summary', null, 'Lookups made (' + looks.length + ')'));
+    const ul = el('ul');
+    for (const k of looks) ul.append(el('li', null, k.type + ' ' + k.name + ': ' + k.outcome));
+    d.append(ul);
+    box.append(d);
+  }
+}
+
+// "Registrations go to ...; calls go through ..." for the form as it stands.
+async function liveRouting(st) {
+  const seq = (st.seq.routing || 0) + 1;
+  st.seq.routing = seq;
+  const body = formLine(st);
+  delete body.password;
+  for (const f of FIELDS) if (f.type === 'server' && body[f.name] && syntax(st, f.name)) body[f.name] = null;
+  if (typeof body.register_expires !== 'number' || syntax(st, 'register_expires')) delete body.register_expires;
+  const a = await api('POST', '/routing', body);
+  if (st.seq.routing !== seq) return;
+  if (sessionGone(a)) return;
+  st.route.replaceChildren();
+  if (a.status === 422) {
+    for (const e of a.json.errors || []) {
+      const name = String(e.field || '').split(/[.[]/)[0];
+      if (st.rows[name] && !st.rows[name].err.textContent) setErr(st, name, e.message, pathPart(e.field));
+    }
+    st.route.append(el('p', 'bad', 'Fix the fields marked above to see where requests go.'));
+    return;
+  }
+  if (a.status !== 200) {
+    st.route.append(el('p', 'bad', 'Cannot tell where requests go: ' + (a.json.detail || 'HTTP ' + a.status) + '.'));
+    return;
+  }
+  for (const t of routeSentences(a.json, body)) st.route.append(el('p', null, t));
+}
+
+function hopName(h) {
+  const r = h.resolution;
+  const host = r && r.server ? hostText(r.server) : '';
+  let t = 'the ' + labelOf(h.field).toLowerCase() + ' ' + host;
+  if (r && r.status === 'ok' && r.targets && r.targets.length) {
+    const t0 = r.targets[0];
+    const at = (t0.addresses || []).filter((a) => a !== t0.host);
+    t += ' (' + (t0.host !== r.server.host ? t0.host + ' ' : '') + (at.length ? 'at ' + at[0] + ' ' : '') +
+      'port ' + t0.port + ', ' + TRANSPORTS[t0.transport] + ')';
+  } else if (r && r.status !== 'skipped') {
+    t += ' (which does not resolve now)';
+  }
   return t;
 }
 
-function showChecks(form, checks) {
-  const ul = form.querySelector('.checks');
-  for (const c of checks || []) ul.appendChild(el('li', c.status === 'ok' ? 'ok' : 'bad', describeCheck(c)));
+function hopsText(verb, hops) {
+  const prim = hops.filter((h) => h.role === 'primary');
+  const back = hops.filter((h) => h.role === 'backup');
+  let t;
+  if (prim.length > 1 && prim[0].field === 'outbound_proxy') {
+    t = verb + ' through ' + hopName(prim[0]) + ' to ' + prim.slice(1).map(hopName).join(', then ');
+  } else if (prim.length) {
+    t = verb + ' to ' + prim.map(hopName).join(', then ');
+  } else {
+    t = verb + ' to no primary server';
+  }
+  if (back.length) t += '; when that does not answer, to ' + back.map(hopName).join(', then ');
+  return t + '.';
 }
 
-function showProblems(form, items, cls) {
-  const ul = form.querySelector('.errors');
-  for (const e of items || []) {
-    const name = String(e.field || '').split(/[.[]/)[0];
-    const input = form.querySelector('input[name="' + CSS.escape(name) + '"]');
-    if (input) {
-      if (cls === 'bad') input.classList.add('invalid');
-      const slot = input.parentElement.querySelector('.field-error');
-      slot.textContent = (slot.textContent ? slot.textContent + ' ' : '') + e.message;
-      slot.className = 'field-error ' + cls;
-    } else {
-      ul.appendChild(el('li', cls, (e.field ? e.field + ': ' : '') + e.message));
-    }
-  }
+function routeSentences(rt, body) {
+  const out = [];
+  const reg = rt.register || [];
+  const inv = rt.invite || [];
+  if (!reg.length && !inv.length) return ['No server is set: this line can neither register nor call.'];
+  if (body.register === false) out.push('This line does not register.');
+  else if (reg.length) out.push(hopsText('Registrations go', reg));
+  if (inv.length) out.push(hopsText('Calls go', inv));
+  if (body.enabled === false) out.push('The line is disabled: the phone uses none of this until it is enabled.');
+  return out;
 }
 
-async function saveLine(form, line) {
-  clearResult(form);
-  const body = Object.assign({}, line);
-  delete body.password_set;
-  for (const { name } of SERVER_FIELDS) {
-    const v = form.querySelector('input[name="' + name + '"]').value.trim();
-    body[name] = v === '' ? null : v;
+// ---- saving --------------------------------------------------------------
+
+function announce(st, text, cls) {
+  st.result.textContent = text;
+  st.result.className = 'result ' + (cls || '');
+  say(text, cls === 'bad');
+}
+
+async function saveLine(st, dns) {
+  st.anyway.hidden = true;
+  st.reload.hidden = true;
+  const names = [];
+  for (const f of FIELDS) {
+    const bad = isLocked(st, f.name) ? '' : syntax(st, f.name);
+    setErr(st, f.name, bad, bad && syntaxPart(st, f.name));
+    if (bad) names.push(f.name);
   }
-  const policy = form.querySelector('select[name="dns"]').value;
-  const result = form.querySelector('.result');
-  result.textContent = 'Checking DNS and saving...';
-  const r = await api('PUT', '/lines/' + line.line + '?dns=' + encodeURIComponent(policy), body);
+  if (names.length) return refused(st, names, 'Not saved');
+  const body = formLine(st);
+  announce(st, 'Checking DNS and saving\u2026', '');
+  const hdr = st.etag ? { 'If-Match': st.etag } : {};
+  const r = await api('PUT', '/lines/' + st.n + '?dns=' + dns, body, hdr);
   if (sessionGone(r)) return;
-  result.textContent = '';
   if (r.status === 200) {
-    Object.assign(line, r.json.line || {});
-    for (const { name } of SERVER_FIELDS)
-      form.querySelector('input[name="' + name + '"]').value = serverText(line[name]);
-    form.querySelector('.line-title').textContent = lineTitle(line);
-    result.textContent = r.json.changed ? 'Saved.' : 'Nothing changed.';
-    result.className = 'result ok';
-    showProblems(form, r.json.warnings, 'warn');
-    showChecks(form, r.json.checks);
+    st.etag = r.headers.get('ETag') || '';
+    fill(st, r.json.line);
+    setDns(st, r.json.checks || []);
+    for (const w of r.json.warnings || []) {
+      const name = String(w.field || '').split(/[.[]/)[0];
+      const row = st.rows[name];
+      if (row && row.dnsOut) row.dnsOut.prepend(el('p', 'warn', human(w.message)));
+    }
+    const warned = (r.json.warnings || []).length;
+    announce(st, (r.json.changed ? 'Saved.' : 'Saved: nothing had changed.') +
+      (warned ? ' With ' + warned + ' DNS warning' + (warned > 1 ? 's' : '') + ', shown at the fields.' : ''), warned ? 'warn' : 'ok');
+    loadStatus();
     return;
   }
-  result.className = 'result bad';
-  if (r.status === 422) {
-    result.textContent = 'Not saved: ' + (r.json.detail || 'some fields are wrong') + '.';
-    showProblems(form, r.json.errors, 'bad');
-    showChecks(form, r.json.checks);
-  } else if (r.status === 403) {
-    showLogin('The page lost its session token: please log in again.');
+  if (r.status === 412) {
+    st.reload.hidden = false;
+    announce(st, 'Not saved: someone else changed line ' + st.n + ' since this page read it. Reload the line to see their version (your edits here are then lost).', 'bad');
+    st.reload.focus();
+    return;
+  }
+  const errs = r.json.errors || [];
+  if ((r.status === 422 || r.status === 409) && errs.length) {
+    const bad = [];
+    for (const e of errs) {
+      const name = String(e.field || '').split(/[.[]/)[0];
+      if (!st.rows[name]) continue;
+      const r0 = st.rows[name];
+      setErr(st, name, (r0.err.textContent && bad.indexOf(name) >= 0 ? r0.err.textContent + ' ' : '') + e.message, pathPart(e.field));
+      if (bad.indexOf(name) < 0) bad.push(name);
+    }
+    for (const c of r.json.checks || []) {
+      const row = st.rows[c.field];
+      if (row && row.dnsOut) { row.dnsOut.replaceChildren(); showResolution(row.dnsOut, c); describeAll(st, c.field); }
+    }
+    const dnsOnly = errs.every((e) => /^dns_/.test(e.code || ''));
+    if (dnsOnly && dns === 'require') {
+      st.anyway.hidden = false;
+      return refused(st, bad, 'Not saved: only the DNS check failed', 'You can fix the server, or save anyway: the phone then keeps trying.');
+    }
+    return refused(st, bad, r.status === 409 ? 'Not saved: locked fields' : 'Not saved');
+  }
+  announce(st, 'Not saved: ' + human(r.json.detail || r.json.title || 'HTTP ' + r.status) + '.', 'bad');
+}
+
+function refused(st, names, head, tail) {
+  const labels = names.map(labelOf);
+  announce(st, head + (labels.length ? ' (' + labels.join(', ') + ')' : '') + '. ' + (tail || 'See the message at each marked field.'), 'bad');
+  const first = names.length ? inputsOf(st, names[0])[0] : null;
+  if (first && !first.disabled) {
+    first.focus();
   } else {
-    result.textContent = 'Not saved: ' + (r.json.detail || r.json.title || ('HTTP ' + r.status)) + '.';
+    st.result.focus();
   }
 }
+
+async function resetLine(st, resetBtn) {
+  st.confirm.hidden = true;
+  const r = await api('DELETE', '/lines/' + st.n);
+  if (sessionGone(r)) return;
+  if (r.status === 200) {
+    st.etag = r.headers.get('ETag') || '';
+    fill(st, r.json.line || r.json);
+    setDns(st, []);
+    announce(st, 'Line ' + st.n + ' is back to factory defaults.', 'ok');
+    loadStatus();
+  } else {
+    announce(st, 'Not reset: ' + human(r.json.detail || r.json.title || 'HTTP ' + r.status) + '.', 'bad');
+  }
+  resetBtn.focus();
+}
+
+// ---- admin ---------------------------------------------------------------
+
+async function changePassword(ev) {
+  ev.preventDefault();
+  const msg = $('pw-msg');
+  const [cur, nw, nw2] = ['pw-cur', 'pw-new', 'pw-new2'].map((id) => $(id));
+  for (const i of [cur, nw, nw2]) i.removeAttribute('aria-invalid');
+  msg.className = 'msg bad';
+  if (nw.value !== nw2.value) {
+    msg.textContent = 'The two new passwords differ.';
+    nw2.setAttribute('aria-invalid', 'true');
+    nw2.focus();
+    return;
+  }
+  const r = await api('PUT', '/admin/password', { current: cur.value, new: nw.value });
+  if (r.status === 204) {
+    for (const i of [cur, nw, nw2]) i.value = '';
+    msg.textContent = '';
+    L.clear();
+    showLogin('');
+    say('The admin password is changed: log in with the new one.');
+    return;
+  }
+  if (r.status === 401 && r.json && /current/i.test(JSON.stringify(r.json))) {
+    msg.textContent = 'The current password is wrong.';
+    cur.setAttribute('aria-invalid', 'true');
+    cur.focus();
+    return;
+  }
+  if (sessionGone(r)) return;
+  msg.textContent = 'Not changed: ' + human((r.json.errors || []).map((e) => e.message).join(' ') || r.json.detail || r.json.title || 'HTTP ' + r.status) + '.';
+  (r.status === 422 ? nw : cur).setAttribute('aria-invalid', 'true');
+  (r.status === 422 ? nw : cur).focus();
+  say(msg.textContent, true);
+}
+
+async function exportConfig() {
+  const r = await api('GET', '/config');
+  if (sessionGone(r)) return;
+  if (r.status !== 200) { say('Export failed: HTTP ' + r.status + '.', true); return; }
+  const blob = new Blob([JSON.stringify(r.json, null, 2) + '\n'], { type: 'application/json' });
+  const a = el('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = 'sipcfg-config.json';
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  say('Exported the configuration of ' + r.json.lines.length + ' lines.');
+}
+
+let pendingImport = null;
+
+function showVal(f, v) {
+  if (v === undefined || v === null || v === '') return f && f.type === 'server' ? 'not set' : 'empty';
+  if (f && f.type === 'server') return hostText(v) + (v.transport !== 'auto' ? ' ' + TRANSPORTS[v.transport] : '');
+  if (f && f.type === 'boolean') return v ? 'on' : 'off';
+  if (Array.isArray(v)) return v.map(labelOf).join(', ') || 'none';
+  return '\u2018' + v + '\u2019';
+}
+
+// What a dry run says would change, line by line, in words.
+function importChanges(after) {
+  const out = [];
+  for (const nl of after) {
+    const st = L.get(nl.line);
+    const old = st ? st.saved : {};
+    const bits = [];
+    for (const f of FIELDS) {
+      if (f.type === 'password') {
+        if (!!old.password_set !== !!nl.password_set) bits.push(f.label + (nl.password_set ? ' set' : ' cleared'));
+      } else if (!same(old[f.name], nl[f.name])) {
+        bits.push(f.label + ': ' + showVal(f, old[f.name]) + ' \u2192 ' + showVal(f, nl[f.name]));
+      }
+    }
+    if (nl.locked && !same(old.locked || [], nl.locked)) bits.push('locked fields: ' + showVal(null, nl.locked));
+    if (bits.length) out.push(['Line ' + nl.line, bits]);
+  }
+  return out;
+}
+
+async function importFile() {
+  const out = $('import-out');
+  const file = $('import-file').files[0];
+  pendingImport = null;
+  $('import-apply').hidden = true;
+  out.replaceChildren();
+  if (!file) return;
+  const text = await file.text();
+  $('import-file').value = '';  // the same file picked again is read again
+  try { JSON.parse(text); } catch (e) {
+    out.append(el('p', 'bad', file.name + ' is not a JSON file: ' + e.message));
+    return;
+  }
+  out.append(el('p', 'pending', 'Checking ' + file.name + '\u2026'));
+  const r = await api('PUT', '/config?dry_run=true', text);
+  if (sessionGone(r)) return;
+  out.replaceChildren();
+  if (r.status !== 200) {
+    out.append(el('p', 'bad', file.name + ' cannot be imported:'));
+    const ul = el('ul', 'bad');
+    for (const e of r.json.errors || [{ message: r.json.detail || r.json.title || 'HTTP ' + r.status }]) ul.append(el('li', null, human(e.message) + (e.field ? ' (' + human(e.field) + ')' : '')));
+    out.append(ul);
+    say(file.name + ' cannot be imported.', true);
+    return;
+  }
+  const changes = importChanges(r.json.lines || []);
+  if (!changes.length) {
+    out.append(el('p', 'ok', 'Importing ' + file.name + ' would change nothing.'));
+    say('Importing ' + file.name + ' would change nothing.');
+    return;
+  }
+  out.append(el('p', null, 'Importing ' + file.name + ' would change:'));
+  const ul = el('ul', 'changes');
+  for (const [head, bits] of changes) {
+    const li = el('li', null, head + ': ');
+    li.append(document.createTextNode(bits.join('; ') + '.'));
+    ul.append(li);
+  }
+  out.append(ul);
+  pendingImport = text;
+  $('import-apply').hidden = false;
+  say('Checked ' + file.name + ': ' + changes.length + ' line' + (changes.length > 1 ? 's' : '') + ' would change. Apply it to store it.');
+}
+
+async function applyImport() {
+  if (!pendingImport) return;
+  const r = await api('PUT', '/config', pendingImport);
+  if (sessionGone(r)) return;
+  if (r.status === 200) {
+    pendingImport = null;
+    $('import-apply').hidden = true;
+    $('import-out').replaceChildren(el('p', 'ok', 'Imported.'));
+    await loadAll(false);
+    say('Imported: the lines now show the new configuration.');
+    return;
+  }
+  $('import-out').append(el('p', 'bad', 'Not imported: ' + human((r.json.errors || []).map((e) => e.message).join(' ') || r.json.detail || 'HTTP ' + r.status)));
+  say('Not imported.', true);
+}
+
+window.addEventListener('beforeunload', (ev) => {
+  if (!dirtyLines().length) return;
+  ev.preventDefault();
+  ev.returnValue = '';
+});
 
 document.addEventListener('DOMContentLoaded', () => {
   $('login').addEventListener('submit', login);
   $('logout').addEventListener('click', logout);
-  if (csrf) loadLines(); else showLogin('');
+  $('to-admin').addEventListener('click', () => { $('admin-h').tabIndex = -1; $('admin-h').focus(); });
+  $('pw-form').addEventListener('submit', changePassword);
+  $('export').addEventListener('click', exportConfig);
+  $('import-file').addEventListener('change', importFile);
+  $('import-apply').addEventListener('click', applyImport);
+  if (csrf) loadAll(false); else showLogin('');
 });

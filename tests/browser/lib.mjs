@@ -48,19 +48,19 @@ function run(cmd, args, input) {
 }
 
 // One sipcfgd with its own flash image and admin password. The DNS server it
-// is given is an unused loopback port: the tests only save IP literals or use
-// ?dns=skip, and nothing may leave the machine.
-export async function startDaemon(extraArgs = []) {
+// is given is opts.dns (a dnsmasq from startDnsmasq) or an unused loopback
+// port, so that nothing may leave the machine.
+export async function startDaemon(extraArgs = [], opts = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'sipcfg-browser-'));
   const flash = join(dir, 'flash.img');
   await run(SIPCFG, ['--flash', flash, 'passwd'], ADMIN_PASS + '\n');
   const log = join(dir, 'sipcfgd.log');
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
-    const dns = await freePort('udp');
+    const dns = opts.dns || `127.0.0.1:${await freePort('udp')}`;
     const fd = openSync(log, 'w');
     const child = spawn(SIPCFGD, ['--listen', `127.0.0.1:${port}`, '--flash', flash, '--lines', '3',
-      '--dns-server', `127.0.0.1:${dns}`, '--dns-timeout-ms', '500', ...extraArgs],
+      '--dns-server', dns, '--dns-timeout-ms', '500', ...extraArgs],
     { stdio: ['ignore', 'ignore', fd] });
     closeSync(fd);
     let exited = false;
@@ -135,4 +135,50 @@ export async function launchBrowser() {
       try { await context.close(); } finally { rmSync(profile, { recursive: true, force: true }); }
     },
   };
+}
+
+// A DNS query for NAME (type A) as bytes: enough to see that dnsmasq answers.
+function dnsQuery(name) {
+  const parts = name.split('.').map((p) => Buffer.concat([Buffer.from([p.length]), Buffer.from(p)]));
+  return Buffer.concat([Buffer.from([0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]), ...parts, Buffer.from([0, 0, 1, 0, 1])]);
+}
+
+function dnsAnswers(port) {
+  return new Promise((ok) => {
+    const s = createSocket('udp4');
+    const done = (v) => { clearTimeout(t); s.close(); ok(v); };
+    const t = setTimeout(() => done(false), 300);
+    s.on('error', () => done(false));
+    s.on('message', () => done(true));
+    s.send(dnsQuery('probe.test'), port, '127.0.0.1');
+  });
+}
+
+// A real dnsmasq on a free loopback port, answering only for *.test from its
+// command line (ARGS: --srv-host=..., --host-record=...). Returns
+// { server: '127.0.0.1:PORT', stop }.
+export async function startDnsmasq(args) {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freePort('udp');
+    const child = spawn('/usr/sbin/dnsmasq', ['--keep-in-foreground', `--port=${port}`,
+      '--listen-address=127.0.0.1', '--bind-interfaces', '--no-resolv', '--no-hosts',
+      '--conf-file=/dev/null', '--local=/test/', '--pid-file=', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => { err += d; });
+    let exited = false;
+    child.on('exit', () => { exited = true; });
+    const stop = async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        const gone = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await gone;
+      }
+    };
+    for (let i = 0; i < 30 && !exited; i++) {  // bounded: about 9 s
+      if (await dnsAnswers(port)) return { server: `127.0.0.1:${port}`, stop };
+    }
+    await stop();
+    if (!/in use/i.test(err)) throw new Error('dnsmasq did not start: ' + err);
+  }
+  throw new Error('dnsmasq found no free port');
 }
