@@ -9,7 +9,7 @@
 
 #include "auth.h"
 #include "check.h"
-#include "server.h"
+#include "hostport.h"
 
 /* ---- resolved values ---- */
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "server.h"
+#include "hostport.h"
 
 int api_dns_policy(const struct req *rq, struct resp *rs, enum api_dns_policy *out)
 {

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "server.h"
+#include "dns_target.h"
+#include "hostport.h"
+#include "text.h"
 
 #define QUOTE_MAX 200
 #define MSG_MAX 1024
@@ -136,17 +138,6 @@ int check_secret(const char *s, size_t len, size_t max, const char *field, struc
     return text_rules(s, len, max, field, errs, true);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* RFC 3261 25.1: user = 1*( unreserved / escaped / user-unreserved ).
  * Decision: of user-unreserved, ';', '?' and '$' are refused although the RFC
  * allows them: ';' and '?' start URI parameters and headers in the many SIP
@@ -167,8 +158,8 @@ int check_user(const char *s, size_t len, size_t max, const char *field, struct 
             continue;
         quote_n(q, sizeof q, s, len);
         if (c == '%') {
-            int h1 = i + 1 < len ? hexval(s[i + 1]) : -1;
-            int h2 = i + 2 < len ? hexval(s[i + 2]) : -1;
+            int h1 = i + 1 < len ? text_hexval(s[i + 1]) : -1;
+            int h2 = i + 2 < len ? text_hexval(s[i + 2]) : -1;
             if (h1 < 0 || h2 < 0) {
                 diag_add(errs, field, "invalid_user",
                          "'%s' is not a valid user: '%%' must be followed by two hex digits", q);
@@ -243,74 +234,6 @@ int check_uint(const struct field_desc *f, long long v, const char *path, struct
     return 0;
 }
 
-/* Digits only, at most `max`. */
-static bool parse_num(const char *s, size_t len, unsigned long max, unsigned long *out)
-{
-    unsigned long v = 0;
-    if (len == 0 || len > 10)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (unsigned long)(s[i] - '0');
-    }
-    *out = v;
-    return v <= max;
-}
-
-/* One "prio weight port transport host addr[,addr]" entry. */
-static bool resolved_entry_ok(const char *e, size_t len)
-{
-    const char *part[6];
-    size_t plen[6], np = 0;
-    const char *p = e, *end = e + len;
-    while (np < 6) {
-        const char *sp = memchr(p, ' ', (size_t)(end - p));
-        const char *pe = sp ? sp : end;
-        part[np] = p;
-        plen[np++] = (size_t)(pe - p);
-        if (!sp)
-            break;
-        p = sp + 1;
-    }
-    if (np != 6 || part[5] + plen[5] != end)
-        return false;
-    unsigned long v;
-    if (!parse_num(part[0], plen[0], 65535, &v) || !parse_num(part[1], plen[1], 65535, &v) ||
-        !parse_num(part[2], plen[2], 65535, &v) || v == 0)
-        return false;
-    enum transport t;
-    char tb[8];
-    if (plen[3] >= sizeof tb)
-        return false;
-    memcpy(tb, part[3], plen[3]);
-    tb[plen[3]] = '\0';
-    if (transport_from_name(tb, &t) < 0 || t == TRANSPORT_AUTO ||
-        strcmp(tb, transport_name(t)) != 0)
-        return false;
-    char host[HOST_MAX + 1];
-    struct diag_list scratch;
-    diag_init(&scratch);
-    if (host_parse(part[4], plen[4], host, "", &scratch) < 0)
-        return false;
-    for (const char *a = part[5], *aend = end; a <= aend;) {
-        const char *comma = memchr(a, ',', (size_t)(aend - a));
-        size_t al = (size_t)((comma ? comma : aend) - a);
-        char ab[64];
-        unsigned char bin[16];
-        if (al == 0 || al >= sizeof ab)
-            return false;
-        memcpy(ab, a, al);
-        ab[al] = '\0';
-        if (inet_pton(AF_INET, ab, bin) != 1 && inet_pton(AF_INET6, ab, bin) != 1)
-            return false;
-        if (!comma)
-            break;
-        a = comma + 1;
-    }
-    return true;
-}
-
 int check_resolved(const char *s, const char *path, struct diag_list *errs)
 {
     size_t len = strnlen(s, RESOLVED_MAX + 1);
@@ -323,7 +246,8 @@ int check_resolved(const char *s, const char *path, struct diag_list *errs)
     for (const char *e = s, *end = s + len; len && e <= end;) {
         const char *semi = memchr(e, ';', (size_t)(end - e));
         size_t el = (size_t)((semi ? semi : end) - e);
-        if (!resolved_entry_ok(e, el)) {
+        struct dns_target t;
+        if (dns_target_parse(e, el, &t) < 0) {
             diag_add(errs, path, "invalid_resolved",
                      "'%s' is not a stored resolution ('prio weight port transport host "
                      "addr[,addr]' entries separated by ';')", quote_n(q, sizeof q, e, el));

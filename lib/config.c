@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "server.h"
+#include "hostport.h"
 
 static size_t diag_count(const struct diag_list *l)
 {

@@ -1,5 +1,5 @@
 /* json: see json.h. Conversions walk the field table of line.c; the checks
- * are check.c's and server.c's, so JSON input obeys the same rules as flash. */
+ * are check.c's and hostport.c's, so JSON input obeys the same rules as flash. */
 #include "json.h"
 
 #include <errno.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "server.h"
+#include "hostport.h"
 
 #define QUOTE_MAX 200
 #define NAME_MAX_NORM 64

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "server.h"
+#include "hostport.h"
 
 #define TEXT(js, type_, member, max_, label_, help_, vendors_)                         \
     { .json = (js), .key = (js), .type = (type_), .offset = offsetof(struct line, member), \

@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "config.h"
-#include "dns.h"
+#include "dns_target.h"
 #include "kv.h"
-#include "server.h"
+#include "hostport.h"
 #include "store.h"
 
 struct sipcfg {

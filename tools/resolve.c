@@ -1,7 +1,7 @@
 /* sipcfg resolve: the live DNS check of API.md section 4 from the command
  * line, for a person (which lookups were made, what each returned, the
  * targets in the order the phone tries them) or as the JSON resolution.
- * All logic is in lib/dns.c; this file parses options and prints. */
+ * All logic is in lib/dns*.c; this file parses options and prints. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -12,7 +12,7 @@
 #include "cli.h"
 #include "diag.h"
 #include "dns.h"
-#include "server.h"
+#include "hostport.h"
 
 #define TIMEOUT_MAX_MS 60000
 

@@ -16,7 +16,7 @@
 #include "config.h"
 #include "json.h"
 #include "kv.h"
-#include "server.h"
+#include "hostport.h"
 
 #define SECRET "fuzz-secret-7Qx"
 

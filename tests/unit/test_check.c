@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "server.h"
+#include "hostport.h"
 
 struct text_case {
     const char *in;

@@ -15,7 +15,7 @@
 #include "config.h"
 #include "json.h"
 #include "kv.h"
-#include "server.h"
+#include "hostport.h"
 
 /* "key=value\n" for every entry, sorted (kv keeps keys sorted). */
 static char *kv_text(const struct kv *kv)

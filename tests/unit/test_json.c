@@ -14,7 +14,7 @@
 
 #include "check.h"
 #include "json.h"
-#include "server.h"
+#include "hostport.h"
 
 static json_t *parse(const char *body)
 {

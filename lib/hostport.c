@@ -1,11 +1,11 @@
-/* server: see server.h.
+/* hostport: see hostport.h.
  *
  * Positive validation only (THREATS.md A1-A3): a server is an LDH host name or
  * an IP literal, an optional port 1..65535 and an optional transport. Anything
  * else is rejected with a message that names the exact problem; user input
  * reaches a message only through diag_quote. The parser works on (pointer,
  * length) pieces of the input, so no input length can overflow a buffer. */
-#include "server.h"
+#include "hostport.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -64,16 +64,23 @@ static bool is_ldh(unsigned char c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
 }
 
-int host_ip_family(const char *host)
+int host_ip_literal(const char *host, char *norm, size_t n)
 {
     unsigned char a[16];
-    if (!host)
-        return 0;
-    if (inet_pton(AF_INET, host, a) == 1)
-        return AF_INET;
-    if (inet_pton(AF_INET6, host, a) == 1)
-        return AF_INET6;
+    static const int families[] = { AF_INET, AF_INET6 };
+    for (size_t i = 0; host && i < sizeof families / sizeof families[0]; i++) {
+        if (inet_pton(families[i], host, a) != 1)
+            continue;
+        if (norm && !inet_ntop(families[i], a, norm, (socklen_t)n))
+            return 0;
+        return families[i];
+    }
     return 0;
+}
+
+int host_ip_family(const char *host)
+{
+    return host_ip_literal(host, NULL, 0);
 }
 
 /* Something that is clearly not a server: a URL or a user@host. Reported as

@@ -1,7 +1,8 @@
-/* server: parse and normalise "host:port;transport" and sip:/sips: URIs into a
- * struct server, check a server given as an object, format one for people. */
-#ifndef SIPCFG_SERVER_H
-#define SIPCFG_SERVER_H
+/* hostport: SIP host:port parsing: parse and normalise "host:port;transport"
+ * and sip:/sips: URIs into a struct server, check a server given as an object,
+ * format one for people. */
+#ifndef SIPCFG_HOSTPORT_H
+#define SIPCFG_HOSTPORT_H
 #include <stdbool.h>
 #include <stddef.h>
 #include "diag.h"
@@ -35,6 +36,8 @@ int host_parse(const char *in, size_t len, char out[HOST_MAX + 1], const char *p
                struct diag_list *errs);
 /* AF_INET / AF_INET6 for an IP literal (IPv6 without brackets), 0 for a name. */
 int host_ip_family(const char *host);
+/* The same, and `norm` (when not NULL) gets the literal's canonical inet_ntop text. */
+int host_ip_literal(const char *host, char *norm, size_t n);
 
 const char *transport_name(enum transport t);           /* "auto", "udp", "tcp", "tls" */
 int transport_from_name(const char *name, enum transport *out);  /* case-insensitive; -EINVAL */

@@ -1,4 +1,4 @@
-/* Unit tests of server.c: every string form of API.md section 1 normalises to
+/* Unit tests of hostport.c: every string form of API.md section 1 normalises to
  * the object form written there; every bad input is refused with the right
  * code, field path and a message without raw bytes. */
 #include <stdarg.h>
@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "json.h"
-#include "server.h"
+#include "hostport.h"
 
 /* The object form as the API prints it. */
 static char *object_of(const struct server *s)
@@ -63,7 +63,7 @@ static void test_forms_of_api_md(void **state)
         {"SIPS:PBX.EXAMPLE.COM:5061", "{\"host\":\"pbx.example.com\",\"port\":5061,\"transport\":\"tls\"}"},
         {"pbx.example.com.", "{\"host\":\"pbx.example.com\",\"port\":null,\"transport\":\"auto\"}"},
         {"pbx.example.com.:5060", "{\"host\":\"pbx.example.com\",\"port\":5060,\"transport\":\"auto\"}"},
-        /* decisions documented in server.h */
+        /* decisions documented in hostport.h */
         {"2001:db8::1", "{\"host\":\"2001:db8::1\",\"port\":null,\"transport\":\"auto\"}"},
         {"[2001:DB8:0:0::1]", "{\"host\":\"2001:db8::1\",\"port\":null,\"transport\":\"auto\"}"},
         {"sip:pbx.example.com;lr", "{\"host\":\"pbx.example.com\",\"port\":null,\"transport\":\"auto\"}"},
