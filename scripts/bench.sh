@@ -1,59 +1,151 @@
 #!/usr/bin/env bash
-# make bench: speed and memory as ratios measured in one run on this machine,
-# never as timed assertions in tests. Compares sipcfgd (build/, -O2) with
-#   - a bare libmicrohttpd responder in the same threading mode (goal: >= 80%)
-#   - a CGI phone admin: busybox httpd + a shell CGI script (goal: >= 20x)
-# and reports idle RSS (goal: < 4 MiB) and the page's size (goal: < 50 KiB).
+# make bench: speed and memory measured in one run on this machine, as ratios
+# and against fixed goals; never as timed assertions in tests. docs/BENCHMARKS.md
+# explains each figure. The yardstick is checked like a result: before any
+# ratio is reported, the bare responder and sipcfgd must both keep their
+# connections alive, answer every request 200, and send the same bytes;
+# otherwise the bench stops with an error.
+#
+# Knobs: BENCH_SECONDS (per wrk run, default 4), BENCH_REPEAT (alternated
+# rounds, default 3), BENCH_REQUESTS (the allocation-growth run, default 1000000).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 export SIPCFG_TOP=$top SIPCFGD=$top/build/sipcfgd SIPCFG=$top/build/sipcfg
 source tests/integration/lib.sh
 
-DUR=${BENCH_SECONDS:-5}
-CONN=${BENCH_CONNECTIONS:-16}
-mkdir -p build/bench
-cc -O2 -o build/bench/bare_mhd tools/bench/bare_mhd.c $(pkg-config --cflags --libs libmicrohttpd) -lpthread
+DUR=${BENCH_SECONDS:-4}
+REPEAT=${BENCH_REPEAT:-3}
+GROWTH_REQ=${BENCH_REQUESTS:-1000000}
+B=build/bench
+mkdir -p "$B"
+for t in bare_mhd fsync_floor; do
+  cc -O2 -Wall -Wextra -Wno-unused-parameter -o "$B/$t" "tools/bench/$t.c" \
+     $(pkg-config --cflags --libs libmicrohttpd) -lpthread
+done
+# The bare responder gets sipcfgd's own per-connection pool: the yardstick is
+# sipcfgd's HTTP server with a trivial handler, nothing else.
+pool=$(awk '/^#define HTTP_CONN_MEMORY /{ if (match($0, /[0-9]+ \* 1024/)) print substr($0, RSTART, RLENGTH) * 1 * 1024 }' server/http.c)
+[ -n "$pool" ] || { echo "bench: cannot read HTTP_CONN_MEMORY from server/http.c" >&2; exit 1; }
 
-rps() {  # rps URL [wrk args]: requests per second
-  local url=$1; shift
-  wrk -t2 -c"$CONN" -d"${DUR}s" "$@" "$url" | tee -a "$T_DIR/wrk.log" | awk '/^Requests\/sec/ {print int($2)}'
+die() { echo "bench: $*" >&2; exit 1; }
+fig=()        # the table: "name|value|goal|verdict"
+figure() { fig+=("$1|$2|$3|$4"); }
+verdict() { awk -v a="$1" -v op="$2" -v b="$3" 'BEGIN {
+  ok = (op == ">=") ? a >= b : (op == "<=") ? a <= b : (op == "<") ? a < b : a > b
+  print ok ? "met" : "NOT met" }'; }
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+to_us() {  # wrk's "2.87ms" / "870.00us" / "1.02s" -> microseconds
+  awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) f = 1; else if (v ~ /ms$/) f = 1000; else if (v ~ /s$/) f = 1000000; else f = 1; printf "%.0f", n * f }'
 }
-verdict() { awk -v a="$1" -v b="$2" 'BEGIN { print (a >= b) ? "met" : "NOT met" }'; }
+kib() { awk "/^$2:/ { print \$2 }" "/proc/$1/status"; }
+rollup() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/smaps_rollup"; }
 
-# sipcfgd, with a session cookie (digest needs a fresh nonce per request; wrk cannot do it)
-start_daemon --dns-server 127.0.0.1:9
-sleep 0.5
-rss_kib=$(awk '/^VmRSS/ {print $2}' "/proc/$DAEMON_PID/status")
-# RSS counts every shared-library page this process touched (libc, and GnuTLS and
-# p11-kit that Debian's libmicrohttpd links). The daemon's own memory is its
-# anonymous RSS (heap, stacks); "private" would count library pages that no
-# other process happens to map at the moment, so it is no stable measure.
-own_kib=$(awk '/^RssAnon/ {print $2}' "/proc/$DAEMON_PID/status")
-curl -s -D "$T_DIR/login.h" -o "$T_DIR/login.json" -H 'Content-Type: application/json' \
-  --data "{\"username\":\"admin\",\"password\":\"$ADMIN_PASS\"}" "$BASE/api/v1/session"
-cookie=$(grep -i '^set-cookie:' "$T_DIR/login.h" | head -1 | sed 's/^[^:]*: *//; s/;.*//; s/\r//')
-ours=$(rps "$BASE/api/v1/lines/1" -H "Cookie: $cookie")
-# A ratio is only honest if every request was answered 200.
-if grep -q 'Non-2xx' "$T_DIR/wrk.log"; then
-  echo "bench: sipcfgd answered some requests with an error:" >&2
-  grep 'Non-2xx' "$T_DIR/wrk.log" >&2
-  exit 1
-fi
-page_bytes=0
-for f in www/*; do page_bytes=$((page_bytes + $(stat -c %s "$f"))); done
-
-# the bare responder
-bport=$(free_port)
-build/bench/bare_mhd "$bport" & T_PIDS+=($!)
+# ---- sipcfgd with a DNS server that answers (the cached-answer figure) ----
+start_dnsmasq --host-record=pbx.bench.test,192.0.2.10 --local-ttl=300
+start_daemon --dns-server "$DNS_SERVER"
+D1=$DAEMON_PID; P1=$PORT
+login() {  # login BASE -> COOKIE, CSRF
+  curl -s -D "$T_DIR/login.h" -o "$T_DIR/login.json" -H 'Content-Type: application/json' \
+    --data "{\"username\":\"admin\",\"password\":\"$ADMIN_PASS\"}" "$1/api/v1/session"
+  COOKIE=$(grep -i '^set-cookie:' "$T_DIR/login.h" | head -1 | sed 's/^[^:]*: *//; s/;.*//; s/\r//')
+  CSRF=$(jq -r .csrf_token "$T_DIR/login.json")
+  [ -n "$COOKIE" ] && [ "$CSRF" != null ] || die "cannot log in to $1"
+}
+login "$BASE"
+COOKIE1=$COOKIE; CSRF1=$CSRF
 sleep 0.3
-bare=$(rps "http://127.0.0.1:$bport/api/v1/lines/1")
+idle_rss=$(kib "$D1" VmRSS); idle_anon=$(kib "$D1" RssAnon); idle_pss=$(rollup "$D1" Pss)
+idle_pss_anon=$(rollup "$D1" Pss_Anon)
+# what the daemon owns (anonymous pages): heap, thread stacks (8 MiB
+# reservations), other anonymous maps, and the libraries' written data
+read -r heap stacks other_anon lib_anon < <(awk '
+  /^[0-9a-f]+-[0-9a-f]+ / { name = $6; kind = (name == "[heap]") ? "h" : (NF < 6 || name == "[stack]") ? "a" : "f" }
+  /^Size:/ { size = $2 }
+  /^Anonymous:/ { if (kind == "h") h += $2; else if (kind == "a" && ((size >= 8180 && size <= 8192) || name == "[stack]")) s += $2;
+                  else if (kind == "a") o += $2; else f += $2 }
+  END { print h + 0, s + 0, o + 0, f + 0 }' "/proc/$D1/smaps")
+# where the rest of RSS is: shared libraries, TLS among them
+libs=$(awk '/^[0-9a-f]+-[0-9a-f]+ / { name = $6 } /^Rss:/ && name ~ /\.so/ { n = name; sub(/.*\//, "", n); sub(/\.so.*/, "", n); r[n] += $2 }
+  END { for (k in r) printf "%s=%d ", k, r[k] }' "/proc/$D1/smaps")
+tls_kib=$(tr ' ' '\n' <<<"$libs" | awk -F= '$1 ~ /^lib(gnutls|p11-kit|tasn1|hogweed|gmp|idn2|unistring|ffi)$/ { s += $2 } END { print s + 0 }')
 
-# the CGI phone admin
-cgi=0
-if command -v busybox >/dev/null; then
-  mkdir -p "$T_DIR/www/cgi-bin"
-  cat >"$T_DIR/www/cgi-bin/lines" <<'CGI'
+# own memory with 1, 50, 256 connections open (each made one request), on a
+# daemon that has seen no load yet (malloc keeps what a load freed)
+for n in 1 50 256; do
+  coproc HOLD { python3 tools/bench/client.py hold "$P1" "$n" "$COOKIE"; }
+  read -r line <&"${HOLD[0]}" || line=""
+  [ "$line" = ready ] || die "could not hold $n connections: $line"
+  anon=$(kib "$D1" RssAnon)
+  eval "exec ${HOLD[1]}>&-"; wait "$HOLD_PID" || true
+  eval "mem$n=$anon"
+done
+
+URL="$BASE/api/v1/lines/1"
+curl -s -D "$T_DIR/ours.h" -o "$B/body" -H "Cookie: $COOKIE" "$URL"
+grep -q '^HTTP/1.1 200' "$T_DIR/ours.h" || die "GET /api/v1/lines/1 did not answer 200"
+tr -d '\r' <"$T_DIR/ours.h" | grep -v -i -E '^(HTTP/|date:|content-length:|connection:|$)' >"$B/headers"
+
+# ---- the yardstick: same options, same bytes ----
+bport=$(free_port)
+"$B/bare_mhd" "$bport" "$pool" "$B/body" "$B/headers" & T_PIDS+=($!)
+BARE_PID=$!
+BURL="http://127.0.0.1:$bport/api/v1/lines/1"
+for i in $(seq 50); do curl -s -o /dev/null "$BURL" && break; sleep 0.1; done
+norm() { tr -d '\r' <"$1" | grep -v -i '^date:'; }
+curl -s -D "$T_DIR/bare.h" -o "$T_DIR/bare.body" "$BURL"
+cmp -s "$B/body" "$T_DIR/bare.body" || die "the bare responder's body differs from sipcfgd's"
+[ "$(norm "$T_DIR/ours.h")" = "$(norm "$T_DIR/bare.h")" ] ||
+  die "the bare responder's headers differ from sipcfgd's: $(diff <(norm "$T_DIR/ours.h") <(norm "$T_DIR/bare.h"))"
+
+# Every response of a 1 s run at 50 connections: 200, no "Connection: close", same body.
+yardcheck() {  # yardcheck NAME URL
+  local out
+  out=$(BENCH_EXPECT=$B/body wrk -t2 -c50 -d1s -s tools/bench/check.lua -H "Cookie: $COOKIE" "$2" | grep '^checked')
+  echo "  $1: $out"
+  read -r _ n _ good _ close _ status _ body _ cerr <<<"$out"
+  [ "$n" -gt 100 ] && [ "$good" = "$n" ] && [ "$cerr" = 0 ] ||
+    die "$1 is not a fair yardstick run: $out (every answer must be 200, keep the connection, same body)"
+}
+echo "yardstick check (every response: 200, keep-alive, same bytes):"
+yardcheck "bare libmicrohttpd" "$BURL"
+yardcheck "sipcfgd" "$URL"
+
+# ---- throughput and latency, alternated and repeated ----
+declare -A RPS P50 P99
+run_wrk() {  # run_wrk KEY CONNS URL
+  local t=2; [ "$2" -lt 2 ] && t=1
+  local out; out=$(wrk -t$t -c"$2" -d"${DUR}s" --latency -H "Cookie: $COOKIE" "$3")
+  echo "$out" >>"$B/wrk.log"
+  ! grep -q -E 'Non-2xx|Socket errors' <<<"$out" || die "$1: $(grep -E 'Non-2xx|Socket errors' <<<"$out")"
+  RPS[$1]+="$(awk '/^Requests\/sec/ { printf "%d", $2 }' <<<"$out") "
+  P50[$1]+="$(to_us "$(awk '$1 == "50%" { print $2 }' <<<"$out")") "
+  P99[$1]+="$(to_us "$(awk '$1 == "99%" { print $2 }' <<<"$out")") "
+}
+: >"$B/wrk.log"
+echo "throughput and latency: $REPEAT rounds x {1, 50} connections x {bare, sipcfgd}, ${DUR} s each"
+for r in $(seq "$REPEAT"); do
+  for c in 1 50; do
+    if [ $((r % 2)) = 1 ]; then run_wrk "bare$c" $c "$BURL"; run_wrk "ours$c" $c "$URL"
+    else run_wrk "ours$c" $c "$URL"; run_wrk "bare$c" $c "$BURL"; fi
+  done
+done
+for c in 1 50; do
+  for s in bare ours; do
+    eval "${s}_rps$c=$(median <<<"${RPS[$s$c]}") ${s}_p50_$c=$(median <<<"${P50[$s$c]}") ${s}_p99_$c=$(median <<<"${P99[$s$c]}")"
+  done
+done
+ratio1=$(awk -v a="$ours_rps1" -v b="$bare_rps1" 'BEGIN { printf "%.2f", a / b }')
+ratio50=$(awk -v a="$ours_rps50" -v b="$bare_rps50" 'BEGIN { printf "%.2f", a / b }')
+figure "req/s at 1 conn, sipcfgd / bare (medians $ours_rps1 / $bare_rps1)" "${ratio1}x" ">= 0.80x" "$(verdict "$ratio1" '>=' 0.80)"
+figure "req/s at 50 conns, sipcfgd / bare (medians $ours_rps50 / $bare_rps50)" "${ratio50}x" ">= 0.80x" "$(verdict "$ratio50" '>=' 0.80)"
+for c in 1 50; do
+  eval "figure \"latency at $c conn(s), sipcfgd p50 / p99 (bare \$bare_p50_$c / \$bare_p99_$c us)\" \"\$ours_p50_$c / \$ours_p99_$c us\" \"(reported)\" \"-\""
+done
+
+# ---- a CGI phone admin: busybox httpd + a shell script per request ----
+mkdir -p "$T_DIR/www/cgi-bin"
+cat >"$T_DIR/www/cgi-bin/lines" <<'CGI'
 #!/bin/sh
 # What a vendor's CGI admin does per request: a shell reads the config and prints JSON.
 user=$(grep '^line1.user=' "$CONF" | cut -d= -f2)
@@ -61,21 +153,123 @@ host=$(grep '^line1.proxy.host=' "$CONF" | cut -d= -f2)
 printf 'Content-Type: application/json\r\n\r\n'
 printf '{"line":1,"user":"%s","proxy":{"host":"%s","port":null,"transport":"auto"}}\n' "$user" "$host"
 CGI
-  chmod +x "$T_DIR/www/cgi-bin/lines"
-  printf 'line1.user=1001\nline1.proxy.host=pbx.example.com\n' >"$T_DIR/conf"
+chmod +x "$T_DIR/www/cgi-bin/lines"
+printf 'line1.user=1001\nline1.proxy.host=pbx.example.com\n' >"$T_DIR/conf"
+hport=$(free_port)
+CONF=$T_DIR/conf busybox httpd -f -p "127.0.0.1:$hport" -h "$T_DIR/www" & T_PIDS+=($!)
+for i in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$hport/cgi-bin/lines" && break; sleep 0.1; done
+cgi=$(wrk -t2 -c50 -d"${DUR}s" "http://127.0.0.1:$hport/cgi-bin/lines" | awk '/^Requests\/sec/ { printf "%d", $2 }')
+r_cgi=$(awk -v a="$ours_rps50" -v b="$cgi" 'BEGIN { printf "%.0f", (b > 0) ? a / b : 0 }')
+figure "req/s at 50 conns, sipcfgd / busybox httpd + shell CGI ($cgi req/s)" "${r_cgi}x" ">= 20x" "$(verdict "$r_cgi" '>=' 20)"
+
+# ---- allocation growth over GROWTH_REQ requests ----
+before_anon=$(kib "$D1" RssAnon); before_data=$(kib "$D1" VmData)
+done_req=0; runs=0
+while [ "$done_req" -lt "$GROWTH_REQ" ] && [ "$runs" -lt 40 ]; do
+  n=$(wrk -t2 -c50 -d5s -H "Cookie: $COOKIE" "$URL" | tee -a "$B/wrk.log" | awk '/requests in/ { print $1 }')
+  done_req=$((done_req + n)); runs=$((runs + 1))
+done
+! grep -q -E 'Non-2xx|Socket errors' "$B/wrk.log" || die "sipcfgd answered errors during the growth run"
+grow_anon=$(( $(kib "$D1" RssAnon) - before_anon )); grow_data=$(( $(kib "$D1" VmData) - before_data ))
+figure "growth over $done_req requests: heap+maps (VmData) / anonymous RSS" "$grow_data / $grow_anon KiB" "< 64 KiB both" \
+  "$( [ "$done_req" -ge "$GROWTH_REQ" ] && [ "$grow_data" -lt 64 ] && [ "$grow_anon" -lt 64 ] && echo met || echo 'NOT met')"
+
+# ---- memory ----
+figure "idle RSS / anonymous RSS / PSS / anonymous PSS" "$idle_rss / $idle_anon / $idle_pss / $idle_pss_anon KiB" "(reported)" "-"
+figure "  anonymous: heap / thread stacks / other maps / libraries' data" "$heap / $stacks / $other_anon / $lib_anon KiB" "(reported)" "-"
+figure "  shared libraries, TLS (GnuTLS, p11-kit, gmp, ...) among them" "$tls_kib KiB of RSS" "(reported)" "-"
+figure "own (anonymous) memory at 1 / 256 connections" "$mem1 / $mem256 KiB" "(reported)" "-"
+figure "own (anonymous) memory at 50 connections" "$mem50 KiB" "< 1024 KiB" "$(verdict "$mem50" '<' 1024)"
+figure "per-connection pool (libmicrohttpd)" "$((pool / 1024)) KiB" "(reported)" "-"
+
+# ---- DNS: a cached answer end to end, and a burst against a slow server ----
+rbody=$T_DIR/resolve.json
+echo '{"server":"pbx.bench.test:5060","dns_srv":false}' >"$rbody"
+curl -s -o /dev/null -H "Cookie: $COOKIE" -H "X-CSRF-Token: $CSRF" -H 'Content-Type: application/json' \
+  --data-binary @"$rbody" "$BASE/api/v1/resolve"
+out=$(BENCH_BODIES=$rbody BENCH_METHOD=POST wrk -t1 -c1 -d2s --latency -s tools/bench/check.lua \
+  -H "Cookie: $COOKIE" -H "X-CSRF-Token: $CSRF" -H 'Content-Type: application/json' "$BASE/api/v1/resolve")
+read -r _ n _ good _ <<<"$(grep '^checked' <<<"$out")"
+[ "$n" -gt 0 ] && [ "$good" = "$n" ] || die "POST /resolve (cached): $(grep '^checked' <<<"$out")"
+c50=$(to_us "$(awk '$1 == "50%" { print $2 }' <<<"$out")"); c99=$(to_us "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
+figure "cached DNS answer via POST /resolve, p50 (p99 $c99 us)" "$c50 us" "< 1000 us" "$(verdict "$c50" '<' 1000)"
+
+sport=$(free_port udp)
+coproc SLOW { exec python3 tools/bench/slowdns.py "$sport" 100; }
+T_PIDS+=("$SLOW_PID")
+read -r line <&"${SLOW[0]}" || die "slow DNS server did not start"
+FLASH=$T_DIR/flash2.img; cp "$T_DIR/flash.img" "$FLASH"; touch "$FLASH.passwd-set"
+start_daemon --dns-server "127.0.0.1:$sport"
+login "$BASE"
+read -r one_s one_st < <(python3 tools/bench/client.py one "$PORT" "$COOKIE" "$CSRF" alone.slow.test)
+read -r burst_s burst_ok < <(python3 tools/bench/client.py burst "$PORT" "$COOKIE" "$CSRF" 100)
+[ "$one_st" = 200 ] && [ "$burst_ok" = 100 ] || die "slow DNS: one check $one_st, burst $burst_ok/100 answered 200"
+stop_daemon
+kill "$SLOW_PID" 2>/dev/null || true
+one_ms=$(awk -v s="$one_s" 'BEGIN { printf "%.0f", s * 1000 }'); burst_ms=$(awk -v s="$burst_s" 'BEGIN { printf "%.0f", s * 1000 }')
+figure "100 checks of different names at once, DNS answering in 100 ms (one alone: $one_ms ms)" "$burst_ms ms" \
+  "< one timeout, 2000 ms" "$(verdict "$burst_ms" '<' 2000)"
+
+# ---- a changed save against the fsync floor, alternated ----
+printf '{"label":"bench-a"}\n{"label":"bench-b"}\n' >"$T_DIR/patches"
+fl=""; sv=""
+for r in $(seq "$REPEAT"); do
+  read -r f50 _ < <("$B/fsync_floor" "$T_DIR" 50)
+  out=$(BENCH_BODIES=$T_DIR/patches BENCH_METHOD=PATCH wrk -t1 -c1 -d2s --latency -s tools/bench/check.lua \
+    -H "Cookie: $COOKIE1" -H "X-CSRF-Token: $CSRF1" -H 'Content-Type: application/merge-patch+json' \
+    "http://127.0.0.1:$P1/api/v1/lines/2?dns=skip")
+  read -r _ n _ good _ <<<"$(grep '^checked' <<<"$out")"
+  [ "$n" -gt 0 ] && [ "$good" = "$n" ] || die "PATCH: $(grep '^checked' <<<"$out")"
+  fl+="$f50 "; sv+="$(to_us "$(awk '$1 == "50%" { print $2 }' <<<"$out")") "
+done
+floor=$(median <<<"$fl"); save=$(median <<<"$sv")
+sratio=$(awk -v a="$save" -v b="$floor" 'BEGIN { printf "%.2f", a / b }')
+figure "changed PATCH p50 / fsync floor p50 ($save / $floor us)" "${sratio}x" "<= 2x" "$(verdict "$sratio" '<=' 2)"
+
+# ---- instructions per request (callgrind): the figure the machine's load does not move ----
+cg() {  # cg NAME PORT PID URL -> instructions per request
+  local i
+  for i in $(seq 100); do curl -s -o /dev/null -H "Cookie: $COOKIE" "$4" && break; sleep 0.2; done
+  wrk -t1 -c8 -d1s -H "Cookie: $COOKIE" "$4" >/dev/null           # warm up
+  callgrind_control -z "$3" >/dev/null
+  local out; out=$(wrk -t1 -c8 -d3s -H "Cookie: $COOKIE" "$4")
+  ! grep -q -E 'Non-2xx|Socket errors' <<<"$out" || die "$1 under callgrind: $(grep -E 'Non-2xx|Socket' <<<"$out")"
+  callgrind_control -d "$3" >/dev/null
+  local n; n=$(awk '/requests in/ { print $1 }' <<<"$out")
+  local ir; ir=$(cat "$T_DIR"/cg."$1"* 2>/dev/null | awk '/^summary:/ { s = $2 } END { print s + 0 }')
+  [ "$n" -gt 0 ] && [ "$ir" -gt 0 ] || die "callgrind gave no count for $1"
+  echo $((ir / n))
+}
+if command -v valgrind >/dev/null; then
   cport=$(free_port)
-  CONF=$T_DIR/conf busybox httpd -f -p "127.0.0.1:$cport" -h "$T_DIR/www" & T_PIDS+=($!)
-  sleep 0.3
-  cgi=$(rps "http://127.0.0.1:$cport/cgi-bin/lines")
+  valgrind --tool=callgrind --callgrind-out-file="$T_DIR/cg.bare" "$B/bare_mhd" "$cport" "$pool" \
+    "$B/body" "$B/headers" 2>/dev/null & T_PIDS+=($!)
+  ir_bare=$(cg bare "$cport" $! "http://127.0.0.1:$cport/api/v1/lines/1")
+  FLASH=$T_DIR/flash3.img; cp "$T_DIR/flash.img" "$FLASH"; touch "$FLASH.passwd-set"
+  cport=$(free_port)
+  valgrind --tool=callgrind --callgrind-out-file="$T_DIR/cg.ours" "$SIPCFGD" --listen "127.0.0.1:$cport" \
+    --flash "$FLASH" --dns-server 127.0.0.1:9 2>/dev/null & T_PIDS+=($!)
+  vpid=$!
+  for i in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$cport/" && break; sleep 0.2; done
+  login "http://127.0.0.1:$cport"
+  ir_ours=$(cg ours "$cport" $vpid "http://127.0.0.1:$cport/api/v1/lines/1")
+  ir_ratio=$(awk -v a="$ir_ours" -v b="$ir_bare" 'BEGIN { printf "%.2f", a / b }')
+  figure "instructions per GET, sipcfgd / bare ($ir_ours / $ir_bare)" "${ir_ratio}x" "(reported)" "-"
 fi
 
-echo
-echo "sipcfg bench ($(nproc) cores, wrk -t2 -c$CONN -d${DUR}s, GET /api/v1/lines/1)"
-printf '  %-34s %10s req/s\n' "sipcfgd (session cookie)" "$ours" "bare libmicrohttpd responder" "$bare" \
-  "busybox httpd + shell CGI" "$cgi"
-r_bare=$(awk -v a="$ours" -v b="$bare" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }')
-r_cgi=$(awk -v a="$ours" -v b="$cgi" 'BEGIN { printf "%.1f", (b > 0) ? a / b : 0 }')
-echo "  sipcfgd / bare MHD:  $r_bare   (goal >= 0.80: $(verdict "$r_bare" 0.80))"
-echo "  sipcfgd / CGI:       ${r_cgi}x  (goal >= 20x: $(verdict "$r_cgi" 20))"
-echo "  idle RSS:            ${rss_kib} KiB (goal < 4096 KiB: $(verdict 4096 "$rss_kib")); the daemon's own (anonymous) ${own_kib} KiB"
-echo "  page (www/):         ${page_bytes} bytes (goal < 51200: $(verdict 51200 "$page_bytes"))"
+page_bytes=0
+for f in www/*; do page_bytes=$((page_bytes + $(stat -c %s "$f"))); done
+figure "page (www/)" "$page_bytes bytes" "< 51200" "$(verdict "$page_bytes" '<' 51200)"
+
+{
+  echo
+  echo "sipcfg bench: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "GET /api/v1/lines/1 with a session cookie; yardstick: libmicrohttpd $(pkg-config --modversion libmicrohttpd), same options and pool ($((pool / 1024)) KiB), same bytes, keep-alive checked"
+  echo "wrk ${DUR} s per run, $REPEAT rounds alternated, medians"
+  printf '%-82s %-24s %-18s %s\n' figure value goal verdict
+  for row in "${fig[@]}"; do
+    IFS='|' read -r a b c d <<<"$row"
+    printf '%-82s %-24s %-18s %s\n' "$a" "$b" "$c" "$d"
+  done
+  echo "shared libraries' RSS (KiB): $libs"
+} | tee "$B/results.txt"
