@@ -175,7 +175,7 @@ figure "growth over $done_req requests: heap+maps (VmData) / anonymous RSS" "$gr
   "$( [ "$done_req" -ge "$GROWTH_REQ" ] && [ "$grow_data" -lt 64 ] && [ "$grow_anon" -lt 64 ] && echo met || echo 'NOT met')"
 
 # ---- memory ----
-figure "idle RSS / anonymous RSS / PSS / anonymous PSS" "$idle_rss / $idle_anon / $idle_pss / $idle_pss_anon KiB" "(reported)" "-"
+figure "idle RSS / anonymous RSS / PSS / anonymous PSS" "$idle_rss / $idle_anon / $idle_pss / $idle_pss_anon KiB" "RSS < 4096 KiB" "$(verdict "$idle_rss" '<' 4096)"
 figure "  anonymous: heap / thread stacks / other maps / libraries' data" "$heap / $stacks / $other_anon / $lib_anon KiB" "(reported)" "-"
 figure "  shared libraries, TLS (GnuTLS, p11-kit, gmp, ...) among them" "$tls_kib KiB of RSS" "(reported)" "-"
 figure "own (anonymous) memory at 1 / 256 connections" "$mem1 / $mem256 KiB" "(reported)" "-"
