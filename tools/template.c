@@ -120,7 +120,7 @@ static json_t *walk_string(struct walk *w, const char *s, const char *key, const
 {
     char name[TMPL_NAME_MAX + 1];
     char *out = w->lookup ? malloc(FILLED_MAX + 1) : NULL;
-    size_t on = 0, used;
+    size_t on = 0, used = 0;
     int whole = -1;            /* 1: the string is exactly one placeholder */
     json_t *res = NULL;
     if (w->lookup && !out)
