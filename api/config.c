@@ -174,11 +174,7 @@ static int keep_higher_lines(struct app *app, struct kv *kv)
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < kv_count(stored); i++) {
         const char *k = kv_key_at(stored, i);
-        if (strncmp(k, "line", 4) != 0)
-            continue;
-        char *end = NULL;
-        unsigned long n = strtoul(k + 4, &end, 10);
-        if (end != k + 4 && *end == '.' && n > app->nlines)
+        if (config_key_line(k) > app->nlines)
             rc = kv_set(kv, k, kv_value_at(stored, i));
     }
     kv_free(stored);

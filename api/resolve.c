@@ -258,18 +258,15 @@ void api_checks_diag(const struct api_checks *c, enum api_dns_policy policy,
         diag_add(policy == API_DNS_REQUIRE ? errs : warns, k->field, code, "%s", msg);
     }
     /* a backup that resolves to its primary's addresses protects nothing */
-    static const struct { enum server_field primary, backup; } pairs[] = {
-        {SF_PROXY, SF_BACKUP_PROXY}, {SF_REGISTRAR, SF_BACKUP_REGISTRAR},
-    };
     for (size_t i = 0; i < c->n; i++) {
         const struct api_check *b = &c->item[i];
-        for (size_t p = 0; p < sizeof pairs / sizeof pairs[0]; p++) {
-            if (b->sf != pairs[p].backup || !b->result || b->result->status != DNS_OK)
-                continue;
-            const struct dns_result *pr = api_checks_find(c, b->line_idx, pairs[p].primary);
-            if (pr && pr->status == DNS_OK)
-                dns_compare_backup(pr, b->result, b->field, warns);
-        }
+        const struct field_desc *d = line_server_row(b->sf);
+        if (!d || d->backup_of < 0 || !b->result || b->result->status != DNS_OK)
+            continue;
+        const struct dns_result *pr =
+            api_checks_find(c, b->line_idx, (enum server_field)d->backup_of);
+        if (pr && pr->status == DNS_OK)
+            dns_compare_backup(pr, b->result, b->field, warns);
     }
 }
 

@@ -62,9 +62,9 @@ static void routing_answer(struct resp *rs, struct routing_ctx *x)
     }
     if (l->reg) {
         add_hop(reg, x, SF_OUTBOUND_PROXY, "primary");
-        add_hop(reg, x, l->srv[SF_REGISTRAR].set ? SF_REGISTRAR : SF_PROXY, "primary");
-        add_hop(reg, x, l->srv[SF_BACKUP_REGISTRAR].set ? SF_BACKUP_REGISTRAR : SF_BACKUP_PROXY,
-                "backup");
+        /* an unset registrar's job is done by its fallback (line.c's table) */
+        add_hop(reg, x, line_server_effective(l, SF_REGISTRAR), "primary");
+        add_hop(reg, x, line_server_effective(l, SF_BACKUP_REGISTRAR), "backup");
     }
     add_hop(inv, x, SF_OUTBOUND_PROXY, "primary");
     add_hop(inv, x, SF_PROXY, "primary");

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -275,28 +276,35 @@ static void line_warnings(const struct line *l, const char *prefix, struct diag_
 {
     char path[DIAG_FIELD_MAX], fpath[DIAG_FIELD_MAX];
 
-    warn_same(warns, prefix, l, SF_BACKUP_PROXY, SF_PROXY, "backup_same_as_primary",
-              "there is nothing else to try when it fails");
-    /* The registrar defaults to the proxy, so that is the backup's primary then. */
-    warn_same(warns, prefix, l, SF_BACKUP_REGISTRAR,
-              l->srv[SF_REGISTRAR].set ? SF_REGISTRAR : SF_PROXY, "backup_same_as_primary",
-              "there is nothing else to try when it fails");
+    /* A backup stands behind its primary (the table's backup_of), and a primary
+     * left unset hands its job on (the registrar's to the proxy). */
+    for (int f = 0; f < SF_COUNT; f++) {
+        int primary = line_server_primary(l, (enum server_field)f);
+        if (primary >= 0)
+            warn_same(warns, prefix, l, (enum server_field)f, (enum server_field)primary,
+                      "backup_same_as_primary", "there is nothing else to try when it fails");
+    }
     warn_same(warns, prefix, l, SF_REGISTRAR, SF_PROXY, "registrar_same_as_proxy",
               "leave registrar empty (null) and the proxy registers the line");
     warn_same(warns, prefix, l, SF_OUTBOUND_PROXY, SF_PROXY, "outbound_proxy_same_as_proxy",
               "usually a mistake: leave it empty unless every request, whatever its "
               "destination, must go through the proxy");
 
-    if (l->srv[SF_BACKUP_PROXY].set && !l->srv[SF_PROXY].set)
-        diag_add(warns, diag_path(path, sizeof path, prefix, "backup_proxy"),
-                 "backup_without_primary",
-                 "backup_proxy is set but proxy is not: a backup is only tried when the "
-                 "primary fails");
-    if (l->srv[SF_BACKUP_REGISTRAR].set && !l->srv[SF_REGISTRAR].set && !l->srv[SF_PROXY].set)
-        diag_add(warns, diag_path(path, sizeof path, prefix, "backup_registrar"),
-                 "backup_without_primary",
-                 "backup_registrar is set but neither registrar nor proxy is: a backup is only "
-                 "tried when the primary fails");
+    for (int f = 0; f < SF_COUNT; f++) {
+        const struct field_desc *d = line_server_row((enum server_field)f);
+        int primary = line_server_primary(l, (enum server_field)f);
+        if (primary < 0 || !l->srv[f].set || l->srv[primary].set)
+            continue;
+        const struct field_desc *p = line_server_row((enum server_field)d->backup_of);
+        char why[DIAG_MESSAGE_MAX];
+        if (p->fallback >= 0)
+            snprintf(why, sizeof why, "neither %s nor %s is", p->json,
+                     server_field_name((enum server_field)p->fallback));
+        else
+            snprintf(why, sizeof why, "%s is not", p->json);
+        diag_add(warns, diag_path(path, sizeof path, prefix, d->json), "backup_without_primary",
+                 "%s is set but %s: a backup is only tried when the primary fails", d->json, why);
+    }
 
     for (int f = 0; f < SF_COUNT; f++) {
         const struct server *s = &l->srv[f];
@@ -316,10 +324,12 @@ static void line_warnings(const struct line *l, const char *prefix, struct diag_
     }
 
     if (l->enabled && !l->srv[SF_PROXY].set)
-        diag_add(warns, diag_path(path, sizeof path, prefix, "proxy"), "no_proxy",
+        diag_add(warns, diag_path(path, sizeof path, prefix, server_field_name(SF_PROXY)),
+                 "no_proxy",
                  "the line is enabled but has no proxy, so it can neither register nor call");
+    const struct field_desc *user = line_field_at(offsetof(struct line, user));
     if (l->enabled && !l->user[0])
-        diag_add(warns, diag_path(path, sizeof path, prefix, "user"), "no_user",
+        diag_add(warns, diag_path(path, sizeof path, prefix, user->json), "no_user",
                  "the line is enabled but has no user, so it has no address to register");
 }
 

@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "hostport.h"
+#include "text.h"
 
 static size_t diag_count(const struct diag_list *l)
 {
@@ -28,7 +29,7 @@ void config_defaults(struct config *c, unsigned nlines)
         line_defaults(&c->line[i]);
 }
 
-static int key_of(char *buf, size_t n, unsigned line, const char *name, const char *sub)
+int config_key(char *buf, size_t n, unsigned line, const char *name, const char *sub)
 {
     int w = sub ? snprintf(buf, n, "line%u.%s.%s", line, name, sub)
                 : snprintf(buf, n, "line%u.%s", line, name);
@@ -39,7 +40,7 @@ static int set_kv(struct kv *kv, unsigned line, const char *name, const char *su
                   const char *value)
 {
     char key[KV_KEY_MAX + 1];
-    int rc = key_of(key, sizeof key, line, name, sub);
+    int rc = config_key(key, sizeof key, line, name, sub);
     return rc < 0 ? rc : kv_set(kv, key, value);
 }
 
@@ -98,19 +99,6 @@ int config_to_kv(const struct config *c, struct kv *kv)
     return rc;
 }
 
-/* Decimal digits only (no sign, no spaces), at most 10 of them. */
-static bool parse_uint(const char *s, unsigned long long *out)
-{
-    size_t len = strlen(s);
-    if (len == 0 || len > 10 || strspn(s, "0123456789") != len)
-        return false;
-    unsigned long long v = 0;
-    for (size_t i = 0; i < len; i++)
-        v = v * 10 + (unsigned)(s[i] - '0');
-    *out = v;
-    return true;
-}
-
 /* One server field from flash into a temporary; the line keeps the default
  * (unset) unless every one of its keys is good. */
 static void server_from_kv(const struct kv *kv, unsigned n, const struct field_desc *d,
@@ -120,12 +108,12 @@ static void server_from_kv(const struct kv *kv, unsigned n, const struct field_d
     const char *v[4];
     static const char *const sub[4] = {"host", "port", "transport", "resolved"};
     for (int i = 0; i < 4; i++) {
-        v[i] = key_of(key, sizeof key, n, d->key, sub[i]) == 0 ? kv_get(kv, key) : NULL;
+        v[i] = config_key(key, sizeof key, n, d->key, sub[i]) == 0 ? kv_get(kv, key) : NULL;
     }
     if (!v[0]) {
         for (int i = 1; i < 4; i++)
             if (v[i]) {
-                key_of(key, sizeof key, n, d->key, sub[i]);
+                config_key(key, sizeof key, n, d->key, sub[i]);
                 diag_add(errs, key, "missing_field", "%s is stored without line%u.%s.host", key,
                          n, d->key);
             }
@@ -134,22 +122,23 @@ static void server_from_kv(const struct kv *kv, unsigned n, const struct field_d
 
     size_t before = diag_count(errs);
     struct server s = {.set = true, .transport = TRANSPORT_AUTO};
-    key_of(key, sizeof key, n, d->key, "host");
+    config_key(key, sizeof key, n, d->key, "host");
     host_parse(v[0], strlen(v[0]), s.host, key, errs);
     if (v[1]) {
         unsigned long long port;
-        key_of(key, sizeof key, n, d->key, "port");
-        if (!parse_uint(v[1], &port) || port < 1 || port > 65535)
-            diag_add(errs, key, "invalid_port", "the stored port is not a number 1..65535");
+        config_key(key, sizeof key, n, d->key, "port");
+        if (text_uint(v[1], strlen(v[1]), PORT_MAX, &port) < 0 || port < PORT_MIN)
+            diag_add(errs, key, "invalid_port", "the stored port is not a number %u..%u",
+                     PORT_MIN, PORT_MAX);
         else
             s.port = (uint16_t)port;
     }
     if (v[2] && transport_from_name(v[2], &s.transport) < 0) {
-        key_of(key, sizeof key, n, d->key, "transport");
+        config_key(key, sizeof key, n, d->key, "transport");
         diag_add(errs, key, "invalid_transport", "the stored transport is not auto, udp, tcp or tls");
     }
     if (v[3]) {
-        key_of(key, sizeof key, n, d->key, "resolved");
+        config_key(key, sizeof key, n, d->key, "resolved");
         check_resolved(v[3], key, errs);
     }
     if (diag_count(errs) > before)
@@ -175,7 +164,7 @@ int config_from_kv(const struct kv *kv, unsigned nlines, struct config *c, struc
                 server_from_kv(kv, n, d, l, errs);
                 continue;
             }
-            if (key_of(key, sizeof key, n, d->key, NULL) < 0)
+            if (config_key(key, sizeof key, n, d->key, NULL) < 0)
                 continue;
             const char *v = kv_get(kv, key);
             if (!v)
@@ -189,7 +178,7 @@ int config_from_kv(const struct kv *kv, unsigned nlines, struct config *c, struc
                     diag_add(errs, key, "invalid_type", "%s must be 0 or 1", key);
                 break;
             case FT_UINT:
-                if (!parse_uint(v, &u))
+                if (text_uint(v, strlen(v), 9999999999ULL, &u) < 0)
                     diag_add(errs, key, "invalid_type", "%s must be a decimal number", key);
                 else if (check_uint(d, (long long)u, key, errs) == 0)
                     *(uint32_t *)p = (uint32_t)u;
@@ -221,20 +210,24 @@ int config_from_kv(const struct kv *kv, unsigned nlines, struct config *c, struc
     return diag_count(errs) > before ? -EINVAL : 0;
 }
 
+unsigned config_key_line(const char *k)
+{
+    if (!k || strncmp(k, "line", 4) != 0)
+        return 0;
+    const char *p = k + 4;
+    size_t digits = strspn(p, "0123456789");
+    unsigned long long n;
+    if (digits == 0 || digits > 2 || p[digits] != '.' || p[0] == '0' ||
+        text_uint(p, digits, 99, &n) < 0)
+        return 0;
+    return (unsigned)n;
+}
+
 unsigned config_lines_in_kv(const struct kv *kv)
 {
     unsigned max = 0;
     for (size_t i = 0; i < kv_count(kv); i++) {
-        const char *k = kv_key_at(kv, i);
-        if (strncmp(k, "line", 4) != 0)
-            continue;
-        unsigned n = 0;
-        const char *p = k + 4;
-        size_t digits = strspn(p, "0123456789");
-        if (digits == 0 || digits > 2 || p[digits] != '.' || p[0] == '0')
-            continue;
-        for (size_t j = 0; j < digits; j++)
-            n = n * 10 + (unsigned)(p[j] - '0');
+        unsigned n = config_key_line(kv_key_at(kv, i));
         if (n <= LINE_MAX_LINES && n > max)
             max = n;
     }

@@ -33,6 +33,12 @@ int config_to_kv(const struct config *c, struct kv *kv);
  * flash key name and the field's default. Returns 0, or -EINVAL when errs gained any. */
 int config_from_kv(const struct kv *kv, unsigned nlines, struct config *c, struct diag_list *errs);
 
+/* The one spelling of a flash key of a line: "lineN.KEY" or "lineN.KEY.SUB"
+ * (KEY is the table row's key). 0, or -ENAMETOOLONG when it does not fit. */
+int config_key(char *buf, size_t n, unsigned line, const char *key, const char *sub);
+/* N of a "lineN." key (1..99, no leading zero), 0 for any other key. */
+unsigned config_key_line(const char *key);
+
 /* The number of lines an image holds: the highest lineN with a key, at least
  * LINE_DEFAULT_LINES, at most LINE_MAX_LINES. */
 unsigned config_lines_in_kv(const struct kv *kv);

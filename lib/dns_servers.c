@@ -75,7 +75,7 @@ static int servers_add_entry(const char *e, char *out, size_t n, unsigned *count
     unsigned port = 53;
     if (port_text) {
         unsigned long long v;
-        if (text_uint(port_text, strlen(port_text), 65535, &v) < 0 || v == 0)
+        if (text_uint(port_text, strlen(port_text), PORT_MAX, &v) < 0 || v < PORT_MIN)
             return -EINVAL;
         port = (unsigned)v;
     }

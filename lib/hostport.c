@@ -261,14 +261,14 @@ static int port_parse(const char *s, size_t len, uint16_t *out, const char *path
         return add_err(errs, nerr, path, "invalid_port", "the port is missing after ':'");
     quote_n(q, sizeof q, s, len);
     if (strspn(s, "0123456789") < len) {
-        snprintf(msg, sizeof msg, "'%s' is not a port number: use 1..65535", q);
+        snprintf(msg, sizeof msg, "'%s' is not a port number: use %u..%u", q, PORT_MIN, PORT_MAX);
         return add_err(errs, nerr, path, "invalid_port", msg);
     }
     unsigned long v = 0;
-    for (size_t i = 0; i < len && v <= 65535; i++)
+    for (size_t i = 0; i < len && v <= PORT_MAX; i++)
         v = v * 10 + (unsigned long)(s[i] - '0');
-    if (v == 0 || v > 65535) {
-        snprintf(msg, sizeof msg, "port %s is out of range: use 1..65535", q);
+    if (v < PORT_MIN || v > PORT_MAX) {
+        snprintf(msg, sizeof msg, "port %s is out of range: use %u..%u", q, PORT_MIN, PORT_MAX);
         return add_err(errs, nerr, path, "invalid_port", msg);
     }
     *out = (uint16_t)v;

@@ -349,11 +349,12 @@ int server_from_json(const json_t *v, struct server *out, const char *field, str
                 out->port = 0;
             else if (!json_is_integer(m))
                 diag_add(errs, path, "invalid_type",
-                         "port must be an integer 1..65535 or null, not %s", type_word(m));
-            else if (json_integer_value(m) < 1 || json_integer_value(m) > 65535)
-                diag_add(errs, path, "invalid_port", "port %s%lld is out of range: use 1..65535",
+                         "port must be an integer %u..%u or null, not %s", PORT_MIN, PORT_MAX,
+                         type_word(m));
+            else if (json_integer_value(m) < PORT_MIN || json_integer_value(m) > PORT_MAX)
+                diag_add(errs, path, "invalid_port", "port %s%lld is out of range: use %u..%u",
                          json_integer_value(m) == LLONG_MAX ? "beyond " : "",
-                         (long long)json_integer_value(m));
+                         (long long)json_integer_value(m), PORT_MIN, PORT_MAX);
             else
                 out->port = (uint16_t)json_integer_value(m);
         } else if (strcmp(key, "transport") == 0) {
@@ -658,6 +659,15 @@ json_t *line_fields_to_json(void)
         if (row && d->type == FT_UINT) {
             json_object_set_new(row, "min", json_integer(d->min));
             json_object_set_new(row, "max", json_integer(d->max));
+            json_object_set_new(row, "default", json_integer(d->def));
+        }
+        if (row && d->type == FT_BOOL)
+            json_object_set_new(row, "default", json_boolean(d->def));
+        if (row && d->type == FT_SERVER) {
+            json_object_set_new(row, "backup_of", d->backup_of < 0 ? json_null()
+                : json_string(server_field_name((enum server_field)d->backup_of)));
+            json_object_set_new(row, "fallback", d->fallback < 0 ? json_null()
+                : json_string(server_field_name((enum server_field)d->fallback)));
         }
         if (json_array_append_new(a, row) != 0) {
             json_decref(a);

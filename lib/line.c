@@ -8,18 +8,30 @@
 #include <string.h>
 
 #include "hostport.h"
+#include "sipcfg.h"
 
-#define TEXT(js, type_, member, max_, label_, help_, vendors_)                         \
-    { .json = (js), .key = (js), .type = (type_), .offset = offsetof(struct line, member), \
-      .max_len = (max_), .server = -1, .label = (label_), .help = (help_),               \
+/* Where the row's value lives in the daemon's struct line and in the SIP
+ * core's struct sipcfg_line (same member name in both for plain fields). */
+#define AT(member)                                                                      \
+    .offset = offsetof(struct line, member),                                             \
+    .reader_offset = offsetof(struct sipcfg_line, member),                               \
+    .reader_size = sizeof(((struct sipcfg_line *)0)->member)
+#define TEXT(js, type_, member, max_, label_, help_, vendors_)                          \
+    { .json = (js), .key = (js), .type = (type_), AT(member), .max_len = (max_),         \
+      .server = -1, .backup_of = -1, .fallback = -1, .label = (label_), .help = (help_), \
       .vendors = (vendors_) }
-#define BOOL(js, member, label_, help_, vendors_)                                       \
-    { .json = (js), .key = (js), .type = FT_BOOL, .offset = offsetof(struct line, member), \
-      .server = -1, .label = (label_), .help = (help_), .vendors = (vendors_) }
-#define SERVER(js, sf, label_, help_, vendors_)                                         \
+#define BOOL(js, member, def_, label_, help_, vendors_)                                 \
+    { .json = (js), .key = (js), .type = FT_BOOL, AT(member), .def = (def_),             \
+      .server = -1, .backup_of = -1, .fallback = -1, .label = (label_), .help = (help_), \
+      .vendors = (vendors_) }
+#define SERVER(js, sf, rmember, backup_of_, fallback_, label_, help_, vendors_)         \
     { .json = (js), .key = (js), .type = FT_SERVER,                                     \
-      .offset = offsetof(struct line, srv[sf]), .max_len = HOST_MAX, .server = (sf),    \
-      .label = (label_), .help = (help_), .vendors = (vendors_) }
+      .offset = offsetof(struct line, srv[sf]),                                          \
+      .reader_offset = offsetof(struct sipcfg_line, rmember),                            \
+      .reader_size = sizeof(((struct sipcfg_line *)0)->rmember), .max_len = HOST_MAX,    \
+      .server = (sf),                                                                    \
+      .backup_of = (backup_of_), .fallback = (fallback_), .label = (label_),             \
+      .help = (help_), .vendors = (vendors_) }
 
 /* Order = the order of the JSON object and of the page's form. `vendors` is
  * "Vendor: Name; Vendor: Name": json.c turns those names into hints for a key
@@ -27,7 +39,7 @@
 const struct field_desc line_fields[] = {
     /* Decision: a line is disabled by default, so a freshly provisioned or
      * reset line never registers with half-filled settings. */
-    BOOL("enabled", enabled, "Enabled",
+    BOOL("enabled", enabled, 0, "Enabled",
          "Whether the phone uses this line at all.",
          "Snom: Identity active; Yealink: Line Active; Grandstream: Account Active; "
          "Linksys: Line Enable"),
@@ -53,35 +65,36 @@ const struct field_desc line_fields[] = {
     TEXT("domain", FT_DOMAIN, domain, HOST_MAX, "Domain",
          "The SIP domain of the account; empty means the proxy's host.",
          ""),
-    BOOL("dns_srv", dns_srv, "Use DNS SRV",
+    BOOL("dns_srv", dns_srv, 1, "Use DNS SRV",
          "Look up NAPTR and SRV records (RFC 3263) for this line's servers; off means A/AAAA only.",
          "Linksys: Use DNS SRV; Grandstream: DNS Mode"),
-    BOOL("register", reg, "Register",
+    BOOL("register", reg, 1, "Register",
          "Whether the phone registers this line with the registrar.",
          "Linksys: Register; Grandstream: SIP Registration; Polycom: reg.x.server.1.register"),
     { .json = "register_expires", .key = "register_expires", .type = FT_UINT,
-      .offset = offsetof(struct line, register_expires), .min = EXPIRES_MIN, .max = EXPIRES_MAX,
-      .server = -1, .label = "Registration expiry",
+      AT(register_expires), .min = EXPIRES_MIN, .max = EXPIRES_MAX, .def = EXPIRES_DEFAULT,
+      .server = -1, .backup_of = -1, .fallback = -1, .label = "Registration expiry",
       .help = "How long a registration lasts, in seconds, before the phone renews it.",
       .vendors = "Linksys: Register Expires; Yealink: Server Expires; "
                  "Grandstream: Register Expiration; Polycom: reg.x.server.1.expires; "
                  "Aastra: Registration Period; Snom: Registration Expiry" },
-    SERVER("proxy", SF_PROXY, "Proxy",
+    SERVER("proxy", SF_PROXY, proxy, -1, -1, "Proxy",
            "The SIP server of the account: calls go there, and it registers the line unless a registrar is set.",
            "Snom: Registrar; Aastra: Proxy Server; Grandstream: SIP Server; Linksys: Proxy; "
            "Yealink: SIP Server 1; Polycom: reg.x.server.1"),
-    SERVER("registrar", SF_REGISTRAR, "Registrar",
+    SERVER("registrar", SF_REGISTRAR, registrar, -1, SF_PROXY, "Registrar",
            "A separate server for REGISTER only; empty means the proxy registers.",
            "Aastra: Registrar Server"),
-    SERVER("outbound_proxy", SF_OUTBOUND_PROXY, "Outbound proxy",
+    SERVER("outbound_proxy", SF_OUTBOUND_PROXY, outbound_proxy, -1, -1, "Outbound proxy",
            "When set, every request goes there first, whatever its destination.",
            "Snom: Outbound Proxy; Grandstream: Outbound Proxy; Yealink: Outbound Proxy Server; "
            "Linksys: Outbound Proxy; Polycom: reg.x.outboundProxy; Aastra: Outbound Proxy Server"),
-    SERVER("backup_proxy", SF_BACKUP_PROXY, "Backup proxy",
+    SERVER("backup_proxy", SF_BACKUP_PROXY, backup_proxy, SF_PROXY, -1, "Backup proxy",
            "Tried for calls when the proxy does not answer.",
            "Yealink: SIP Server 2; Polycom: reg.x.server.2; Aastra: Backup Proxy Server; "
            "Grandstream: Secondary SIP Server"),
-    SERVER("backup_registrar", SF_BACKUP_REGISTRAR, "Backup registrar",
+    SERVER("backup_registrar", SF_BACKUP_REGISTRAR, backup_registrar, SF_REGISTRAR,
+           SF_BACKUP_PROXY, "Backup registrar",
            "Tried for REGISTER when the registrar (or the proxy) does not answer.",
            "Aastra: Backup Registrar Server"),
 };
@@ -97,7 +110,15 @@ const struct field_desc *line_field(const char *json_name)
     return NULL;
 }
 
-static const struct field_desc *server_row(enum server_field f)
+const struct field_desc *line_field_at(size_t offset)
+{
+    for (size_t i = 0; i < line_nfields; i++)
+        if (line_fields[i].offset == offset)
+            return &line_fields[i];
+    return NULL;
+}
+
+const struct field_desc *line_server_row(enum server_field f)
 {
     for (size_t i = 0; i < line_nfields; i++)
         if (line_fields[i].type == FT_SERVER && line_fields[i].server == (int)f)
@@ -107,20 +128,43 @@ static const struct field_desc *server_row(enum server_field f)
 
 const char *server_field_name(enum server_field f)
 {
-    const struct field_desc *d = (unsigned)f < SF_COUNT ? server_row(f) : NULL;
+    const struct field_desc *d = (unsigned)f < SF_COUNT ? line_server_row(f) : NULL;
     return d ? d->json : "?";
+}
+
+enum server_field line_server_effective(const struct line *l, enum server_field f)
+{
+    for (enum server_field g = f; (unsigned)g < SF_COUNT;) {
+        if (l->srv[g].set)
+            return g;
+        const struct field_desc *d = line_server_row(g);
+        if (!d || d->fallback < 0)
+            break;
+        g = (enum server_field)d->fallback;
+    }
+    return f;
+}
+
+int line_server_primary(const struct line *l, enum server_field backup)
+{
+    const struct field_desc *d = (unsigned)backup < SF_COUNT ? line_server_row(backup) : NULL;
+    if (!d || d->backup_of < 0)
+        return -1;
+    return (int)line_server_effective(l, (enum server_field)d->backup_of);
 }
 
 void line_defaults(struct line *l)
 {
-    memset(l, 0, sizeof *l);
-    l->enabled = false;             /* see the table: disabled until configured */
-    l->dns_srv = true;
-    l->reg = true;
-    l->register_expires = EXPIRES_DEFAULT;
-    for (int f = 0; f < SF_COUNT; f++) {
-        l->srv[f].set = false;
-        l->srv[f].transport = TRANSPORT_AUTO;
+    memset(l, 0, sizeof *l);          /* texts "", servers unset */
+    for (size_t i = 0; i < line_nfields; i++) {
+        const struct field_desc *d = &line_fields[i];
+        char *p = (char *)l + d->offset;
+        if (d->type == FT_BOOL)
+            *(bool *)p = d->def != 0;
+        else if (d->type == FT_UINT)
+            *(uint32_t *)p = d->def;
+        else if (d->type == FT_SERVER)
+            ((struct server *)p)->transport = TRANSPORT_AUTO;
     }
 }
 

@@ -16,6 +16,8 @@
 #define EXPIRES_MIN 30
 #define EXPIRES_MAX 86400
 #define EXPIRES_DEFAULT 3600
+#define PORT_MIN 1                /* a server's port, wherever one is read */
+#define PORT_MAX 65535
 
 enum transport { TRANSPORT_AUTO = 0, TRANSPORT_UDP, TRANSPORT_TCP, TRANSPORT_TLS };
 
@@ -53,9 +55,16 @@ struct field_desc {
     const char *key;         /* flash key suffix after "lineN.": "display_name" */
     enum field_type type;
     size_t offset;           /* offsetof(struct line, ...) */
+    size_t reader_offset;    /* offsetof(struct sipcfg_line, ...): the SIP core's copy */
+    size_t reader_size;      /* sizeof that member of include/sipcfg.h */
     size_t max_len;          /* text: bytes */
     uint32_t min, max;       /* FT_UINT */
+    uint32_t def;            /* FT_BOOL (0/1) and FT_UINT default; texts default to "",
+                                servers to unset (transport auto) */
     int server;              /* FT_SERVER: enum server_field, else -1 */
+    int backup_of;           /* FT_SERVER: the server this one is the backup of, else -1 */
+    int fallback;            /* FT_SERVER: the server that does this one's job while it is
+                                unset (the registrar's is the proxy), else -1 */
     const char *label;       /* "Outbound proxy" */
     const char *help;        /* one sentence for the page */
     const char *vendors;     /* "Snom: Registrar; Aastra: Proxy Server; ..." */
@@ -66,10 +75,21 @@ extern const size_t line_nfields;
 
 /* The row for a JSON name, or NULL. */
 const struct field_desc *line_field(const char *json_name);
+/* The row of the struct line member at `offset` (offsetof(struct line, user)), or NULL. */
+const struct field_desc *line_field_at(size_t offset);
 /* JSON / flash name of a server field ("outbound_proxy"). */
 const char *server_field_name(enum server_field f);
+/* The row of a server field. */
+const struct field_desc *line_server_row(enum server_field f);
+/* The server that does f's job in this line: f when set, else its fallback's
+ * (registrar -> proxy); f itself when neither is set. */
+enum server_field line_server_effective(const struct line *l, enum server_field f);
+/* The primary a backup field stands behind in this line (backup_registrar:
+ * the registrar, or the proxy while no registrar is set); -1 for a non-backup. */
+int line_server_primary(const struct line *l, enum server_field backup);
 
-/* Factory defaults: disabled, empty texts, dns_srv and register on, 3600 s, no servers. */
+/* Factory defaults, from the table: disabled, empty texts, dns_srv and register
+ * on, 3600 s, no servers. */
 void line_defaults(struct line *l);
 /* Same settings (resolved values ignored when `with_resolved` is false). */
 bool line_equal(const struct line *a, const struct line *b, bool with_resolved);

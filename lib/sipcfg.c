@@ -11,6 +11,7 @@
 #include "kv.h"
 #include "hostport.h"
 #include "store.h"
+#include "text.h"
 
 struct sipcfg {
     struct store *store;
@@ -124,20 +125,15 @@ unsigned sipcfg_lines(const sipcfg *c)
     return c->nlines;
 }
 
-static void copy_str(char *dst, size_t n, const char *src)
-{
-    snprintf(dst, n, "%s", src ? src : "");
-}
-
 static void fill_server(struct sipcfg_server *o, const struct server *s, const char *resolved)
 {
     memset(o, 0, sizeof *o);
     if (!s->set)
         return;
     o->set = 1;
-    copy_str(o->host, sizeof o->host, s->host);
+    text_copy(o->host, sizeof o->host, s->host);
     o->port = s->port;
-    copy_str(o->transport, sizeof o->transport, transport_name(s->transport));
+    text_copy(o->transport, sizeof o->transport, transport_name(s->transport));
     if (!resolved || !*resolved)
         return;
     struct dns_target *t = calloc(SIPCFG_MAX_TARGETS, sizeof *t);
@@ -148,11 +144,11 @@ static void fill_server(struct sipcfg_server *o, const struct server *s, const c
             d->priority = t[i].priority;
             d->weight = t[i].weight;
             d->port = t[i].port;
-            copy_str(d->transport, sizeof d->transport, transport_name(t[i].transport));
-            copy_str(d->host, sizeof d->host, t[i].host);
+            text_copy(d->transport, sizeof d->transport, transport_name(t[i].transport));
+            text_copy(d->host, sizeof d->host, t[i].host);
             d->naddrs = t[i].naddrs < SIPCFG_MAX_ADDRS ? t[i].naddrs : SIPCFG_MAX_ADDRS;
             for (unsigned a = 0; a < d->naddrs; a++)
-                copy_str(d->addrs[a], sizeof d->addrs[a], t[i].addrs[a]);
+                text_copy(d->addrs[a], sizeof d->addrs[a], t[i].addrs[a]);
         }
         o->ntargets = nt;
     }
@@ -166,25 +162,26 @@ int sipcfg_get_line(const sipcfg *c, unsigned n, struct sipcfg_line *out)
     const struct line *l = &c->cfg->line[n - 1];
     memset(out, 0, sizeof *out);
     out->number = n;
-    out->enabled = l->enabled;
-    copy_str(out->label, sizeof out->label, l->label);
-    copy_str(out->display_name, sizeof out->display_name, l->display_name);
-    copy_str(out->user, sizeof out->user, l->user);
-    copy_str(out->auth_user, sizeof out->auth_user, l->auth_user);
-    copy_str(out->password, sizeof out->password, l->password);
-    copy_str(out->domain, sizeof out->domain, l->domain);
-    out->dns_srv = l->dns_srv;
-    out->reg = l->reg;
-    out->register_expires = l->register_expires;
-    struct sipcfg_server *dst[SF_COUNT] = {
-        [SF_PROXY] = &out->proxy,
-        [SF_REGISTRAR] = &out->registrar,
-        [SF_OUTBOUND_PROXY] = &out->outbound_proxy,
-        [SF_BACKUP_PROXY] = &out->backup_proxy,
-        [SF_BACKUP_REGISTRAR] = &out->backup_registrar,
-    };
-    for (int f = 0; f < SF_COUNT; f++)
-        fill_server(dst[f], &l->srv[f], l->resolved[f]);
+    /* Every field from the table: where it is in struct line and in ours. */
+    for (size_t i = 0; i < line_nfields; i++) {
+        const struct field_desc *d = &line_fields[i];
+        const char *from = (const char *)l + d->offset;
+        char *to = (char *)out + d->reader_offset;
+        switch (d->type) {
+        case FT_BOOL:
+            *(int *)(void *)to = *(const bool *)from;
+            break;
+        case FT_UINT:
+            *(unsigned *)(void *)to = *(const uint32_t *)from;
+            break;
+        case FT_SERVER:
+            fill_server((struct sipcfg_server *)(void *)to, (const struct server *)from,
+                        l->resolved[d->server]);
+            break;
+        default:
+            text_copy(to, d->reader_size, from);
+        }
+    }
     return 0;
 }
 

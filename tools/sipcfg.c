@@ -141,10 +141,11 @@ static unsigned image_lines(const struct kv *kv)
     unsigned n = config_lines_in_kv(kv);
     if (n > LINE_DEFAULT_LINES)
         return n;
-    char key[32];
+    char key[KV_KEY_MAX + 1];
     for (unsigned i = n; i >= 1; i--) {
-        snprintf(key, sizeof key, "line%u.enabled", i);
-        if (kv_get(kv, key))
+        /* every line writes its booleans, so "enabled" is there for each */
+        if (config_key(key, sizeof key, i, line_field("enabled")->key, NULL) == 0 &&
+            kv_get(kv, key))
             return i;
     }
     return LINE_DEFAULT_LINES;
