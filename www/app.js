@@ -1,8 +1,7 @@
-// sipcfg page: log in, every line's every field (from /fields.json), live DNS and
-// routing while typing, save with If-Match, admin (password, export, import).
-// Text is only ever set with textContent (never parsed as HTML), and every call
-// sends X-Requested-With so that a 401 never makes the browser show its own
-// password dialog (the daemon then omits the digest challenge).
+// sipcfg page: every field of each line (from /fields.json), live DNS and routing,
+// save with If-Match, admin. Text is only set with textContent (never parsed as
+// HTML); every call sends X-Requested-With so that a 401 never makes the browser
+// show its own password dialog (the daemon then omits the digest challenge).
 'use strict';
 
 const $ = (id) => document.getElementById(id);
@@ -12,12 +11,19 @@ let csrf = sessionStorage.getItem('sipcfg-csrf') || '';
 const L = new Map();      // line number -> state of its panel (see linePanel)
 let openLine = 0;
 
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
+// An element; props are its DOM properties (id, type, hidden, htmlFor...).
+function el(tag, cls, text, props) {
+  const e = Object.assign(document.createElement(tag), props);
   if (cls) e.className = cls;
   if (text !== undefined && text !== null) e.textContent = text;
   return e;
 }
+
+function btn(cls, text, onclick, props) {
+  return el('button', cls, text, Object.assign({ type: 'button', onclick }, props));
+}
+
+const input = (props) => el('input', null, null, Object.assign({ autocomplete: 'off', spellcheck: false }, props));
 
 function say(text, bad) {
   const s = $('status');
@@ -46,7 +52,10 @@ async function api(method, path, body, extra) {
   return { status: res.status, json: json || {}, headers: res.headers };
 }
 
-// ---- words for people ----------------------------------------------------
+// ---- words for people
+
+// What went wrong, from a problem+json answer.
+const why = (r) => human((r.json.errors || []).map((e) => e.message).join(' ') || r.json.detail || r.json.title || 'HTTP ' + r.status);
 
 const fieldByName = (n) => FIELDS.find((f) => f.name === n);
 const labelOf = (n) => (fieldByName(n) || {}).label || n.replace(/_/g, ' ');
@@ -61,8 +70,7 @@ function human(msg) {
 }
 
 const TRANSPORTS = { auto: 'automatic', udp: 'UDP', tcp: 'TCP', tls: 'TLS' };
-const SOURCES = { default: 'the factory default', image: 'the flash image', provisioning: 'provisioning',
-  api: 'the REST API', page: 'this page' };
+const SOURCES = { image: 'the flash image', api: 'the REST API', page: 'this page' };
 
 function hostText(s) {
   if (!s) return '';
@@ -105,12 +113,12 @@ function resolutionText(r) {
   }
 }
 
-// ---- login and session ---------------------------------------------------
+// ---- login and session
 
 function showLogin(message) {
   csrf = '';
   sessionStorage.removeItem('sipcfg-csrf');
-  for (const id of ['lines', 'admin', 'logout', 'to-admin']) $(id).hidden = true;
+  for (const id of ['lines', 'admin', 'logout']) $(id).hidden = true;
   $('login').hidden = false;
   say(message || '', !!message);
   $('login-pass').focus();
@@ -146,7 +154,7 @@ async function login(ev) {
   } else if (r.status === 401) {
     say('Wrong user name or password.', true);
   } else {
-    say('Login failed: ' + (r.json.detail || r.json.title || 'HTTP ' + r.status) + '.', true);
+    say('Login failed: ' + why(r) + '.', true);
   }
 }
 
@@ -179,7 +187,7 @@ async function loadAll(focus) {
     return;
   }
   $('login').hidden = true;
-  for (const id of ['lines', 'admin', 'logout', 'to-admin']) $(id).hidden = false;
+  for (const id of ['lines', 'admin', 'logout']) $(id).hidden = false;
   $('tabs').replaceChildren();
   $('panels').replaceChildren();
   L.clear();
@@ -209,23 +217,14 @@ function when(iso) {
   return d.toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
 }
 
-// ---- the overview --------------------------------------------------------
-
-function tabParts(st) {
-  const l = st.saved;
-  const who = l.user ? l.user + '@' + (l.domain || (l.proxy ? l.proxy.host : '?')) : 'no user';
-  const state = [l.enabled ? 'enabled' : 'disabled'];
-  if (st.dns) state.push(st.dns);
-  return [('Line ' + l.line + (l.label ? ': ' + l.label : '')), who, state.join(' \u00b7 ')];
-}
+// ---- the overview
 
 function renderTab(st) {
-  const [a, b, c] = tabParts(st);
-  st.tab.replaceChildren(el('span', 'tab-title', a), el('span', 'tab-who', b),
-    el('span', 'tab-state' + (st.dnsBad ? ' bad' : ''), c));
+  const l = st.saved;
+  const who = l.user ? l.user + '@' + (l.domain || (l.proxy ? l.proxy.host : '?')) : 'no user';
+  st.tab.replaceChildren(el('span', 'tab-title', 'Line ' + l.line + (l.label ? ': ' + l.label : '')), el('span', 'tab-who', who),
+    el('span', 'tab-state' + (st.dnsBad ? ' bad' : ''), (l.enabled ? 'enabled' : 'disabled') + (st.dns ? ' \u00b7 ' + st.dns : '')));
   if (st.dirty) st.tab.append(el('span', 'tab-dirty', 'unsaved changes'));
-  st.tab.classList.toggle('dirty', !!st.dirty);
-  st.tab.classList.toggle('off', !st.saved.enabled);
 }
 
 function show(n, focus) {
@@ -272,7 +271,7 @@ async function reloadLine(st, quiet) {
   }
 }
 
-// ---- one line's panel ----------------------------------------------------
+// ---- one line's panel
 
 // Presentation groups: a field the table adds later lands in "Account" (or
 // "Servers" when it is a server) with no edit here.
@@ -284,69 +283,42 @@ function addLine(line) {
   const n = line.line;
   const st = { n, saved: line, etag: '', dirty: false, inputs: {}, rows: {}, seq: {}, timers: {}, pw: 'keep', dns: '' };
   L.set(n, st);
-  const tab = el('button', 'tab');
-  tab.type = 'button';
-  tab.id = 'tab-' + n;
-  tab.setAttribute('role', 'tab');
-  tab.setAttribute('aria-controls', 'panel-' + n);
-  tab.addEventListener('click', () => show(n, false));
-  tab.addEventListener('keydown', tabKeys);
-  st.tab = tab;
-  $('tabs').append(tab);
+  st.tab = btn('tab', null, () => show(n, false), { id: 'tab-' + n, onkeydown: tabKeys });
+  st.tab.setAttribute('role', 'tab');
+  st.tab.setAttribute('aria-controls', 'panel-' + n);
+  $('tabs').append(st.tab);
 
-  const form = el('form', 'line');
-  form.id = 'panel-' + n;
+  const form = el('form', 'line', null, { id: 'panel-' + n, noValidate: true });
   form.dataset.line = String(n);
-  form.noValidate = true;
   form.setAttribute('role', 'tabpanel');
   form.setAttribute('aria-labelledby', 'tab-' + n);
   st.panel = form;
   st.title = el('h3', 'line-title');
   form.append(st.title);
   const sets = {};
-  for (const g of GROUPS) {
-    sets[g] = el('fieldset', 'group');
-    sets[g].append(el('legend', null, g));
-  }
+  for (const g of GROUPS) sets[g] = el('fieldset', 'group');
+  for (const g of GROUPS) sets[g].append(el('legend', null, g));
   for (const f of FIELDS) sets[groupOf(f)].append(fieldRow(st, f));
   for (const g of GROUPS) if (sets[g].children.length > 1) form.append(sets[g]);
 
   const route = el('section', 'routing');
   route.setAttribute('aria-label', 'Where requests go');
-  route.append(el('h4', null, 'Where requests go'));
   st.route = el('div', 'route-text');
   st.route.setAttribute('aria-live', 'polite');
-  route.append(st.route);
-  form.append(route);
+  route.append(el('h4', null, 'Where requests go'), st.route);
 
   const bar = el('div', 'actions');
-  const save = el('button', 'save', 'Save line ' + n);
-  save.type = 'submit';
-  st.anyway = el('button', 'anyway', 'Save anyway');
-  st.anyway.type = 'button';
-  st.anyway.hidden = true;
-  st.anyway.addEventListener('click', () => saveLine(st, 'warn'));
-  st.reload = el('button', 'quiet', 'Reload the line');
-  st.reload.type = 'button';
-  st.reload.hidden = true;
-  st.reload.addEventListener('click', () => { st.dirty = false; reloadLine(st).then(() => announce(st, 'Reloaded.', 'ok')); });
-  const reset = el('button', 'quiet danger', 'Reset to factory defaults\u2026');
-  reset.type = 'button';
-  st.confirm = el('div', 'confirm');
-  st.confirm.hidden = true;
-  const yes = el('button', 'danger', 'Reset line ' + n);
-  yes.type = 'button';
-  const no = el('button', 'quiet', 'Cancel');
-  no.type = 'button';
-  st.confirm.append(el('p', null, 'Reset line ' + n + ' to factory defaults? Its user, password and servers are erased.'), yes, no);
-  reset.addEventListener('click', () => { st.confirm.hidden = false; no.focus(); });
-  no.addEventListener('click', () => { st.confirm.hidden = true; reset.focus(); });
-  yes.addEventListener('click', () => resetLine(st, reset));
-  st.result = el('p', 'result');
+  st.anyway = btn('anyway', 'Save anyway', () => saveLine(st, 'warn'), { hidden: true });
+  st.reload = btn('quiet', 'Reload the line', () => { st.dirty = false; reloadLine(st).then(() => announce(st, 'Reloaded.', 'ok')); }, { hidden: true });
+  st.confirm = el('div', 'confirm', null, { hidden: true });
+  const reset = btn('quiet danger', 'Reset to factory defaults\u2026', () => { st.confirm.hidden = false; no.focus(); });
+  const no = btn('quiet', 'Cancel', () => { st.confirm.hidden = true; reset.focus(); });
+  st.confirm.append(el('p', null, 'Reset line ' + n + ' to factory defaults? Its user, password and servers are erased.'),
+    btn('danger', 'Reset line ' + n, () => resetLine(st, reset)), no);
+  st.result = el('p', 'result', null, { tabIndex: -1 });
   st.result.setAttribute('role', 'status');
-  st.result.tabIndex = -1;
-  bar.append(save, st.anyway, st.reload, reset);
-  form.append(bar, st.confirm, st.result);
+  bar.append(el('button', 'save', 'Save line ' + n, { type: 'submit' }), st.anyway, st.reload, reset, st.confirm, st.result);
+  form.append(route, bar);
   form.addEventListener('submit', (ev) => { ev.preventDefault(); saveLine(st, 'require'); });
   form.addEventListener('input', (ev) => edited(st, ev.target));
   form.addEventListener('change', (ev) => edited(st, ev.target));
@@ -358,42 +330,25 @@ function fieldRow(st, f) {
   const id = 'l' + st.n + '-' + f.name;
   const row = el('div', 'field f-' + f.type);
   row.dataset.field = f.name;
-  const help = el('p', 'help', f.help);
-  help.id = id + '-help';
-  const err = el('p', 'field-error');
-  err.id = id + '-err';
-  const note = el('p', 'note');  // provenance and lock
-  note.id = id + '-note';
+  const help = el('p', 'help', f.help, { id: id + '-help' });
+  const err = el('p', 'field-error', null, { id: id + '-err' });
+  const note = el('p', 'note', null, { id: id + '-note' });  // provenance and lock
   const r = { row, help, err, note, dnsOut: null, f };
   st.rows[f.name] = r;
   let main;
   if (f.type === 'server') {
     main = serverInputs(st, f, id, r);
-  } else if (f.type === 'boolean') {
-    const i = el('input');
-    i.type = 'checkbox';
-    i.id = id;
-    const lab = el('label', 'check');
-    lab.htmlFor = id;
-    lab.append(i, document.createTextNode(' ' + f.label));
-    main = lab;
-    st.inputs[f.name] = i;
   } else if (f.type === 'password') {
     main = passwordInputs(st, f, id, r);
+  } else if (f.type === 'boolean') {
+    const i = st.inputs[f.name] = el('input', null, null, { type: 'checkbox', id });
+    main = el('label', 'check', null, { htmlFor: id });
+    main.append(i, ' ' + f.label);
   } else {
-    const lab = el('label', null, f.label);
-    lab.htmlFor = id;
-    const i = el('input');
-    i.id = id;
-    i.autocomplete = 'off';
-    i.spellcheck = false;
-    if (f.type === 'integer') {
-      i.inputMode = 'numeric';
-      if (f.min !== undefined) i.placeholder = f.min + '\u2013' + f.max;
-    }
+    const i = st.inputs[f.name] = input({ id });
+    if (f.type === 'integer') Object.assign(i, { inputMode: 'numeric', placeholder: f.min + '\u2013' + f.max });
     main = el('div', 'stack');
-    main.append(lab, i);
-    st.inputs[f.name] = i;
+    main.append(el('label', null, f.label, { htmlFor: id }), i);
   }
   const meta = el('div', 'meta');
   meta.append(help);
@@ -411,67 +366,40 @@ function fieldRow(st, f) {
 
 function serverInputs(st, f, id, r) {
   const fs = el('fieldset', 'server');
-  fs.append(el('legend', null, f.label));
-  const host = el('input');
-  host.id = id;
-  host.autocomplete = 'off';
-  host.spellcheck = false;
-  host.placeholder = 'not set';
-  const port = el('input');
-  port.id = id + '-port';
-  port.inputMode = 'numeric';
-  port.placeholder = 'from DNS';
-  port.autocomplete = 'off';
-  const tp = el('select');
-  tp.id = id + '-transport';
-  for (const [v, t] of Object.entries(TRANSPORTS)) {
-    const o = el('option', null, t);
-    o.value = v;
-    tp.append(o);
-  }
-  const parts = [['Host', host, 'host'], ['Port', port, 'port'], ['Transport', tp, 'transport']];
+  const host = st.inputs[f.name] = input({ id, placeholder: 'not set' });
+  const port = st.inputs[f.name + '.port'] = input({ id: id + '-port', inputMode: 'numeric', placeholder: 'from DNS' });
+  const tp = st.inputs[f.name + '.transport'] = el('select', null, null, { id: id + '-transport' });
+  for (const [v, t] of Object.entries(TRANSPORTS)) tp.append(el('option', null, t, { value: v }));
   const grid = el('div', 'hpt');
-  for (const [t, i, cls] of parts) {
-    const lab = el('label', cls, t);
-    lab.htmlFor = i.id;
+  for (const [t, i, cls] of [['Host', host, 'host'], ['Port', port, 'port'], ['Transport', tp, 'transport']]) {
     const w = el('div', 'part ' + cls);
-    w.append(lab, i);
+    w.append(el('label', null, t, { htmlFor: i.id }), i);
     grid.append(w);
   }
-  fs.append(grid);
-  st.inputs[f.name] = host;
-  st.inputs[f.name + '.port'] = port;
-  st.inputs[f.name + '.transport'] = tp;
-  r.dnsOut = el('div', 'dns');
-  r.dnsOut.id = id + '-dns';
+  fs.append(el('legend', null, f.label), grid);
+  r.dnsOut = el('div', 'dns', null, { id: id + '-dns' });
   r.dnsOut.setAttribute('aria-live', 'polite');
   return fs;
 }
 
 function passwordInputs(st, f, id, r) {
   const box = el('div', 'pw');
-  const lab = el('span', 'pw-label', f.label + ': ');
-  r.pwState = el('span', 'pw-state');
-  const repl = el('button', 'quiet', 'Replace');
-  repl.type = 'button';
-  const clear = el('button', 'quiet', 'Clear');
-  clear.type = 'button';
-  const keep = el('button', 'quiet', 'Keep the stored one');
-  keep.type = 'button';
-  const i = el('input');
-  i.type = 'password';
-  i.id = id;
-  i.autocomplete = 'new-password';
-  const il = el('label', null, 'New password');
-  il.htmlFor = id;
+  const i = st.inputs[f.name] = el('input', null, null, { type: 'password', id, autocomplete: 'new-password' });
+  const to = (mode, focus) => () => {
+    st.pw = mode;
+    if (mode !== 'replace') i.value = '';
+    pwView(st);
+    (focus() || i).focus();
+    edited(st, i);
+  };
   const entry = el('div', 'stack');
-  entry.append(il, i);
-  st.inputs[f.name] = i;
-  r.pw = { repl, clear, keep, entry };
-  repl.addEventListener('click', () => { st.pw = 'replace'; pwView(st); i.focus(); edited(st, i); });
-  clear.addEventListener('click', () => { st.pw = 'clear'; i.value = ''; pwView(st); keep.focus(); edited(st, i); });
-  keep.addEventListener('click', () => { st.pw = 'keep'; i.value = ''; pwView(st); repl.focus(); edited(st, i); });
-  box.append(lab, r.pwState, repl, clear, keep, entry);
+  entry.append(el('label', null, 'New password', { htmlFor: id }), i);
+  r.pw = { entry };
+  r.pw.repl = btn('quiet', 'Replace', to('replace', () => i));
+  r.pw.keep = btn('quiet', 'Keep the stored one', to('keep', () => r.pw.repl));
+  r.pw.clear = btn('quiet', 'Clear', to('clear', () => r.pw.keep));
+  r.pwState = el('span', 'pw-state');
+  box.append(el('span', 'pw-label', f.label + ': '), r.pwState, r.pw.repl, r.pw.clear, r.pw.keep, entry);
   return box;
 }
 
@@ -516,7 +444,7 @@ function fill(st, line) {
     } else if (f.type === 'boolean') {
       i.checked = !!v;
     } else if (f.type !== 'password') {
-      i.value = v === undefined || v === null ? '' : String(v);
+      i.value = v ?? '';
     } else {
       i.value = '';
     }
@@ -590,7 +518,7 @@ function markDirty(st) {
 
 const dirtyLines = () => [...L.values()].filter((st) => st.dirty).map((st) => st.n);
 
-// ---- checks while typing -------------------------------------------------
+// ---- checks while typing
 
 function fieldOf(st, input) {
   for (const [k, i] of Object.entries(st.inputs)) if (i === input) return k.split('.')[0];
@@ -611,9 +539,10 @@ function edited(st, input) {
   schedule(st, 'routing', () => liveRouting(st));
 }
 
+// A panel dropped meanwhile (logout, password change, import) asks nothing more.
 function schedule(st, key, fn) {
   clearTimeout(st.timers[key]);
-  st.timers[key] = setTimeout(fn, DEBOUNCE_MS);
+  st.timers[key] = setTimeout(() => { if (L.get(st.n) === st) fn(); }, DEBOUNCE_MS);
 }
 
 const bytes = (s) => new TextEncoder().encode(s).length;
@@ -643,12 +572,26 @@ function syntax(st, name) {
   if (f.max_length && bytes(v) > f.max_length) return 'At most ' + f.max_length + ' bytes (this is ' + bytes(v) + ').';
   if (/[\u0000-\u001f\u007f]/.test(v)) return 'Control characters are not allowed.';
   if (f.type === 'user' && /[\s@:<>"]/.test(v)) return 'A user name cannot contain spaces or the characters @ : < > ".';
-  if (f.type === 'domain' && v !== '' && !/^[A-Za-z0-9.-]+$/.test(v)) return '\u2018' + v + '\u2019 is not a domain name.';
   return '';
 }
 
 // part: 'port' or 'transport' of a server when the problem is there, else the field's main input.
 const pathPart = (path) => (String(path || '').match(/\.(port|transport)$/) || [])[1] || '';
+
+// The daemon's errors at their fields (a field's several errors together);
+// keep: leave a field that already shows a problem as it is. Returns the fields named.
+function errorsAt(st, errs, keep) {
+  const names = [];
+  for (const e of errs || []) {
+    const name = String(e.field || '').split(/[.[]/)[0];
+    const r = st.rows[name];
+    if (!r || (keep && r.err.textContent)) continue;
+    const again = names.indexOf(name) >= 0;
+    setErr(st, name, (again ? r.err.textContent + ' ' : '') + e.message, pathPart(e.field));
+    if (!again) names.push(name);
+  }
+  return names;
+}
 const syntaxPart = (st, name) => (/port/.test(syntax(st, name)) && st.inputs[name + '.port'].value.trim() !== '' ? 'port' : '');
 
 function setErr(st, name, msg, part) {
@@ -672,7 +615,7 @@ async function liveResolve(st, name) {
   r.dnsOut.replaceChildren(el('p', 'pending', 'Checking ' + s.host + ' in DNS\u2026'));
   const dnsSrv = st.inputs.dns_srv ? st.inputs.dns_srv.checked : true;
   const a = await api('POST', '/resolve', { server: s, dns_srv: dnsSrv });
-  if (st.seq[name] !== seq) return;  // a newer edit asked again: this answer is stale
+  if (st.seq[name] !== seq || L.get(st.n) !== st) return;  // stale: a newer edit asked again
   if (sessionGone(a)) return;
   r.dnsOut.replaceChildren();
   if (a.status === 422) {
@@ -680,7 +623,7 @@ async function liveResolve(st, name) {
   } else if (a.status === 200) {
     showResolution(r.dnsOut, a.json);
   } else {
-    r.dnsOut.append(el('p', 'bad', 'The check failed: ' + (a.json.detail || 'HTTP ' + a.status) + '.'));
+    r.dnsOut.append(el('p', 'bad', 'The check failed: ' + why(a) + '.'));
   }
   describeAll(st, name);
 }
@@ -689,8 +632,9 @@ function describeAll(st, name) {
   for (const i of inputsOf(st, name)) describe(i, st.rows[name]);
 }
 
-function showResolution(box, res) {
-  box.append(el('p', res.status === 'ok' ? 'ok' : 'bad', resolutionText(res)));
+// quiet: the status is already the field's error message.
+function showResolution(box, res, quiet) {
+  if (!quiet) box.append(el('p', res.status === 'ok' ? 'ok' : 'bad', resolutionText(res)));
   for (const w of res.warnings || []) box.append(el('p', 'warn', human(w.message)));
   const looks = res.lookups || [];
   if (looks.length) {
@@ -712,19 +656,16 @@ async function liveRouting(st) {
   for (const f of FIELDS) if (f.type === 'server' && body[f.name] && syntax(st, f.name)) body[f.name] = null;
   if (typeof body.register_expires !== 'number' || syntax(st, 'register_expires')) delete body.register_expires;
   const a = await api('POST', '/routing', body);
-  if (st.seq.routing !== seq) return;
+  if (st.seq.routing !== seq || L.get(st.n) !== st) return;
   if (sessionGone(a)) return;
   st.route.replaceChildren();
   if (a.status === 422) {
-    for (const e of a.json.errors || []) {
-      const name = String(e.field || '').split(/[.[]/)[0];
-      if (st.rows[name] && !st.rows[name].err.textContent) setErr(st, name, e.message, pathPart(e.field));
-    }
+    errorsAt(st, a.json.errors, true);
     st.route.append(el('p', 'bad', 'Fix the fields marked above to see where requests go.'));
     return;
   }
   if (a.status !== 200) {
-    st.route.append(el('p', 'bad', 'Cannot tell where requests go: ' + (a.json.detail || 'HTTP ' + a.status) + '.'));
+    st.route.append(el('p', 'bad', 'Cannot tell where requests go: ' + why(a) + '.'));
     return;
   }
   for (const t of routeSentences(a.json, body)) st.route.append(el('p', null, t));
@@ -772,7 +713,7 @@ function routeSentences(rt, body) {
   return out;
 }
 
-// ---- saving --------------------------------------------------------------
+// ---- saving
 
 function announce(st, text, cls) {
   st.result.textContent = text;
@@ -781,6 +722,9 @@ function announce(st, text, cls) {
 }
 
 async function saveLine(st, dns) {
+  // The save's own checks are newer than any live answer still on its way.
+  for (const k of Object.keys(st.timers)) clearTimeout(st.timers[k]);
+  for (const f of FIELDS) if (f.type === 'server') st.seq[f.name] = (st.seq[f.name] || 0) + 1;
   st.anyway.hidden = true;
   st.reload.hidden = true;
   const names = [];
@@ -818,17 +762,10 @@ async function saveLine(st, dns) {
   }
   const errs = r.json.errors || [];
   if ((r.status === 422 || r.status === 409) && errs.length) {
-    const bad = [];
-    for (const e of errs) {
-      const name = String(e.field || '').split(/[.[]/)[0];
-      if (!st.rows[name]) continue;
-      const r0 = st.rows[name];
-      setErr(st, name, (r0.err.textContent && bad.indexOf(name) >= 0 ? r0.err.textContent + ' ' : '') + e.message, pathPart(e.field));
-      if (bad.indexOf(name) < 0) bad.push(name);
-    }
+    const bad = errorsAt(st, errs, false);
     for (const c of r.json.checks || []) {
       const row = st.rows[c.field];
-      if (row && row.dnsOut) { row.dnsOut.replaceChildren(); showResolution(row.dnsOut, c); describeAll(st, c.field); }
+      if (row && row.dnsOut) { row.dnsOut.replaceChildren(); showResolution(row.dnsOut, c, c.status !== 'ok'); describeAll(st, c.field); }
     }
     const dnsOnly = errs.every((e) => /^dns_/.test(e.code || ''));
     if (dnsOnly && dns === 'require') {
@@ -837,18 +774,14 @@ async function saveLine(st, dns) {
     }
     return refused(st, bad, r.status === 409 ? 'Not saved: locked fields' : 'Not saved');
   }
-  announce(st, 'Not saved: ' + human(r.json.detail || r.json.title || 'HTTP ' + r.status) + '.', 'bad');
+  announce(st, 'Not saved: ' + why(r) + '.', 'bad');
 }
 
 function refused(st, names, head, tail) {
   const labels = names.map(labelOf);
   announce(st, head + (labels.length ? ' (' + labels.join(', ') + ')' : '') + '. ' + (tail || 'See the message at each marked field.'), 'bad');
   const first = names.length ? inputsOf(st, names[0])[0] : null;
-  if (first && !first.disabled) {
-    first.focus();
-  } else {
-    st.result.focus();
-  }
+  (first && !first.disabled ? first : st.result).focus();
 }
 
 async function resetLine(st, resetBtn) {
@@ -862,45 +795,35 @@ async function resetLine(st, resetBtn) {
     announce(st, 'Line ' + st.n + ' is back to factory defaults.', 'ok');
     loadStatus();
   } else {
-    announce(st, 'Not reset: ' + human(r.json.detail || r.json.title || 'HTTP ' + r.status) + '.', 'bad');
+    announce(st, 'Not reset: ' + why(r) + '.', 'bad');
   }
   resetBtn.focus();
 }
 
-// ---- admin ---------------------------------------------------------------
+// ---- admin
 
 async function changePassword(ev) {
   ev.preventDefault();
-  const msg = $('pw-msg');
-  const [cur, nw, nw2] = ['pw-cur', 'pw-new', 'pw-new2'].map((id) => $(id));
+  const [cur, nw, nw2] = ['pw-cur', 'pw-new', 'pw-new2'].map($);
+  let r = { status: -1, json: { detail: 'the two new passwords differ' } };
+  if (nw.value === nw2.value) r = await api('PUT', '/admin/password', { current: cur.value, new: nw.value });
   for (const i of [cur, nw, nw2]) i.removeAttribute('aria-invalid');
-  msg.className = 'msg bad';
-  if (nw.value !== nw2.value) {
-    msg.textContent = 'The two new passwords differ.';
-    nw2.setAttribute('aria-invalid', 'true');
-    nw2.focus();
-    return;
-  }
-  const r = await api('PUT', '/admin/password', { current: cur.value, new: nw.value });
   if (r.status === 204) {
     for (const i of [cur, nw, nw2]) i.value = '';
-    msg.textContent = '';
+    $('pw-msg').textContent = '';
     L.clear();
     showLogin('');
     say('The admin password is changed: log in with the new one.');
     return;
   }
-  if (r.status === 401 && r.json && /current/i.test(JSON.stringify(r.json))) {
-    msg.textContent = 'The current password is wrong.';
-    cur.setAttribute('aria-invalid', 'true');
-    cur.focus();
-    return;
-  }
-  if (sessionGone(r)) return;
-  msg.textContent = 'Not changed: ' + human((r.json.errors || []).map((e) => e.message).join(' ') || r.json.detail || r.json.title || 'HTTP ' + r.status) + '.';
-  (r.status === 422 ? nw : cur).setAttribute('aria-invalid', 'true');
-  (r.status === 422 ? nw : cur).focus();
-  say(msg.textContent, true);
+  // A wrong current password is a 403 like a lost session token: told apart by its title.
+  const wrong = r.status === 403 && /current/i.test(r.json.title || '');
+  if (!wrong && r.status !== 422 && r.status !== -1 && sessionGone(r)) return;
+  const bad = wrong ? cur : r.status === -1 ? nw2 : nw;
+  $('pw-msg').textContent = 'Not changed: ' + (wrong ? 'the current password is wrong' : why(r)) + '.';
+  bad.setAttribute('aria-invalid', 'true');
+  bad.focus();
+  say($('pw-msg').textContent, true);
 }
 
 async function exportConfig() {
@@ -981,11 +904,7 @@ async function importFile() {
   }
   out.append(el('p', null, 'Importing ' + file.name + ' would change:'));
   const ul = el('ul', 'changes');
-  for (const [head, bits] of changes) {
-    const li = el('li', null, head + ': ');
-    li.append(document.createTextNode(bits.join('; ') + '.'));
-    ul.append(li);
-  }
+  for (const [head, bits] of changes) ul.append(el('li', null, head + ': ' + bits.join('; ') + '.'));
   out.append(ul);
   pendingImport = text;
   $('import-apply').hidden = false;
@@ -1004,7 +923,7 @@ async function applyImport() {
     say('Imported: the lines now show the new configuration.');
     return;
   }
-  $('import-out').append(el('p', 'bad', 'Not imported: ' + human((r.json.errors || []).map((e) => e.message).join(' ') || r.json.detail || 'HTTP ' + r.status)));
+  $('import-out').append(el('p', 'bad', 'Not imported: ' + why(r)));
   say('Not imported.', true);
 }
 
@@ -1017,7 +936,6 @@ window.addEventListener('beforeunload', (ev) => {
 document.addEventListener('DOMContentLoaded', () => {
   $('login').addEventListener('submit', login);
   $('logout').addEventListener('click', logout);
-  $('to-admin').addEventListener('click', () => { $('admin-h').tabIndex = -1; $('admin-h').focus(); });
   $('pw-form').addEventListener('submit', changePassword);
   $('export').addEventListener('click', exportConfig);
   $('import-file').addEventListener('change', importFile);

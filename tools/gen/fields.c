@@ -30,7 +30,7 @@ int main(int argc, char **argv)
         json_decref(doc);
         return 1;
     }
-    int rc = json_dump_file(doc, tmp, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+    int rc = json_dump_file(doc, tmp, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(doc);
     if (rc != 0 || rename(tmp, argv[1]) != 0) {
         fprintf(stderr, "fields: cannot write %s: %s\n", argv[1], strerror(errno));
