@@ -252,6 +252,14 @@ void resp_problem_json(struct resp *rs, unsigned status, json_t *problem)
     resp_body(rs, status, problem, "application/problem+json");
 }
 
+void resp_json_text(struct resp *rs, unsigned status, char *body, size_t len)
+{
+    resp_body(rs, status, NULL, NULL);
+    rs->body = body;
+    rs->len = len;
+    rs->ctype = "application/json";
+}
+
 void resp_empty(struct resp *rs, unsigned status)
 {
     resp_body(rs, status, NULL, NULL);

@@ -41,6 +41,8 @@ void req_resume(struct req *rq);
 void resp_json(struct resp *rs, unsigned status, json_t *body);
 void resp_problem_json(struct resp *rs, unsigned status, json_t *problem); /* problem+json */
 void resp_empty(struct resp *rs, unsigned status);
+/* JSON already encoded (malloc'ed, stolen; freed here on failure). */
+void resp_json_text(struct resp *rs, unsigned status, char *body, size_t len);
 void resp_header(struct resp *rs, const char *name, const char *value);
 
 typedef void (*api_handler)(struct req *rq, struct resp *rs);

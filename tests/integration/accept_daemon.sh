@@ -195,11 +195,15 @@ check "import of a bad file commits nothing" "$G0" "$(gen_of "$FLASH")"
 check "import of a bad file: old label kept" "M" "$("$SIPCFG" --flash "$FLASH" get line1.label)"
 
 # ---- the CLI beside the running daemon ----
+api GET /lines/1                # the daemon keeps this answer (api/lines.c): it must not outlive the import
+etag_before=$(header ETag)
 jq '.lines[0].label = "From CLI"' "$T_DIR/cli.json" >"$T_DIR/import.json"
 "$SIPCFG" --flash "$FLASH" import "$T_DIR/import.json" 2>/dev/null
 check "import FILE beside the daemon: exit 0" 0 "$?"
 api GET /lines/1
 check_json "the daemon serves the CLI's import at once" '.label' "From CLI"
+[ -n "$etag_before" ] && [ "$(header ETag)" != "$etag_before" ] && ok "the line's ETag follows the import at once" ||
+  fail "the line's ETag follows the import" "before $etag_before, after $(header ETag)"
 api GET /status
 check "status follows the CLI's generation" "$(gen_of "$FLASH")" "$(printf '%s' "$BODY" | jq -r .store.generation)"
 api PATCH '/lines/1?dns=skip' -H "$J" --data-binary '{"display_name":"After CLI"}'
