@@ -8,6 +8,9 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include <nettle/hmac.h>
+#include <nettle/sha2.h>
+
 struct session {
     bool used;
     char id[SESSION_ID_HEX + 1];
@@ -290,4 +293,191 @@ void login_limiter_success(struct login_limiter *l, const char *addr)
     struct login_addr *e = addr_find(l, addr);
     if (e) memset(e, 0, sizeof *e);
     pthread_mutex_unlock(&l->lock);
+}
+
+/* ---- digest nonces ---- */
+
+struct nonce_used {
+    bool used;
+    uint64_t seq;
+    int64_t issued;
+    uint64_t max_nc;                         /* highest count used */
+    uint64_t mask;                           /* bit i: count max_nc - 1 - i was used */
+};
+
+struct nonce_table {
+    pthread_mutex_t lock;
+    session_clock now;
+    void *clock_arg;
+    uint8_t key[32];
+    uint64_t next_seq;
+    uint64_t floor_seq;                      /* nonces up to this one are refused unless recorded */
+    struct nonce_used u[NONCE_USED_MAX];
+};
+
+int nonce_table_new(session_clock now, void *clock_arg, struct nonce_table **out)
+{
+    struct nonce_table *t = calloc(1, sizeof *t);
+    if (!t) return -ENOMEM;
+    size_t got = 0;
+    while (got < sizeof t->key) {
+        ssize_t r = getrandom(t->key + got, sizeof t->key - got, 0);
+        if (r < 0 && errno != EINTR) {
+            int e = -errno;
+            free(t);
+            return e;
+        }
+        if (r > 0) got += (size_t)r;
+    }
+    pthread_mutex_init(&t->lock, NULL);
+    t->now = now;
+    t->clock_arg = clock_arg;
+    t->next_seq = 1;
+    *out = t;
+    return 0;
+}
+
+void nonce_table_free(struct nonce_table *t)
+{
+    if (!t) return;
+    pthread_mutex_destroy(&t->lock);
+    explicit_bzero(t, sizeof *t);
+    free(t);
+}
+
+static void hex_out(const uint8_t *b, size_t n, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hex[b[i] >> 4];
+        out[2 * i + 1] = hex[b[i] & 15];
+    }
+}
+
+/* The nonce text for (issued, seq): 8 + 16 + 64 hex characters. */
+static void nonce_make(const struct nonce_table *t, uint32_t issued, uint64_t seq,
+                       char out[NONCE_HEX + 1])
+{
+    uint8_t msg[12], mac[SHA256_DIGEST_SIZE];
+    for (int i = 0; i < 4; i++) msg[i] = (uint8_t)(issued >> (24 - 8 * i));
+    for (int i = 0; i < 8; i++) msg[4 + i] = (uint8_t)(seq >> (56 - 8 * i));
+    struct hmac_sha256_ctx ctx;
+    hmac_sha256_set_key(&ctx, sizeof t->key, t->key);
+    hmac_sha256_update(&ctx, sizeof msg, msg);
+    hmac_sha256_digest(&ctx, sizeof mac, mac);
+    explicit_bzero(&ctx, sizeof ctx);
+    hex_out(msg, sizeof msg, out);
+    hex_out(mac, sizeof mac, out + 2 * sizeof msg);
+    out[NONCE_HEX] = '\0';
+}
+
+static bool hex_field(const char *s, size_t n, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        unsigned d;
+        if (c >= '0' && c <= '9') d = (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f') d = (unsigned)(c - 'a' + 10);
+        else return false;
+        v = v << 4 | d;
+    }
+    *out = v;
+    return true;
+}
+
+/* Parses and authenticates a nonce; called with the lock held. */
+static int nonce_check(struct nonce_table *t, const char *nonce, int64_t now, uint64_t *seq,
+                       int64_t *issued)
+{
+    uint64_t ts;
+    if (!nonce || strnlen(nonce, NONCE_HEX + 1) != NONCE_HEX || !hex_field(nonce, 8, &ts) ||
+        !hex_field(nonce + 8, 16, seq))
+        return -ESTALE;
+    char expect[NONCE_HEX + 1];
+    nonce_make(t, (uint32_t)ts, *seq, expect);
+    bool mine = session_token_equal(nonce, expect);
+    explicit_bzero(expect, sizeof expect);
+    *issued = (int64_t)ts;
+    if (!mine || *issued > now || now - *issued > NONCE_LIFETIME_S) return -ESTALE;
+    return 0;
+}
+
+void nonce_table_issue(struct nonce_table *t, char out[NONCE_HEX + 1])
+{
+    pthread_mutex_lock(&t->lock);
+    int64_t now = clock_of(t->now, t->clock_arg);
+    uint64_t seq = t->next_seq++;
+    nonce_make(t, (uint32_t)now, seq, out);
+    pthread_mutex_unlock(&t->lock);
+}
+
+int nonce_table_valid(struct nonce_table *t, const char *nonce)
+{
+    uint64_t seq;
+    int64_t issued;
+    pthread_mutex_lock(&t->lock);
+    int rc = nonce_check(t, nonce, clock_of(t->now, t->clock_arg), &seq, &issued);
+    if (!rc && seq <= t->floor_seq) {
+        rc = -ESTALE;
+        for (size_t i = 0; i < NONCE_USED_MAX; i++)
+            if (t->u[i].used && t->u[i].seq == seq) rc = 0;
+    }
+    pthread_mutex_unlock(&t->lock);
+    return rc;
+}
+
+int nonce_table_use(struct nonce_table *t, const char *nonce, uint64_t nc)
+{
+    if (nc == 0) return -EALREADY;
+    uint64_t seq;
+    int64_t issued;
+    pthread_mutex_lock(&t->lock);
+    int64_t now = clock_of(t->now, t->clock_arg);
+    int rc = nonce_check(t, nonce, now, &seq, &issued);
+    struct nonce_used *e = NULL, *oldest = NULL, *free_slot = NULL;
+    for (size_t i = 0; !rc && i < NONCE_USED_MAX; i++) {
+        struct nonce_used *c = &t->u[i];
+        if (c->used && now - c->issued > NONCE_LIFETIME_S) {
+            /* expired: its nonce is refused by nonce_check anyway */
+            if (c->seq > t->floor_seq) t->floor_seq = c->seq;
+            memset(c, 0, sizeof *c);
+        }
+        if (!c->used) {
+            if (!free_slot) free_slot = c;
+            continue;
+        }
+        if (c->seq == seq) e = c;
+        if (!oldest || c->seq < oldest->seq) oldest = c;
+    }
+    if (!rc && !e) {
+        if (seq <= t->floor_seq) {
+            rc = -ESTALE;                    /* forgotten: it may have been used */
+        } else {
+            e = free_slot;
+            if (!e) {
+                /* Forget the oldest; from now on nothing issued up to it is taken. */
+                if (oldest->seq > t->floor_seq) t->floor_seq = oldest->seq;
+                e = oldest;
+                if (seq <= t->floor_seq) rc = -ESTALE;
+            }
+            if (!rc) *e = (struct nonce_used){.used = true, .seq = seq, .issued = issued};
+        }
+    }
+    if (!rc) {
+        if (nc > e->max_nc) {
+            uint64_t shift = nc - e->max_nc;
+            /* the old max becomes bit shift-1 (if it was a real count) */
+            e->mask = shift >= 64 ? 0 : (e->mask << shift);
+            if (e->max_nc && shift <= 64) e->mask |= (uint64_t)1 << (shift - 1);
+            e->max_nc = nc;
+        } else if (nc == e->max_nc || e->max_nc - nc > 64 ||
+                   (e->mask & ((uint64_t)1 << (e->max_nc - nc - 1)))) {
+            rc = -EALREADY;
+        } else {
+            e->mask |= (uint64_t)1 << (e->max_nc - nc - 1);
+        }
+    }
+    pthread_mutex_unlock(&t->lock);
+    return rc;
 }

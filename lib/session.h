@@ -54,4 +54,33 @@ void login_limiter_fail(struct login_limiter *l, const char *addr);
 /* A successful login forgets the address's failures. */
 void login_limiter_success(struct login_limiter *l, const char *addr);
 
+/* ---- digest nonces (RFC 7616) ----
+ * sipcfgd issues and checks its own nonces instead of libmicrohttpd 0.9.75's,
+ * whose nonce-count table is reset by "nc=00000000" and by every re-issued
+ * challenge, so a captured Authorization header could be replayed.
+ * A nonce is "TTTTTTTT SSSSSSSSSSSSSSSS MAC" as 88 lower-case hex characters:
+ * the issue time (seconds of the clock), a sequence number unique per issue,
+ * and HMAC-SHA256 over both with a per-process random key. Issuing keeps no
+ * state; a nonce-count is recorded only once a request with a right response
+ * uses the nonce, and a count is accepted once only. When the table of used
+ * nonces is full, the oldest is forgotten and every nonce issued before it is
+ * refused as stale from then on, so forgetting never re-opens a replay. */
+#define NONCE_HEX 88
+#define NONCE_LIFETIME_S 300
+#define NONCE_USED_MAX 256
+
+struct nonce_table;
+
+int nonce_table_new(session_clock now, void *clock_arg, struct nonce_table **out);
+void nonce_table_free(struct nonce_table *t);
+/* A fresh nonce (NONCE_HEX characters and a NUL). */
+void nonce_table_issue(struct nonce_table *t, char out[NONCE_HEX + 1]);
+/* 0 when the nonce is one of ours and not expired (nothing is recorded);
+ * -ESTALE otherwise (expired, forged, from an earlier run, or forgotten). */
+int nonce_table_valid(struct nonce_table *t, const char *nonce);
+/* Records the use of (nonce, nc), nc >= 1, for a request whose response was
+ * right: 0 the first time; -EALREADY when that count was used before (a
+ * replay); -ESTALE as nonce_table_valid. */
+int nonce_table_use(struct nonce_table *t, const char *nonce, uint64_t nc);
+
 #endif

@@ -17,6 +17,7 @@
 struct auth {
     struct session_table *sessions;
     struct login_limiter *limiter;
+    struct nonce_table *nonces;
 };
 
 int auth_new(session_clock now, void *clock_arg, struct auth **out)
@@ -25,6 +26,7 @@ int auth_new(session_clock now, void *clock_arg, struct auth **out)
     if (!a) return -ENOMEM;
     int rc = session_table_new(now, clock_arg, &a->sessions);
     if (!rc) rc = login_limiter_new(now, clock_arg, &a->limiter);
+    if (!rc) rc = nonce_table_new(now, clock_arg, &a->nonces);
     if (rc) {
         auth_free(a);
         return rc;
@@ -38,6 +40,7 @@ void auth_free(struct auth *a)
     if (!a) return;
     session_table_free(a->sessions);
     login_limiter_free(a->limiter);
+    nonce_table_free(a->nonces);
     free(a);
 }
 
@@ -127,74 +130,104 @@ static int unauthorized(struct req *rq, struct resp *rs, const char *detail, boo
     api_problem(rs, 401, NULL, detail);
     /* The page asks for no challenge: a browser shows its own password
      * dialog for any 401 that carries one, even to fetch(). */
-    if (!req_header(rq, AUTH_NO_CHALLENGE_HEADER)) http_resp_challenge(rs, stale);
+    if (!req_header(rq, AUTH_NO_CHALLENGE_HEADER)) {
+        char nonce[NONCE_HEX + 1], value[256];
+        nonce_table_issue(req_app(rq)->auth->nonces, nonce);
+        /* The form libmicrohttpd used, which curl and browsers know. */
+        snprintf(value, sizeof value,
+                 "Digest realm=\"%s\",qop=\"auth\",nonce=\"%s\",opaque=\"sipcfg\",algorithm=sha-256%s",
+                 ADMIN_REALM, nonce, stale ? ",stale=true" : "");
+        resp_header(rs, "WWW-Authenticate", value);
+    }
     return -EACCES;
 }
 
-/* ---- telling a wrong password from a spent nonce ----
- * libmicrohttpd 0.9.75 answers MHD_NO both for a wrong password and for a
- * nonce-count already used. The latter is common and innocent: its nonce
- * depends only on the second, method and URI, so parallel clients of one URI
- * get the same nonce and all but the first collide on nc=1. Counting those as
- * failed logins would lock out parallel automation, so when libmicrohttpd
- * refuses, the response is recomputed here from the stored HA1 (RFC 7616,
- * SHA-256, qop=auth): if it is right, the client knows the password and gets
- * a fresh (stale=true) challenge, uncounted; only a wrong response counts. */
+/* ---- HTTP Digest (RFC 7616, SHA-256, qop=auth) ----
+ * sipcfgd checks digest itself, with its own nonces (lib/session.c,
+ * nonce_table): libmicrohttpd 0.9.75 resets a nonce's count on "nc=00000000"
+ * and whenever it re-issues the same nonce (same URI, same second), so a
+ * captured header could be replayed. Here a header is parsed strictly first
+ * (anything but a clean RFC 7616 header is refused and counted as a failed
+ * login), the nonce must be ours and fresh, the response is computed from the
+ * stored HA1 and compared in constant time, and only a right response records
+ * its nonce-count, which is accepted once. A wrong response changes nothing
+ * but the failure count. */
+
+#define DIGEST_CNONCE_MAX 128
+#define DIGEST_URI_MAX 2048
 
 struct digest_params {
-    char username[64], realm[64], nonce[160], uri[2048], response[80], qop[16], nc[16], cnonce[160];
+    char username[64], realm[64], nonce[NONCE_HEX + 8], uri[DIGEST_URI_MAX], response[72],
+        qop[16], nc[16], cnonce[DIGEST_CNONCE_MAX + 1], algorithm[24], opaque[64], userhash[8];
+    unsigned seen;                       /* bit per field: a repeated one is refused */
 };
 
-/* Parses RFC 7616 auth-params after "Digest "; false when malformed or too long. */
-static bool parse_digest(const char *p, struct digest_params *d)
+static bool tchar(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/* Parses the auth-params after "Digest ". NULL on success, else why not
+ * (a short phrase for the 401's detail). */
+static const char *parse_digest(const char *p, struct digest_params *d)
 {
     memset(d, 0, sizeof *d);
-    while (*p) {
-        while (*p == ' ' || *p == '\t' || *p == ',') p++;
+    static const char *const names[] = {"username", "realm", "nonce", "uri", "response", "qop",
+                                        "nc", "cnonce", "algorithm", "opaque", "userhash"};
+    char *const dsts[] = {d->username, d->realm, d->nonce, d->uri, d->response, d->qop,
+                          d->nc, d->cnonce, d->algorithm, d->opaque, d->userhash};
+    const size_t caps[] = {sizeof d->username, sizeof d->realm, sizeof d->nonce, sizeof d->uri,
+                           sizeof d->response, sizeof d->qop, sizeof d->nc, sizeof d->cnonce,
+                           sizeof d->algorithm, sizeof d->opaque, sizeof d->userhash};
+    bool first = true;
+    for (;;) {
+        while (*p == ' ' || *p == '\t') p++;
         if (!*p) break;
+        if (!first) {
+            if (*p != ',') return "parameters must be separated by commas";
+            while (*p == ',' || *p == ' ' || *p == '\t') p++;
+            if (!*p) break;
+        }
+        first = false;
         char key[16];
         size_t k = 0;
-        while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')) {
-            if (k + 1 >= sizeof key) return false;
-            key[k++] = (char)(*p | 0x20);
+        while (tchar(*p)) {
+            if (k + 1 >= sizeof key) return "unknown parameter";
+            key[k++] = (char)(*p >= 'A' && *p <= 'Z' ? *p | 0x20 : *p);
             p++;
         }
         key[k] = '\0';
-        while (*p == ' ') p++;
-        if (k == 0 || *p != '=') return false;
+        while (*p == ' ' || *p == '\t') p++;
+        if (k == 0 || *p != '=') return "malformed parameter";
         p++;
-        while (*p == ' ') p++;
-        char *dst = NULL;
-        size_t cap = 0;
-#define FIELD(name) if (!strcmp(key, #name)) { dst = d->name; cap = sizeof d->name; }
-        FIELD(username) FIELD(realm) FIELD(nonce) FIELD(uri) FIELD(response) FIELD(qop) FIELD(nc)
-        FIELD(cnonce)
-#undef FIELD
-        size_t n = 0;
+        while (*p == ' ' || *p == '\t') p++;
+        size_t f = 0;
+        while (f < sizeof names / sizeof names[0] && strcmp(key, names[f])) f++;
+        if (f == sizeof names / sizeof names[0]) return "unknown parameter";
+        if (d->seen & (1u << f)) return "a parameter is repeated";
+        d->seen |= 1u << f;
+        char *dst = dsts[f];
+        size_t cap = caps[f], n = 0;
         if (*p == '"') {
             p++;
             while (*p && *p != '"') {
-                if (*p == '\\' && p[1]) p++;
-                if (dst) {
-                    if (n + 1 >= cap) return false;
-                    dst[n++] = *p;
-                }
-                p++;
+                if (*p == '\\') p++;
+                if (!*p || (unsigned char)*p < 0x20 || *p == 0x7f) return "malformed quoted value";
+                if (n + 1 >= cap) return f == 7 ? "cnonce is too long" : "a value is too long";
+                dst[n++] = *p++;
             }
-            if (*p != '"') return false;
+            if (*p != '"') return "unterminated quoted value";
             p++;
         } else {
-            while (*p && *p != ',' && *p != ' ' && *p != '\t') {
-                if (dst) {
-                    if (n + 1 >= cap) return false;
-                    dst[n++] = *p;
-                }
-                p++;
+            while (tchar(*p)) {
+                if (n + 1 >= cap) return f == 6 ? "nc must be 8 hex digits" : "a value is too long";
+                dst[n++] = *p++;
             }
         }
-        if (dst) dst[n] = '\0';
+        dst[n] = '\0';
     }
-    return true;
+    return NULL;
 }
 
 static void sha256_hex(const char *const *parts, size_t nparts, char out[65])
@@ -212,29 +245,48 @@ static void sha256_hex(const char *const *parts, size_t nparts, char out[65])
     out[64] = '\0';
 }
 
-/* True when the Authorization header carries the right response for the
- * admin's HA1 (whatever libmicrohttpd thought of its nonce). */
-static bool digest_response_right(struct req *rq, const char *authz, const char *ha1_hex)
+static bool all_hex(const char *s, size_t n)
 {
-    struct digest_params *d = malloc(sizeof *d);
-    if (!d) return false;
-    bool right = false;
-    if (parse_digest(authz + 7, d) && !strcmp(d->username, ADMIN_USER) && !strcmp(d->realm, ADMIN_REALM) &&
-        !strcasecmp(d->qop, "auth") && d->nonce[0] && d->nc[0] && d->cnonce[0] && d->uri[0] &&
-        strlen(d->response) == 64) {
-        char ha2[65], expect[65];
-        const char *a2[] = {req_method(rq), ":", d->uri};
-        sha256_hex(a2, 3, ha2);
-        const char *kd[] = {ha1_hex, ":", d->nonce, ":", d->nc, ":", d->cnonce, ":", d->qop, ":", ha2};
-        sha256_hex(kd, 11, expect);
-        char lower[65];
-        for (size_t i = 0; i < 65; i++)
-            lower[i] = (char)(d->response[i] >= 'A' && d->response[i] <= 'F' ? d->response[i] | 0x20
-                                                                              : d->response[i]);
-        right = session_token_equal(lower, expect);
-    }
-    explicit_bzero(d, sizeof *d);
-    free(d);
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') || (s[i] >= 'A' && s[i] <= 'F')))
+            return false;
+    return s[n] == '\0';
+}
+
+/* What is wrong with a parsed header whatever the password, or NULL. */
+static const char *digest_malformed(const struct req *rq, const struct digest_params *d, uint64_t *nc)
+{
+    static const unsigned required = 0xff;   /* username .. cnonce */
+    if ((d->seen & required) != required) return "a required parameter is missing";
+    if (d->algorithm[0] && strcasecmp(d->algorithm, "SHA-256") != 0)
+        return "the algorithm must be SHA-256";
+    if (d->userhash[0] && strcasecmp(d->userhash, "false") != 0) return "userhash is not supported";
+    if (strcmp(d->qop, "auth") != 0) return "qop must be auth";
+    if (strlen(d->nc) != 8 || !all_hex(d->nc, 8)) return "nc must be 8 hex digits";
+    *nc = strtoull(d->nc, NULL, 16);
+    if (*nc == 0) return "nc must not be 00000000";
+    if (!d->cnonce[0]) return "cnonce is empty";
+    if (strlen(d->response) != 64 || !all_hex(d->response, 64)) return "response must be 64 hex digits";
+    /* The uri must be the request target as sent (a header made for another
+     * path or query is no credential for this one). */
+    if (strcmp(d->uri, http_req_target(rq)) != 0) return "uri is not this request's target";
+    return NULL;
+}
+
+/* True when the response is right for the admin's HA1 (constant-time compare). */
+static bool digest_response_right(const struct req *rq, const struct digest_params *d,
+                                  const char *ha1_hex)
+{
+    char ha2[65], expect[65], lower[65];
+    const char *a2[] = {req_method(rq), ":", d->uri};
+    sha256_hex(a2, 3, ha2);
+    const char *kd[] = {ha1_hex, ":", d->nonce, ":", d->nc, ":", d->cnonce, ":", d->qop, ":", ha2};
+    sha256_hex(kd, 11, expect);
+    for (size_t i = 0; i < 65; i++)
+        lower[i] = (char)(d->response[i] >= 'A' && d->response[i] <= 'F' ? d->response[i] | 0x20
+                                                                          : d->response[i]);
+    bool right = session_token_equal(lower, expect);
+    explicit_bzero(expect, sizeof expect);
     return right;
 }
 
@@ -247,31 +299,61 @@ static int check_digest(struct app *app, struct req *rq, struct resp *rs)
     if (strncasecmp(authz, "Digest ", 7) != 0)
         return unauthorized(rq, rs, "Use HTTP Digest (SHA-256) or log in with POST /api/v1/session.",
                             false);
-    uint8_t ha1[32];
+    struct digest_params *d = malloc(sizeof *d);
+    if (!d) {
+        api_problem(rs, 500, NULL, "out of memory");
+        return -ENOMEM;
+    }
+    uint64_t nc = 0;
+    const char *bad = parse_digest(authz + 7, d);
+    if (!bad) bad = digest_malformed(rq, d, &nc);
+    if (bad) {
+        /* No client sends this by mistake: count it, so that malformed
+         * headers buy nothing either. */
+        char detail[128];
+        snprintf(detail, sizeof detail, "The Authorization header is malformed: %s.", bad);
+        explicit_bzero(d, sizeof *d);
+        free(d);
+        auth_login_failed(a, ip);
+        return unauthorized(rq, rs, detail, false);
+    }
+    int rc;
+    if (nonce_table_valid(a->nonces, d->nonce) != 0) {
+        /* Not ours, expired, or from before a restart: no password check at all. */
+        explicit_bzero(d, sizeof *d);
+        free(d);
+        return unauthorized(rq, rs, "The nonce is stale or unknown: authenticate again.", true);
+    }
     char hex[ADMIN_HA1_HEX + 1];
     pthread_mutex_lock(&app->lock);
     snprintf(hex, sizeof hex, "%s", app->cfg->admin_ha1);
     pthread_mutex_unlock(&app->lock);
-    bool have = hex[0] && admin_hex_to_bin(hex, ha1) == 0;
-    if (!have) {
-        explicit_bzero(hex, sizeof hex);
+    if (!hex[0]) {
+        explicit_bzero(d, sizeof *d);
+        free(d);
         return unauthorized(rq, rs, "No admin password is set.", false);
     }
-    int r = MHD_digest_auth_check_digest2(http_req_connection(rq), ADMIN_REALM, ADMIN_USER, ha1,
-                                          sizeof ha1, AUTH_NONCE_TIMEOUT_S, MHD_DIGEST_ALG_SHA256);
-    explicit_bzero(ha1, sizeof ha1);
-    bool right = r != MHD_YES && r != MHD_INVALID_NONCE && digest_response_right(rq, authz, hex);
+    bool right = session_token_equal(d->username, ADMIN_USER) & session_token_equal(d->realm, ADMIN_REALM) &
+                 digest_response_right(rq, d, hex);
     explicit_bzero(hex, sizeof hex);
-    if (r == MHD_YES) {
-        http_req_set_auth(rq, false, NULL);
-        return 0;
+    if (!right) {
+        explicit_bzero(d, sizeof *d);
+        free(d);
+        /* Credentials were sent and were wrong (user, password or a forged response). */
+        auth_login_failed(a, ip);
+        return unauthorized(rq, rs, "Wrong user name or password.", false);
     }
-    if (r == MHD_INVALID_NONCE || right)
-        return unauthorized(rq, rs, "The nonce is stale, unknown or already used: authenticate again.",
+    rc = nonce_table_use(a->nonces, d->nonce, nc);
+    explicit_bzero(d, sizeof *d);
+    free(d);
+    if (rc == -EALREADY)
+        return unauthorized(rq, rs, "This nonce-count was already used (a replay?): authenticate again.",
                             true);
-    /* Credentials were sent and were wrong (user, password or a forged response). */
-    auth_login_failed(a, ip);
-    return unauthorized(rq, rs, "Wrong user name or password.", false);
+    if (rc)
+        return unauthorized(rq, rs, "The nonce is stale or unknown: authenticate again.", true);
+    auth_login_succeeded(a, ip);
+    http_req_set_auth(rq, false, NULL);
+    return 0;
 }
 
 int auth_request(struct app *app, struct req *rq, struct resp *rs)

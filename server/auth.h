@@ -54,7 +54,7 @@ void auth_cookie_header(bool tls, const char *id, char *buf, size_t n);
 struct MHD_Connection;
 struct MHD_Connection *http_req_connection(const struct req *rq);
 void http_req_set_auth(struct req *rq, bool by_session, const char *sid);
-/* Makes a 401 in rs a digest challenge (WWW-Authenticate added by libmicrohttpd). */
-void http_resp_challenge(struct resp *rs, bool stale);
+/* The request target as sent (path and query, undecoded): a digest uri must equal it. */
+const char *http_req_target(const struct req *rq);
 
 #endif

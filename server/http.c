@@ -41,9 +41,9 @@
 #define HTTP_PER_IP_LIMIT 64u
 #define HTTP_TIMEOUT_S 15u
 #define HTTP_CONN_MEMORY ((size_t)32 * 1024)
-#define HTTP_NONCE_NC 256u
 #define HTTP_DISCARD_MAX ((size_t)256 * 1024)  /* read past the cap before we hang up */
 #define HTTP_MAX_HEADERS 16
+#define HTTP_QUERY_MAX 4                /* more than any route defines */
 #define HTTP_WWW_FILE_MAX ((size_t)1 << 20)
 
 static const char CSP[] =
@@ -59,7 +59,6 @@ struct http {
     bool use_www_dir;
     const char *const *allow_hosts;
     size_t n_allow_hosts;
-    uint8_t digest_rnd[32];             /* must outlive the daemon (0.9.75 keeps the pointer) */
     pthread_mutex_t handler_lock;       /* held while a handler runs; guards stopping */
     bool stopping;
     pthread_mutex_t susp_lock;          /* guards the suspended list and req->suspended */
@@ -79,6 +78,8 @@ struct req {
     const char *version;
     const char *api_path;               /* below /api/v1, or NULL */
     const struct route *route;
+    struct { char name[16]; char value[64]; } q[HTTP_QUERY_MAX];   /* checked, decoded */
+    unsigned nq;
     char *body;
     size_t body_len, body_cap, discarded;
     bool too_large;
@@ -102,7 +103,6 @@ struct resp {
     const char *ctype;
     unsigned nhdr;
     char *hname[HTTP_MAX_HEADERS], *hvalue[HTTP_MAX_HEADERS];
-    bool challenge, stale;
 };
 
 /* ---- req accessors (http.h) ---- */
@@ -112,14 +112,11 @@ const char *req_path(const struct req *rq) { return rq->api_path ? rq->api_path 
 
 const char *req_query(const struct req *rq, const char *name)
 {
-    /* "?dry_run" without "=" is present with no value: MHD gives NULL for the
-     * value, which must not read as "absent" (a dry run would then commit). */
-    const char *v = NULL;
-    size_t vlen = 0;
-    if (MHD_lookup_connection_value_n(rq->c, MHD_GET_ARGUMENT_KIND, name, strlen(name), &v,
-                                      &vlen) != MHD_YES)
-        return NULL;
-    return v ? v : "";
+    /* Only what query_check parsed and the route defines ("?dry_run" without
+     * "=" is present with the value "", never "absent"). */
+    for (unsigned i = 0; i < rq->nq; i++)
+        if (!strcmp(rq->q[i].name, name)) return rq->q[i].value;
+    return NULL;
 }
 
 const char *req_header(const struct req *rq, const char *name)
@@ -204,11 +201,7 @@ void http_req_set_auth(struct req *rq, bool by_session, const char *sid)
     snprintf(rq->sid, sizeof rq->sid, "%s", by_session && sid ? sid : "");
 }
 
-void http_resp_challenge(struct resp *rs, bool stale)
-{
-    rs->challenge = true;
-    rs->stale = stale;
-}
+const char *http_req_target(const struct req *rq) { return rq->raw ? rq->raw : ""; }
 
 /* ---- responses (http.h) ---- */
 
@@ -320,13 +313,7 @@ static enum MHD_Result send_resp(struct req *rq, struct resp *rs)
     add_security_headers(h, r);
     if (rs->ctype) MHD_add_response_header(r, "Content-Type", rs->ctype);
     for (unsigned i = 0; i < rs->nhdr; i++) MHD_add_response_header(r, rs->hname[i], rs->hvalue[i]);
-    enum MHD_Result ret;
-    if (rs->challenge && rs->status == 401) {
-        ret = MHD_queue_auth_fail_response2(rq->c, ADMIN_REALM, "sipcfg", r,
-                                            rs->stale ? MHD_YES : MHD_NO, MHD_DIGEST_ALG_SHA256);
-    } else {
-        ret = MHD_queue_response(rq->c, rs->status, r);
-    }
+    enum MHD_Result ret = MHD_queue_response(rq->c, rs->status, r);
     MHD_destroy_response(r);
     resp_reset(rs);
     return ret;
@@ -535,6 +522,115 @@ static enum MHD_Result serve_asset(struct req *rq, struct resp *rs)
 /* Headers read, no body yet: everything that can be decided without the
  * body. Returns true when the request goes on to read its body and run its
  * handler; otherwise rs holds the answer. */
+/* ---- query parameters (API.md section 3) ----
+ * Each route accepts only the parameters it defines, each at most once, read
+ * from the raw request target (names byte for byte, no decoding; values
+ * percent-decoded here, a NUL or a broken escape refused). Anything else is a
+ * 400 naming the parameter before the handler runs: a misspelt "dry_run" must
+ * never commit, and "dns=skip&dns=require" has no first or last that wins. */
+
+static bool route_defines(const struct route *route, const char *name, size_t n)
+{
+    const char *p = route->query;
+    while (p && *p) {
+        size_t len = strcspn(p, " ");
+        if (len == n && !strncmp(p, name, n)) return true;
+        p += len;
+        while (*p == ' ') p++;
+    }
+    return false;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes [v, v+n) into out; false on a NUL, a broken escape or overflow. */
+static bool query_decode(const char *v, size_t n, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)v[i];
+        if (c == '+') c = ' ';
+        else if (c == '%') {
+            int hi = i + 2 < n ? hexval(v[i + 1]) : -1;
+            int lo = hi >= 0 ? hexval(v[i + 2]) : -1;
+            if (hi < 0 || lo < 0) return false;
+            c = hi * 16 + lo;
+            i += 2;
+        }
+        if (c == 0 || o + 1 >= cap) return false;
+        out[o++] = (char)c;
+    }
+    out[o] = '\0';
+    return true;
+}
+
+static bool query_check(struct req *rq, struct resp *rs)
+{
+    const char *q = rq->raw ? strchr(rq->raw, '?') : NULL;
+    rq->nq = 0;
+    if (!q) return true;
+    q++;
+    char detail[192], shown[48];
+    while (*q) {
+        size_t seg = strcspn(q, "&");
+        size_t nlen = strcspn(q, "=&");
+        if (nlen > seg) nlen = seg;
+        if (seg == 0) {                  /* "a=1&&b=2", a trailing "&": nothing there */
+            q++;
+            continue;
+        }
+        /* The name as sent, printable, for the answer. */
+        size_t k = 0;
+        for (size_t i = 0; i < nlen && k + 4 < sizeof shown; i++)
+            shown[k++] = q[i] > 0x20 && q[i] < 0x7f ? q[i] : '?';
+        if (nlen > k) { memcpy(shown + k, "...", 3); k += 3; }
+        shown[k] = '\0';
+        const char *m = rq->route->method;
+        if (!route_defines(rq->route, q, nlen)) {
+            if (rq->route->query)
+                snprintf(detail, sizeof detail, "query parameter '%s' is not defined for %s %s "
+                         "(it takes: %s); nothing was done.", shown, m, rq->route->pattern, rq->route->query);
+            else
+                snprintf(detail, sizeof detail, "query parameter '%s' is not defined for %s %s "
+                         "(it takes none); nothing was done.", shown, m, rq->route->pattern);
+            api_bad_parameter(rs, shown, detail);
+            return false;
+        }
+        for (unsigned i = 0; i < rq->nq; i++) {
+            if (strlen(rq->q[i].name) == nlen && !strncmp(rq->q[i].name, q, nlen)) {
+                snprintf(detail, sizeof detail, "query parameter '%s' is given more than once; "
+                         "nothing was done.", shown);
+                api_bad_parameter(rs, shown, detail);
+                return false;
+            }
+        }
+        if (rq->nq >= HTTP_QUERY_MAX || nlen >= sizeof rq->q[0].name) {
+            api_bad_parameter(rs, shown, "too many query parameters; nothing was done.");
+            return false;
+        }
+        memcpy(rq->q[rq->nq].name, q, nlen);
+        rq->q[rq->nq].name[nlen] = '\0';
+        const char *v = nlen < seg ? q + nlen + 1 : q + seg;
+        size_t vlen = (size_t)(q + seg - v);
+        if (!query_decode(v, vlen, rq->q[rq->nq].value, sizeof rq->q[0].value)) {
+            snprintf(detail, sizeof detail, "query parameter '%s' has a malformed value "
+                     "(a NUL, a broken %%-escape, or too long); nothing was done.", shown);
+            api_bad_parameter(rs, shown, detail);
+            return false;
+        }
+        rq->nq++;
+        q += seg;
+        if (*q == '&') q++;
+    }
+    return true;
+}
+
 static bool gate(struct req *rq, struct resp *rs, bool *is_asset)
 {
     struct http *h = rq->h;
@@ -585,6 +681,7 @@ static bool gate(struct req *rq, struct resp *rs, bool *is_asset)
     }
     rq->api_path = sub;
     rq->route = route;
+    if (!query_check(rq, rs)) return false;
     if (unsafe_method(rq->method) && cross_site(rq)) {
         problem(rs, 403, "Cross-site requests may not change anything.");
         return false;
@@ -837,16 +934,6 @@ int http_start(struct app *app, const struct http_options *o, struct http **out)
     }
     pthread_mutex_init(&h->handler_lock, NULL);
     pthread_mutex_init(&h->susp_lock, NULL);
-    size_t got = 0;
-    while (got < sizeof h->digest_rnd) {
-        ssize_t r = getrandom(h->digest_rnd + got, sizeof h->digest_rnd - got, 0);
-        if (r < 0 && errno != EINTR) {
-            int e = -errno;
-            free(h);
-            return e;
-        }
-        if (r > 0) got += (size_t)r;
-    }
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6) {
         /* "[::]:PORT" means every address, IPv4 included (client addresses
@@ -868,8 +955,6 @@ int http_start(struct app *app, const struct http_options *o, struct http **out)
                             MHD_OPTION_PER_IP_CONNECTION_LIMIT, HTTP_PER_IP_LIMIT,
                             MHD_OPTION_CONNECTION_TIMEOUT, HTTP_TIMEOUT_S,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_CONN_MEMORY,
-                            MHD_OPTION_DIGEST_AUTH_RANDOM, sizeof h->digest_rnd, h->digest_rnd,
-                            MHD_OPTION_NONCE_NC_SIZE, HTTP_NONCE_NC,
                             MHD_OPTION_URI_LOG_CALLBACK, on_uri, (void *)h,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, (void *)h,
                             MHD_OPTION_ARRAY, tls_opts,
@@ -928,6 +1013,5 @@ void http_stop(struct http *h)
     MHD_stop_daemon(h->d);
     pthread_mutex_destroy(&h->handler_lock);
     pthread_mutex_destroy(&h->susp_lock);
-    explicit_bzero(h->digest_rnd, sizeof h->digest_rnd);
     free(h);
 }

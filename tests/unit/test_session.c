@@ -230,6 +230,66 @@ static void test_limiter_many_addresses(void **state)
     login_limiter_free(l);
 }
 
+/* Digest nonces: each count once, forged or expired ones stale, and a
+ * full table never forgets a nonce in a way that re-opens a replay. */
+static void test_nonce_counts_once(void **state)
+{
+    (void)state;
+    fake_now = 5000;
+    struct nonce_table *t;
+    assert_int_equal(nonce_table_new(fake_clock, NULL, &t), 0);
+    char n1[NONCE_HEX + 1], n2[NONCE_HEX + 1];
+    nonce_table_issue(t, n1);
+    nonce_table_issue(t, n2);
+    assert_int_equal(strlen(n1), NONCE_HEX);
+    assert_string_not_equal(n1, n2);            /* same second, still distinct */
+    assert_int_equal(nonce_table_valid(t, n1), 0);
+    assert_int_equal(nonce_table_use(t, n1, 0), -EALREADY);
+    assert_int_equal(nonce_table_use(t, n1, 1), 0);
+    assert_int_equal(nonce_table_use(t, n1, 1), -EALREADY);
+    assert_int_equal(nonce_table_use(t, n1, 3), 0);
+    assert_int_equal(nonce_table_use(t, n1, 2), 0);   /* out of order, once */
+    assert_int_equal(nonce_table_use(t, n1, 2), -EALREADY);
+    assert_int_equal(nonce_table_use(t, n1, 3), -EALREADY);
+    assert_int_equal(nonce_table_use(t, n1, 200), 0);
+    assert_int_equal(nonce_table_use(t, n1, 100), -EALREADY);  /* below the window */
+    assert_int_equal(nonce_table_use(t, n2, 1), 0);
+    /* forged: one hex digit of the MAC changed */
+    char f[NONCE_HEX + 1];
+    memcpy(f, n2, sizeof f);
+    f[NONCE_HEX - 1] = f[NONCE_HEX - 1] == '0' ? '1' : '0';
+    assert_int_equal(nonce_table_valid(t, f), -ESTALE);
+    assert_int_equal(nonce_table_use(t, f, 9), -ESTALE);
+    assert_int_equal(nonce_table_valid(t, "00"), -ESTALE);
+    fake_now += NONCE_LIFETIME_S + 1;
+    assert_int_equal(nonce_table_valid(t, n2), -ESTALE);
+    assert_int_equal(nonce_table_use(t, n2, 5), -ESTALE);
+    nonce_table_free(t);
+}
+
+static void test_nonce_full_table_forgets_safely(void **state)
+{
+    (void)state;
+    fake_now = 100;
+    struct nonce_table *t;
+    assert_int_equal(nonce_table_new(fake_clock, NULL, &t), 0);
+    char first[NONCE_HEX + 1], n[NONCE_HEX + 1], unused[NONCE_HEX + 1];
+    nonce_table_issue(t, first);
+    nonce_table_issue(t, unused);
+    assert_int_equal(nonce_table_use(t, first, 1), 0);
+    for (int i = 0; i < NONCE_USED_MAX; i++) {
+        nonce_table_issue(t, n);
+        assert_int_equal(nonce_table_use(t, n, 1), 0);
+    }
+    /* "first" was forgotten: it is stale now, never usable again */
+    assert_int_equal(nonce_table_use(t, first, 1), -ESTALE);
+    assert_int_equal(nonce_table_valid(t, first), -ESTALE);
+    assert_int_equal(nonce_table_use(t, unused, 1), -ESTALE);
+    assert_int_equal(nonce_table_use(t, n, 1), -EALREADY);
+    assert_int_equal(nonce_table_use(t, n, 2), 0);
+    nonce_table_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -244,6 +304,8 @@ int main(void)
         cmocka_unit_test(test_limiter_spread_out_failures_never_lock),
         cmocka_unit_test(test_limiter_success_resets),
         cmocka_unit_test(test_limiter_many_addresses),
+        cmocka_unit_test(test_nonce_counts_once),
+        cmocka_unit_test(test_nonce_full_table_forgets_safely),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

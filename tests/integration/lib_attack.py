@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""Attacks on a running sipcfgd, for tests/integration/attack.sh (issue 7).
+
+Each scenario prints "ok - ..." / "not ok - ..." lines as lib.sh does and
+the script exits 1 when any failed. Requests are built by hand (raw
+sockets or http.client) from many loopback source addresses 127.x.y.z, as
+an attacker on the LAN would use many addresses. Every socket has a
+timeout, every loop a bound.
+
+usage: lib_attack.py SCENARIO HOST PORT PASSWORD
+"""
+import hashlib
+import http.client
+import json
+import os
+import re
+import socket
+import sys
+import threading
+import time
+
+HOST, PORT, PASSWORD = sys.argv[2], int(sys.argv[3]), sys.argv[4]
+FAILED = 0
+
+
+def ok(name):
+    print(f"ok - {name}", flush=True)
+
+
+def fail(name, why=""):
+    global FAILED
+    FAILED += 1
+    print(f"not ok - {name}", flush=True)
+    if why:
+        print(f"#   {why}", flush=True)
+
+
+def check(name, expect, got):
+    if expect == got:
+        ok(name)
+    else:
+        fail(name, f"expected {expect!r}, got {got!r}")
+
+
+def conn(src="127.0.0.1", timeout=10):
+    return http.client.HTTPConnection(HOST, PORT, timeout=timeout, source_address=(src, 0))
+
+
+def request(method, path, headers=None, body=None, src="127.0.0.1"):
+    """One request on its own connection: (status, headers dict lower-case, body bytes)."""
+    c = conn(src)
+    try:
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        data = r.read()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+    finally:
+        c.close()
+
+
+def sha(s):
+    return hashlib.sha256(s.encode()).hexdigest()
+
+
+def challenge(path, method="GET", src="127.0.0.1"):
+    st, h, _ = request(method, path, src=src)
+    m = re.search(r'nonce="([^"]+)"', h.get("www-authenticate", ""))
+    return m.group(1) if m else None
+
+
+def digest_header(method, uri, nonce, nc="00000001", cnonce="0a4f113b", user="admin",
+                  password=None, algorithm="SHA-256", extra="", response=None):
+    password = PASSWORD if password is None else password
+    ha1 = sha(f"{user}:sipcfg:{password}")
+    ha2 = sha(f"{method}:{uri}")
+    resp = response or sha(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}")
+    alg = f", algorithm={algorithm}" if algorithm else ""
+    return (f'Digest username="{user}", realm="sipcfg", nonce="{nonce}", uri="{uri}", '
+            f'cnonce="{cnonce}", nc={nc}, qop=auth, response="{resp}", opaque="sipcfg"{alg}{extra}')
+
+
+def detail(body):
+    try:
+        return json.loads(body).get("detail", "")
+    except ValueError:
+        return ""
+
+
+# ---- 1. digest replay ----
+def scenario_digest():
+    path = "/api/v1/status"
+    # A client authenticates once; an eavesdropper keeps its header.
+    nonce = challenge(path, src="127.0.10.1")
+    if not nonce:
+        fail("a 401 carries a digest challenge")
+        return
+    captured = digest_header("GET", path, nonce)
+    st, _, _ = request("GET", path, {"Authorization": captured}, src="127.0.10.1")
+    check("the client's own request with its header", 200, st)
+    st, _, _ = request("GET", path, {"Authorization": captured}, src="127.0.10.2")
+    check("the same header sent again is refused", 401, st)
+
+    # The nc=00000000 trick: a forged header on the same nonce, then the replay.
+    got = []
+    for i in range(10):
+        forged = digest_header("GET", path, nonce, nc="00000000", response="0" * 64)
+        request("GET", path, {"Authorization": forged}, src=f"127.0.11.{i + 1}")
+        st, _, _ = request("GET", path, {"Authorization": captured}, src=f"127.0.12.{i + 1}")
+        got.append(st)
+    check("after a forged nc=00000000 the captured header is refused (10 tries)", [401] * 10, got)
+
+    # Re-issuing the same nonce (an unauthenticated request to the same URI in
+    # the same second) must not reset its count either.
+    nonce2 = challenge(path, src="127.0.13.1")
+    captured2 = digest_header("GET", path, nonce2, cnonce="c2")
+    st, _, _ = request("GET", path, {"Authorization": captured2}, src="127.0.13.1")
+    check("a second client authenticates", 200, st)
+    got = []
+    for i in range(10):
+        request("GET", path, src=f"127.0.14.{i + 1}")
+        st, _, _ = request("GET", path, {"Authorization": captured2}, src=f"127.0.15.{i + 1}")
+        got.append(st)
+    check("after re-issued challenges the captured header is refused (10 tries)", [401] * 10, got)
+
+    # A captured write replayed with another body (qop=auth does not cover it).
+    wpath = "/api/v1/lines/2?dns=skip"
+    wn = challenge(wpath, "PATCH", src="127.0.16.1")
+    wh = digest_header("PATCH", wpath, wn, cnonce="w1")
+    body = json.dumps({"label": "Owner"})
+    st, _, _ = request("PATCH", wpath, {"Authorization": wh, "Content-Type": "application/json"},
+                       body, src="127.0.16.1")
+    check("the owner's PATCH", 200, st)
+    forged = digest_header("PATCH", wpath, wn, nc="00000000", response="1" * 64)
+    request("PATCH", wpath, {"Authorization": forged, "Content-Type": "application/json"}, "{}",
+            src="127.0.16.2")
+    st, _, _ = request("PATCH", wpath, {"Authorization": wh, "Content-Type": "application/json"},
+                       json.dumps({"label": "Attacker"}), src="127.0.16.3")
+    check("a replayed PATCH with another body is refused", 401, st)
+    n3 = challenge("/api/v1/lines/2", src="127.0.16.4")
+    st, _, b = request("GET", "/api/v1/lines/2",
+                       {"Authorization": digest_header("GET", "/api/v1/lines/2", n3, cnonce="r")},
+                       src="127.0.16.4")
+    check("line 2 keeps the owner's label", "Owner", json.loads(b).get("label") if st == 200 else st)
+
+    # Headers that do not parse cleanly, with a right response: refused, and
+    # the detail says what is wrong (not "wrong password").
+    cases = [
+        ("algorithm=MD5", dict(algorithm="MD5"), "algorithm"),
+        ("algorithm=SHA-256-sess", dict(algorithm="SHA-256-sess"), "algorithm"),
+        ("nc=00000000", dict(nc="00000000"), "nc"),
+        ("a 9-digit nc", dict(nc="000000001"), "nc"),
+        ("a 200-character cnonce", dict(cnonce="c" * 200), "cnonce"),
+        ("a repeated parameter", dict(extra=', nc=00000002'), "repeated"),
+    ]
+    for i, (name, kw, word) in enumerate(cases):
+        src = f"127.0.17.{i + 1}"
+        n = challenge(path, src=src)
+        st, _, b = request("GET", path, {"Authorization": digest_header("GET", path, n, **kw)}, src=src)
+        d = detail(b)
+        if st == 401 and word in d and "Wrong user name or password" not in d:
+            ok(f"{name} with a right response -> 401 naming {word}")
+        else:
+            fail(f"{name} with a right response -> 401 naming {word}", f"{st}: {d}")
+    # algorithm "sha-256" in any case, quoted or not, is the one we offer.
+    n = challenge(path, src="127.0.17.20")
+    st, _, _ = request("GET", path, {"Authorization": digest_header("GET", path, n, algorithm='"sha-256"')},
+                       src="127.0.17.20")
+    check('algorithm="sha-256" (quoted, lower case) is accepted', 200, st)
+    # A header made for another URI is no credential for this one.
+    n = challenge(path, src="127.0.17.21")
+    h = digest_header("GET", "/api/v1/lines", n)
+    st, _, _ = request("GET", path, {"Authorization": h}, src="127.0.17.21")
+    check("a header made for another uri -> 401", 401, st)
+    # A nonce we never issued (or from an earlier run) is stale, not a guess.
+    st, h, _ = request("GET", path, {"Authorization": digest_header("GET", path, "ab" * 44)},
+                       src="127.0.17.22")
+    check("a nonce we never issued -> 401 with stale=true", "401 stale",
+          f"{st} {'stale' if 'stale=true' in h.get('www-authenticate', '') else 'no-stale'}")
+
+
+SCENARIOS = {"digest": scenario_digest}
+
+if __name__ == "__main__":
+    SCENARIOS[sys.argv[1]]()
+    sys.exit(1 if FAILED else 0)
