@@ -35,11 +35,20 @@ struct login_addr {
     int64_t last;                            /* newest failure, for eviction */
 };
 
+struct login_bucket {
+    unsigned tokens, rate, burst;
+    int64_t at;                              /* the second of the last refill */
+};
+
 struct login_limiter {
     pthread_mutex_t lock;
     session_clock now;
     void *clock_arg;
     struct login_addr a[LOGIN_ADDR_MAX];
+    struct login_bucket suspect, clean;
+    uint64_t salt;
+    int64_t seen_epoch;                      /* LOGIN_WINDOW_S periods since 0 */
+    uint8_t seen[2][LOGIN_SEEN_BITS / 8];    /* [epoch % 2]: addresses that failed */
 };
 
 static int64_t monotonic_now(void *arg)
@@ -217,9 +226,20 @@ int login_limiter_new(session_clock now, void *clock_arg, struct login_limiter *
 {
     struct login_limiter *l = calloc(1, sizeof *l);
     if (!l) return -ENOMEM;
+    while (getrandom(&l->salt, sizeof l->salt, 0) != (ssize_t)sizeof l->salt) {
+        if (errno != EINTR) {
+            int e = -errno;
+            free(l);
+            return e;
+        }
+    }
     pthread_mutex_init(&l->lock, NULL);
     l->now = now;
     l->clock_arg = clock_arg;
+    int64_t t = clock_of(now, clock_arg);
+    l->suspect = (struct login_bucket){LOGIN_SUSPECT_BURST, LOGIN_SUSPECT_RATE, LOGIN_SUSPECT_BURST, t};
+    l->clean = (struct login_bucket){LOGIN_CLEAN_BURST, LOGIN_CLEAN_RATE, LOGIN_CLEAN_BURST, t};
+    l->seen_epoch = t / LOGIN_WINDOW_S;
     *out = l;
     return 0;
 }
@@ -247,12 +267,56 @@ static unsigned locked_for(const struct login_addr *e, int64_t now)
     return until > now ? (unsigned)(until - now) : 0;
 }
 
+static void bucket_refill(struct login_bucket *b, int64_t now)
+{
+    if (now <= b->at) return;
+    int64_t add = (now - b->at) * (int64_t)b->rate;
+    b->tokens = add >= (int64_t)b->burst - b->tokens ? b->burst : b->tokens + (unsigned)add;
+    b->at = now;
+}
+
+/* The bit of addr in the "failed recently" bitmap (salted FNV-1a, so an
+ * attacker cannot aim collisions at the admin's address). */
+static size_t seen_bit(const struct login_limiter *l, const char *addr)
+{
+    uint64_t h = 14695981039346656037ull ^ l->salt;
+    for (const char *p = addr; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    h ^= h >> 29;
+    return (size_t)(h % LOGIN_SEEN_BITS);
+}
+
+/* Rolls the bitmap's generations: an address is remembered for one to two windows. */
+static void seen_roll(struct login_limiter *l, int64_t now)
+{
+    int64_t epoch = now / LOGIN_WINDOW_S;
+    if (epoch == l->seen_epoch) return;
+    if (epoch - l->seen_epoch >= 2) memset(l->seen, 0, sizeof l->seen);
+    else memset(l->seen[epoch & 1], 0, sizeof l->seen[0]);
+    l->seen_epoch = epoch;
+}
+
+/* Has addr failed recently (tracked, or remembered after eviction)? */
+static bool suspect(struct login_limiter *l, const char *addr, int64_t now)
+{
+    struct login_addr *e = addr_find(l, addr);
+    if (e && e->n) return true;
+    seen_roll(l, now);
+    size_t b = seen_bit(l, addr);
+    return ((l->seen[0][b / 8] | l->seen[1][b / 8]) >> (b % 8)) & 1;
+}
+
 unsigned login_limiter_check(struct login_limiter *l, const char *addr)
 {
     if (!addr) addr = "";
     pthread_mutex_lock(&l->lock);
+    int64_t now = clock_of(l->now, l->clock_arg);
     struct login_addr *e = addr_find(l, addr);
-    unsigned s = e ? locked_for(e, clock_of(l->now, l->clock_arg)) : 0;
+    unsigned s = e ? locked_for(e, now) : 0;
+    if (!s) {
+        struct login_bucket *b = suspect(l, addr, now) ? &l->suspect : &l->clean;
+        bucket_refill(b, now);
+        if (!b->tokens) s = 1;
+    }
     pthread_mutex_unlock(&l->lock);
     return s;
 }
@@ -262,6 +326,11 @@ void login_limiter_fail(struct login_limiter *l, const char *addr)
     if (!addr) addr = "";
     pthread_mutex_lock(&l->lock);
     int64_t now = clock_of(l->now, l->clock_arg);
+    struct login_bucket *b = suspect(l, addr, now) ? &l->suspect : &l->clean;
+    bucket_refill(b, now);
+    if (b->tokens) b->tokens--;
+    size_t bit = seen_bit(l, addr);
+    l->seen[l->seen_epoch & 1][bit / 8] |= (uint8_t)(1u << (bit % 8));
     struct login_addr *e = addr_find(l, addr);
     if (!e) {
         /* A free slot, else the address whose newest failure is the oldest:

@@ -18,6 +18,18 @@
 #define LOGIN_WINDOW_S 60              /* ... within this many seconds lock it */
 #define LOGIN_ADDR_MAX 64              /* addresses tracked (oldest forgotten) */
 #define LOGIN_ADDR_LEN 64              /* "2001:db8::1" fits easily */
+/* The global ceiling: failed password checks across all addresses, as two
+ * token buckets refilled every second. Addresses that failed recently (in
+ * the table, or remembered in a hashed bitmap after the table forgot them)
+ * share one; addresses that never failed share the other, so an attack from
+ * any number of failing addresses leaves the admin's clean address its own
+ * budget. A check is refused (429, Retry-After: 1) while its bucket is empty;
+ * only a failure takes a token, a right password never does. */
+#define LOGIN_SUSPECT_RATE 5           /* failures per second, refill */
+#define LOGIN_SUSPECT_BURST 20
+#define LOGIN_CLEAN_RATE 2
+#define LOGIN_CLEAN_BURST 10
+#define LOGIN_SEEN_BITS 8192           /* per generation; two generations of LOGIN_WINDOW_S */
 
 /* Seconds of a monotonic clock; NULL = CLOCK_MONOTONIC. */
 typedef int64_t (*session_clock)(void *arg);
@@ -48,7 +60,8 @@ int login_limiter_new(session_clock now, void *clock_arg, struct login_limiter *
 void login_limiter_free(struct login_limiter *l);
 /* 0 when addr may try to log in; otherwise the seconds until it may (>= 1):
  * LOGIN_MAX_FAILURES failures within LOGIN_WINDOW_S lock the address until
- * the oldest of them is LOGIN_WINDOW_S old (a sliding window). */
+ * the oldest of them is LOGIN_WINDOW_S old (a sliding window); and while the
+ * global bucket of its kind (recently failed or clean) is empty, 1. */
 unsigned login_limiter_check(struct login_limiter *l, const char *addr);
 void login_limiter_fail(struct login_limiter *l, const char *addr);
 /* A successful login forgets the address's failures. */

@@ -21,6 +21,9 @@ start_daemon || { fail "daemon starts"; t_done; exit 1; }
 # ---- 1. a captured digest header can never be used twice ----
 attack digest
 
+# ---- 2. no number of addresses buys more password checks; a right digest clears failures ----
+attack ratelimit
+
 # ---- 4. a query parameter the route does not define, or one given twice: 400, nothing written ----
 json_api PUT '/lines/1?dns=skip' '{"label":"Keep me","user":"1001","proxy":"192.0.2.10"}'
 check_status "line 1 is set up" 200

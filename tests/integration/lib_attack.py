@@ -46,16 +46,24 @@ def conn(src="127.0.0.1", timeout=10):
     return http.client.HTTPConnection(HOST, PORT, timeout=timeout, source_address=(src, 0))
 
 
-def request(method, path, headers=None, body=None, src="127.0.0.1"):
-    """One request on its own connection: (status, headers dict lower-case, body bytes)."""
-    c = conn(src)
-    try:
-        c.request(method, path, body=body, headers=headers or {})
-        r = c.getresponse()
-        data = r.read()
-        return r.status, {k.lower(): v for k, v in r.getheaders()}, data
-    finally:
-        c.close()
+def request(method, path, headers=None, body=None, src="127.0.0.1", paced=True):
+    """One request on its own connection: (status, headers dict lower-case, body bytes).
+    paced: a 429 with Retry-After: 1 (the global ceiling on failed password
+    checks, which these scenarios reach on purpose) is waited out and the
+    request sent again, a few times at most."""
+    for _ in range(6):
+        c = conn(src)
+        try:
+            c.request(method, path, body=body, headers=headers or {})
+            r = c.getresponse()
+            data = r.read()
+            h = {k.lower(): v for k, v in r.getheaders()}
+        finally:
+            c.close()
+        if not (paced and r.status == 429 and h.get("retry-after") == "1"):
+            break
+        time.sleep(1.05)
+    return r.status, h, data
 
 
 def sha(s):
@@ -178,7 +186,84 @@ def scenario_digest():
           f"{st} {'stale' if 'stale=true' in h.get('www-authenticate', '') else 'no-stale'}")
 
 
-SCENARIOS = {"digest": scenario_digest}
+# ---- 2. the login rate limit with many addresses ----
+def login(src, password, c=None):
+    body = json.dumps({"username": "admin", "password": password})
+    hdr = {"Content-Type": "application/json"}
+    if c is None:
+        st, h, _ = request("POST", "/api/v1/session", hdr, body, src=src, paced=False)
+        return st, h
+    c.request("POST", "/api/v1/session", body=body, headers=hdr)
+    r = c.getresponse()
+    r.read()
+    return r.status, {k.lower(): v for k, v in r.getheaders()}
+
+
+def digest_get(path, src):
+    n = challenge(path, src=src)
+    st, _, _ = request("GET", path, {"Authorization": digest_header("GET", path, n)}, src=src)
+    return st
+
+
+def scenario_ratelimit():
+    # A successful digest request clears its address's failures, as a login does.
+    a = "127.0.22.1"
+    first = [login(a, f"wrong-{i}")[0] for i in range(4)]
+    st = digest_get("/api/v1/status", a)
+    second = [login(a, f"wrong-again-{i}")[0] for i in range(4)]
+    check("4 failures, a right digest request, 4 failures: never locked",
+          ([401] * 4, 200, [401] * 4), (first, st, second))
+
+    # 70 addresses taking turns for 3 s (the table holds 64): count the
+    # password checks that happened (401) against the refusals (429).
+    addrs = [f"127.0.20.{i}" for i in range(1, 71)]
+    counts = {}
+    lock = threading.Lock()
+    stop = time.monotonic() + 3.0
+
+    def worker(mine):
+        conns = {}
+        i = 0
+        while time.monotonic() < stop:
+            src = mine[i % len(mine)]
+            i += 1
+            try:
+                c = conns.get(src) or conn(src, timeout=5)
+                conns[src] = c
+                st, _ = login(src, "guess-%d" % i, c)
+            except (OSError, http.client.HTTPException):
+                conns.pop(src, None)
+                st = "error"
+            with lock:
+                counts[st] = counts.get(st, 0) + 1
+        for c in conns.values():
+            c.close()
+
+    threads = [threading.Thread(target=worker, args=(addrs[k::7],)) for k in range(7)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    checked = counts.get(401, 0)
+    total = sum(counts.values())
+    # bursts (20 + 10) plus 4 seconds of refill (5 + 2 per second)
+    if checked <= 60 and counts.get(429, 0) > 0:
+        ok(f"70 addresses in 3 s: {checked} password checks of {total} attempts (at most 60)")
+    else:
+        fail("70 addresses in 3 s: at most 60 password checks", f"{counts}")
+
+    # The admin, from an address that never failed, still gets in (honouring Retry-After).
+    got = []
+    for _ in range(5):
+        st, h = login("127.0.21.1", PASSWORD)
+        got.append(st)
+        if st != 429:
+            break
+        time.sleep(min(int(h.get("retry-after", "1")), 2))
+    check("the admin logs in from a clean address right after the attack", 201, got[-1])
+
+
+SCENARIOS = {"digest": scenario_digest, "ratelimit": scenario_ratelimit}
 
 if __name__ == "__main__":
     SCENARIOS[sys.argv[1]]()

@@ -230,6 +230,44 @@ static void test_limiter_many_addresses(void **state)
     login_limiter_free(l);
 }
 
+/* Issue 7.2: 70 addresses taking turns used to escape the 64-entry table
+ * (each evicted before its fifth failure). Now no number of addresses buys
+ * more than the global buckets allow, and a clean address still gets in. */
+static void test_limiter_global_ceiling(void **state)
+{
+    (void)state;
+    fake_now = 10000;
+    struct login_limiter *l;
+    assert_int_equal(login_limiter_new(fake_clock, NULL, &l), 0);
+    char addr[32];
+    unsigned checked = 0, attempts = 0;
+    for (int sec = 0; sec < 10; sec++) {
+        for (int i = 0; i < 500; i++) {
+            snprintf(addr, sizeof addr, "127.0.1.%d", (attempts++ % 70) + 1);
+            if (login_limiter_check(l, addr) == 0) {
+                checked++;
+                login_limiter_fail(l, addr);
+            }
+        }
+        fake_now++;
+    }
+    /* the buckets' bursts plus ten seconds of refill, whatever the addresses */
+    assert_true(checked <= LOGIN_SUSPECT_BURST + LOGIN_CLEAN_BURST +
+                               10 * (LOGIN_SUSPECT_RATE + LOGIN_CLEAN_RATE));
+    assert_true(checked >= LOGIN_SUSPECT_BURST);
+    /* every attacker is suspect now, so the clean bucket has refilled for the admin */
+    assert_int_equal(login_limiter_check(l, "127.0.2.1"), 0);
+    /* a thousand fresh addresses drain the clean bucket too: then 1 s to wait */
+    for (int i = 0; i < 1000; i++) {
+        snprintf(addr, sizeof addr, "10.9.%d.%d", i / 256, i % 256);
+        if (login_limiter_check(l, addr) == 0) login_limiter_fail(l, addr);
+    }
+    assert_int_equal(login_limiter_check(l, "127.0.2.1"), 1);
+    fake_now++;
+    assert_int_equal(login_limiter_check(l, "127.0.2.1"), 0);
+    login_limiter_free(l);
+}
+
 /* Digest nonces: each count once, forged or expired ones stale, and a
  * full table never forgets a nonce in a way that re-opens a replay. */
 static void test_nonce_counts_once(void **state)
@@ -304,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_limiter_spread_out_failures_never_lock),
         cmocka_unit_test(test_limiter_success_resets),
         cmocka_unit_test(test_limiter_many_addresses),
+        cmocka_unit_test(test_limiter_global_ceiling),
         cmocka_unit_test(test_nonce_counts_once),
         cmocka_unit_test(test_nonce_full_table_forgets_safely),
     };
