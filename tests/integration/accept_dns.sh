@@ -198,23 +198,28 @@ check_status "POST routing: a DNS failure is not a refusal" 200
 check_json "POST routing: the failure is the hop's status" '.invite[0].resolution.status' nxdomain
 stop_daemon
 
-# ---- a silent DNS server: timeout on time, nothing else blocked
+# ---- a silent DNS server: timeout on time, nothing else blocked.
+# No wall-clock thresholds on the client side (a loaded machine makes curl and
+# jq slow): "not blocked" is proven by order (GET /lines answered while the
+# check is still waiting) and "parallel" by the total against what serial
+# checks would take at the least (10 x the timeout).
+TMO=2500
 FLASH="$T_DIR/flash2.img"
-start_daemon --dns-server "$SILENT" --dns-timeout-ms 800 || { fail "sipcfgd starts (silent DNS)"; t_done; exit 1; }
-t0=$(now_ms)
+start_daemon --dns-server "$SILENT" --dns-timeout-ms $TMO || { fail "sipcfgd starts (silent DNS)"; t_done; exit 1; }
 resolve '{"server": "example.test"}' &
 rpid=$!
-sleep 0.2
-t1=$(now_ms); api GET /lines; t2=$(now_ms)
+sleep 0.5
+api GET /lines
 check_status "GET /lines while a check waits" 200
-[ $((t2 - t1)) -lt 300 ] && ok "GET /lines answered at once ($((t2 - t1)) ms)" || fail "GET /lines at once" "$((t2 - t1)) ms"
+kill -0 "$rpid" 2>/dev/null && ok "GET /lines answered while the check still waits" \
+  || fail "GET /lines answered while the check still waits" "the check had already ended"
 wait "$rpid"
 resolve '{"server": "example.test"}'
-t3=$(now_ms)
 check_status "timeout is 200" 200
 check_json "timeout" '.status' timeout
 el=$(printf '%s' "$BODY" | jq -r .elapsed_ms)
-[ "$el" -le 1000 ] && ok "timeout within --dns-timeout-ms ($el ms)" || fail "timeout within deadline" "$el ms"
+[ "$el" -le $((TMO + 300)) ] && ok "timeout within --dns-timeout-ms ($el ms)" \
+  || fail "timeout within --dns-timeout-ms ($TMO)" "$el ms"
 ppids=()
 t4=$(now_ms)
 for i in $(seq 10); do
@@ -224,13 +229,12 @@ for i in $(seq 10); do
 done
 wait "${ppids[@]}"; t5=$(now_ms)
 check "10 parallel checks all time out" "10" "$(cat "$T_DIR"/par.* | grep -c '^200 timeout$')"
-[ $((t5 - t4)) -lt 2000 ] && ok "10 parallel checks finish together ($((t5 - t4)) ms)" \
-  || fail "10 parallel checks finish together" "$((t5 - t4)) ms"
+[ $((t5 - t4)) -lt $((TMO * 5)) ] && ok "10 parallel checks finish together ($((t5 - t4)) ms; serial >= $((TMO * 10)))" \
+  || fail "10 parallel checks finish together" "$((t5 - t4)) ms, serial would be >= $((TMO * 10))"
 json_api PUT /lines/1 '{"proxy": "example.test"}'
 check_status "require with a silent DNS: 422" 422
 check_json "require: dns_timeout" '.errors[0].code' dns_timeout
 stop_daemon
-: "$t0" "$t3"
 
 # ---- a DNS server port where nothing listens: no answer, so timeout (not refused)
 FLASH="$T_DIR/flash3.img"
@@ -276,9 +280,13 @@ check "resolve --no-srv" "a" "$(jq -r .method "$T_DIR/o.json")"
 "$SIPCFG" resolve --dns-server "$DNS_SERVER" 'pbx example.test' 2>/dev/null; check "malformed SERVER: exit 2" 2 "$?"
 "$SIPCFG" resolve --dns-server "127.0.0.1:99999" aonly.test 2>/dev/null; check "bad --dns-server: exit 2" 2 "$?"
 t0=$(now_ms)
-"$SIPCFG" resolve --dns-server "$SILENT" --timeout-ms 500 example.test >/dev/null; rc=$?
+"$SIPCFG" resolve --dns-server "$SILENT" --timeout-ms 500 --json example.test >"$T_DIR/t.json"; rc=$?
 t1=$(now_ms)
 check "resolve timeout: exit 1" 1 "$rc"
-[ $((t1 - t0)) -lt 1500 ] && ok "resolve timeout on time ($((t1 - t0)) ms)" || fail "resolve timeout on time" "$((t1 - t0)) ms"
+check "resolve timeout: status" timeout "$(jq -r .status "$T_DIR/t.json")"
+el=$(jq -r .elapsed_ms "$T_DIR/t.json")
+[ "$el" -le 800 ] && ok "resolve timeout within --timeout-ms ($el ms)" || fail "resolve timeout within --timeout-ms 500" "$el ms"
+# The command ends (no hang); the bound is loose because process start under ASan on a loaded machine is slow.
+[ $((t1 - t0)) -lt 10000 ] && ok "resolve ends after its timeout ($((t1 - t0)) ms)" || fail "resolve ends after its timeout" "$((t1 - t0)) ms"
 
 t_done
