@@ -17,8 +17,12 @@ CLI_LIBS   = $(shell pkg-config --libs libcurl 2>/dev/null)
 
 WARN     := -Wall -Wextra -Werror -Wformat=2 -Wformat-security -Wvla -Wstrict-prototypes \
             -Wmissing-prototypes -Wno-unused-parameter
-BASE_CFLAGS = -std=c11 -D_GNU_SOURCE -DSIPCFG_DEFAULT_FLASH='"$(CURDIR)/var/flash.img"' $(WARN) -Iinclude -Ilib -Iserver -Iapi -Ibuild/gen $(PKG_CFLAGS) \
-            -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIC
+COMMON_CFLAGS = -std=c11 -D_GNU_SOURCE -DSIPCFG_DEFAULT_FLASH='"$(CURDIR)/var/flash.img"' $(WARN) \
+            $(PKG_CFLAGS) -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIC
+# The layers: lib/ sees only itself and include/, so an include of server/ or
+# api/ from lib/ fails the build (docs/ARCHITECTURE.md).
+LIB_CFLAGS  = -Iinclude -Ilib $(COMMON_CFLAGS)
+BASE_CFLAGS = -Iinclude -Ilib -Iserver -Iapi -Ibuild/gen $(COMMON_CFLAGS)
 OPT_CFLAGS  := -O2 -g
 SAN_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
@@ -41,7 +45,7 @@ $(1)/obj/%.o: %.c $(wildcard lib/*.h include/*.h server/*.h api/*.h tools/*.h te
 # library, and its output is one of those assets (a cycle otherwise).
 $(1)/obj/lib/%.o: lib/%.c $(wildcard lib/*.h include/*.h)
 	@mkdir -p $$(dir $$@)
-	$(CC) $(BASE_CFLAGS) $(2) -c $$< -o $$@
+	$(CC) $(LIB_CFLAGS) $(2) -c $$< -o $$@
 
 $(1)/libsipcfg.a: $(LIB_SRC:%.c=$(1)/obj/%.o)
 	@mkdir -p $$(dir $$@)

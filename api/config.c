@@ -94,23 +94,6 @@ void api_apply_resolved(struct config *next, const struct config *old,
 
 /* ---- commit ---- */
 
-static bool config_same(const struct config *a, const struct config *b)
-{
-    if (a->nlines != b->nlines || strcmp(a->admin_ha1, b->admin_ha1) != 0)
-        return false;
-    if (!config_equal(a, b))
-        return false;
-    for (unsigned i = 0; i < a->nlines; i++) {
-        if (!line_equal(&a->line[i], &b->line[i], true) ||
-            strcmp(a->line[i].password, b->line[i].password) != 0)
-            return false;
-        for (int f = 0; f < SF_COUNT; f++)
-            if (strcmp(a->line[i].resolved[f], b->line[i].resolved[f]) != 0)
-                return false;
-    }
-    return true;
-}
-
 void api_write_answer(struct resp *rs, const char *key, json_t *value, bool changed,
                       bool dry_run, const struct api_checks *checks,
                       const struct diag_list *warns, const char *etag)
@@ -135,19 +118,13 @@ void api_write_answer(struct resp *rs, const char *key, json_t *value, bool chan
 
 bool api_reload(struct app *app)
 {
-    struct kv *kv = NULL;
     struct store_info info;
-    if (store_load(app->store, &kv, &info) != 0 || !kv || info.state != STORE_OK) {
-        kv_free(kv);
-        return false;
-    }
-    bool admin_changed = false;
     struct config *c = malloc(sizeof *c);
-    struct diag_list *errs = malloc(sizeof *errs);
-    if (c && errs) {
-        diag_init(errs);
-        config_defaults(c, app->nlines);
-        config_from_kv(kv, app->nlines, c, errs);   /* bad values take defaults */
+    if (!c)
+        return false;
+    bool admin_changed = false;
+    if (config_load(app->store, app->nlines, c, NULL, NULL, &info) == 0 &&
+        info.state == STORE_OK) {
         if (!c->admin_ha1[0])        /* never lock the admin out: keep the known one */
             memcpy(c->admin_ha1, app->cfg->admin_ha1, sizeof c->admin_ha1);
         admin_changed = strcmp(c->admin_ha1, app->cfg->admin_ha1) != 0;
@@ -156,54 +133,20 @@ bool api_reload(struct app *app)
         fprintf(stderr, "sipcfgd: flash was changed by another program: reloaded generation %u\n",
                 (unsigned)info.generation);
     }
-    if (c)
-        explicit_bzero(c, sizeof *c);           /* passwords */
-    free(errs);
+    explicit_bzero(c, sizeof *c);           /* passwords */
     free(c);
-    kv_free(kv);
     return admin_changed;
-}
-
-/* Lines above the daemon's --lines stay in flash as they are: a daemon started
- * with fewer lines than the image holds must not erase the others. */
-static int keep_higher_lines(struct app *app, struct kv *kv)
-{
-    struct kv *stored = NULL;
-    if (store_load(app->store, &stored, NULL) != 0 || !stored)
-        return 0;                            /* nothing readable to keep */
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < kv_count(stored); i++) {
-        const char *k = kv_key_at(stored, i);
-        if (config_key_line(k) > app->nlines)
-            rc = kv_set(kv, k, kv_value_at(stored, i));
-    }
-    kv_free(stored);
-    return rc;
 }
 
 int api_commit(struct app *app, struct resp *rs, const struct config *next, bool *changed)
 {
     *changed = false;
-    if (config_same(app->cfg, next))
+    if (config_equal(app->cfg, next))
         return 0;
-    struct kv *kv = kv_new();
-    if (!kv) {
-        api_problem(rs, 500, NULL, "out of memory");
-        return -ENOMEM;
-    }
-    int rc = config_to_kv(next, kv);
-    if (rc == 0)
-        rc = keep_higher_lines(app, kv);
-    if (rc < 0) {
-        kv_free(kv);
-        api_problem(rs, 500, NULL, "the configuration could not be encoded for flash");
-        return rc;
-    }
     struct store_info info;
     memset(&info, 0, sizeof info);
     uint32_t expect = app->generation;
-    rc = store_commit(app->store, kv, &expect, &info);
-    kv_free(kv);
+    int rc = config_commit(app->store, next, &expect, &info);
     if (rc == 0 || rc == 1) {
         *app->cfg = *next;
         if (rc == 0) {
@@ -221,11 +164,13 @@ int api_commit(struct app *app, struct resp *rs, const struct config *next, bool
     } else if (rc == -ENOSPC) {
         api_problem(rs, 507, NULL,
                     "the configuration does not fit in a flash bank; nothing was stored");
-    } else {
+    } else if (rc == -EIO || rc == -EPERM) {
         char d[160];
         snprintf(d, sizeof d, "writing flash failed (%s); the previous configuration is kept",
                  strerror(-rc));
         api_problem(rs, 507, NULL, d);
+    } else {
+        api_problem(rs, 500, NULL, "the configuration could not be encoded for flash");
     }
     return rc;
 }
@@ -288,7 +233,7 @@ static void config_finish(struct req *rq, struct resp *rs, struct config_ctx *x)
     api_apply_resolved(&x->next, app->cfg, &x->checks);
     int rc = 0;
     if (x->dry_run)
-        changed = !config_same(app->cfg, &x->next);
+        changed = !config_equal(app->cfg, &x->next);
     else
         rc = api_commit(app, rs, &x->next, &changed);
     pthread_mutex_unlock(&app->lock);

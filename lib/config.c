@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
@@ -242,4 +243,64 @@ bool config_equal(const struct config *a, const struct config *b)
         if (!line_equal(&a->line[i], &b->line[i], true))
             return false;
     return true;
+}
+
+int config_load(struct store *st, unsigned nlines, struct config *c, struct kv **kv_out,
+                struct diag_list *errs, struct store_info *info)
+{
+    struct kv *kv = NULL;
+    struct diag_list *scratch = NULL;
+    if (kv_out)
+        *kv_out = NULL;
+    int rc = store_load(st, &kv, info);
+    config_defaults(c, nlines ? nlines : LINE_DEFAULT_LINES);
+    if (rc < 0)
+        return rc;
+    if (!errs) {
+        /* Bad values come back as defaults, with diagnostics nobody reads here. */
+        errs = scratch = malloc(sizeof *scratch);
+        if (!scratch) {
+            kv_free(kv);
+            return -ENOMEM;
+        }
+        diag_init(scratch);
+    }
+    (void)config_from_kv(kv, nlines ? nlines : config_lines_in_kv(kv), c, errs);
+    free(scratch);
+    if (kv_out)
+        *kv_out = kv;
+    else
+        kv_free(kv);
+    return 0;
+}
+
+/* Lines above c->nlines stay in flash as they are. */
+static int keep_higher_lines(struct store *st, unsigned nlines, struct kv *kv)
+{
+    struct kv *stored = NULL;
+    if (store_load(st, &stored, NULL) != 0 || !stored)
+        return 0;                            /* nothing readable to keep */
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < kv_count(stored); i++) {
+        const char *k = kv_key_at(stored, i);
+        if (config_key_line(k) > nlines)
+            rc = kv_set(kv, k, kv_value_at(stored, i));
+    }
+    kv_free(stored);
+    return rc;
+}
+
+int config_commit(struct store *st, const struct config *c, const uint32_t *expect,
+                  struct store_info *info)
+{
+    struct kv *kv = kv_new();
+    if (!kv)
+        return -ENOMEM;
+    int rc = config_to_kv(c, kv);
+    if (rc == 0)
+        rc = keep_higher_lines(st, c->nlines, kv);
+    if (rc == 0)
+        rc = store_commit(st, kv, expect, info);
+    kv_free(kv);
+    return rc;
 }

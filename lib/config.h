@@ -6,6 +6,7 @@
 #include "diag.h"
 #include "kv.h"
 #include "line.h"
+#include "store.h"
 
 #define ADMIN_HA1_HEX 64          /* SHA-256 HA1 as lower-case hex */
 
@@ -43,6 +44,24 @@ unsigned config_key_line(const char *key);
  * LINE_DEFAULT_LINES, at most LINE_MAX_LINES. */
 unsigned config_lines_in_kv(const struct kv *kv);
 
+/* Same settings, passwords and stored resolutions included. */
 bool config_equal(const struct config *a, const struct config *b);
+
+/* The one way to read the configuration from the store: the newest valid bank
+ * decoded into c, `nlines` lines (0 = as many as the image holds, see
+ * config_lines_in_kv). Bad values take their field's default and are reported
+ * in errs (may be NULL). kv_out (may be NULL) gets the raw keys, info (may be
+ * NULL) the bank's generation and state. Returns 0; -EBADMSG when both banks
+ * are corrupt (c then holds factory defaults); another store error. */
+int config_load(struct store *st, unsigned nlines, struct config *c, struct kv **kv_out,
+                struct diag_list *errs, struct store_info *info);
+
+/* The one way to write it: encodes c and commits it while the stored
+ * generation is still *expect (NULL: whatever it is). Lines the image holds
+ * above c->nlines stay as they are (a daemon started with --lines 4 must not
+ * erase lines 5 and 6). Returns what store_commit returns: 0 written, 1
+ * unchanged, -ESTALE, -ENOSPC, -EIO, -EPERM, or -ENOMEM. */
+int config_commit(struct store *st, const struct config *c, const uint32_t *expect,
+                  struct store_info *info);
 
 #endif

@@ -25,30 +25,19 @@ static int load_into(sipcfg *c)
 {
     struct kv *kv = NULL;
     struct store_info info;
-    int rc = store_load(c->store, &kv, &info);
-    if (rc < 0)
-        return rc;
     struct config *cfg = malloc(sizeof *cfg);
-    if (!cfg) {
-        kv_free(kv);
+    if (!cfg)
         return -ENOMEM;
-    }
-    unsigned n = config_lines_in_kv(kv);
-    struct diag_list *errs = malloc(sizeof *errs);
-    if (!errs) {
+    int rc = config_load(c->store, 0, cfg, &kv, NULL, &info);
+    if (rc < 0) {
         free(cfg);
-        kv_free(kv);
-        return -ENOMEM;
+        return rc;
     }
-    diag_init(errs);
-    /* Bad values come back as defaults, with diagnostics we do not need here. */
-    (void)config_from_kv(kv, n, cfg, errs);
-    free(errs);
     kv_free(c->kv);
     free(c->cfg);
     c->kv = kv;
     c->cfg = cfg;
-    c->nlines = n;
+    c->nlines = cfg->nlines;
     c->generation = info.generation;
     return 0;
 }

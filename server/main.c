@@ -214,12 +214,9 @@ static int first_start_commit(struct app *app, char *pw, size_t n, bool corrupt)
     int rc = 0;
     pthread_mutex_lock(&app->lock);
     if (!corrupt) {
-        struct kv *kv = kv_new();
-        rc = kv ? config_to_kv(app->cfg, kv) : -ENOMEM;
         struct store_info info;
         uint32_t expect = app->generation;
-        if (!rc) rc = store_commit(app->store, kv, &expect, &info);
-        kv_free(kv);
+        rc = config_commit(app->store, app->cfg, &expect, &info);
         if (rc >= 0) {
             app->generation = info.generation;
             rc = 0;
@@ -294,33 +291,29 @@ int main(int argc, char **argv)
                 rc == -EBADMSG ? "not a sipcfg flash image (left untouched)" : strerror(-rc));
         return 1;
     }
-    struct kv *kv = NULL;
     struct store_info info = {0};
-    rc = store_load(app.store, &kv, &info);
-    config_defaults(&cfg, o.lines);
+    struct diag_list *errs = calloc(1, sizeof *errs);
+    if (errs) diag_init(errs);
+    rc = config_load(app.store, o.lines, &cfg, NULL, errs, &info);
     bool corrupt = rc == -EBADMSG;
     if (corrupt) {
         fprintf(stderr, "sipcfgd: WARNING: %s: both flash banks are corrupt; starting with factory "
                         "defaults; GET /status says \"corrupt\" until the next save writes a good bank\n", o.flash);
     } else if (rc) {
         fprintf(stderr, "sipcfgd: --flash: %s: cannot read: %s\n", o.flash, strerror(-rc));
+        free(errs);
         store_close(app.store);
         dns_free(app.dns);
         free(cert);
         free(key);
         return 1;
     } else {
-        struct diag_list *errs = calloc(1, sizeof *errs);
-        if (errs) diag_init(errs);
-        if (errs && config_from_kv(kv, o.lines, &cfg, errs)) {
-            for (size_t i = 0; i < errs->n; i++)
-                fprintf(stderr, "sipcfgd: WARNING: flash key %s: %s (using the default)\n",
-                        errs->item[i].field, errs->item[i].message);
-        }
-        free(errs);
+        for (size_t i = 0; errs && i < errs->n; i++)
+            fprintf(stderr, "sipcfgd: WARNING: flash key %s: %s (using the default)\n",
+                    errs->item[i].field, errs->item[i].message);
         app.generation = info.generation;
     }
-    kv_free(kv);
+    free(errs);
 
     char first_pw[64] = "";
     bool first_start = !cfg.admin_ha1[0];

@@ -327,12 +327,8 @@ static char *read_all(FILE *f, size_t *len)
 static int commit(struct store *st, const struct config *cfg, uint32_t generation,
                   const char *path, const char *what)
 {
-    struct kv *kv = kv_new();
-    int rc = kv ? config_to_kv(cfg, kv) : -ENOMEM;
     struct store_info info;
-    if (rc == 0)
-        rc = store_commit(st, kv, &generation, &info);
-    kv_free(kv);
+    int rc = config_commit(st, cfg, &generation, &info);
     if (rc < 0)
         return fail("%s: not saved: %s", path, sipcfg_strerror(rc));
     fprintf(stderr, "%s: %s %s (generation %u)\n", prog, what,
