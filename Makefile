@@ -107,9 +107,10 @@ asan: build/asan/sipcfgd build/asan/sipcfg $(UNIT_BINS) $(ITEST_BINS) $(EXAMPLES
 deps:
 	@scripts/deps.sh
 
-# The whole suite: unit tests and integration tests (with the browser tests), all under ASan/UBSan.
+# The whole suite: unit tests and integration tests (with the browser and the
+# end-to-end SIP tests), all under ASan/UBSan.
 test: deps
-	@scripts/deps.sh browser
+	@scripts/deps.sh browser e2e
 	$(MAKE) --no-print-directory asan
 	scripts/run-tests.sh build/asan
 
@@ -118,7 +119,7 @@ unit: deps
 	scripts/run-tests.sh build/asan unit
 
 integration: deps
-	@scripts/deps.sh browser
+	@scripts/deps.sh browser e2e
 	$(MAKE) --no-print-directory asan
 	scripts/run-tests.sh build/asan integration
 

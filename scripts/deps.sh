@@ -6,11 +6,13 @@ set -euo pipefail
 pkgs=(gcc make pkg-config libmicrohttpd-dev libjansson-dev libc-ares-dev
       libcmocka-dev nettle-dev zlib1g-dev libcurl4-gnutls-dev dnsmasq-base curl jq openssl
       valgrind python3 python3-yaml iproute2)
-# Extra groups, asked for by name: `deps.sh bench`, `deps.sh browser`.
+# Extra groups, asked for by name: `deps.sh bench`, `deps.sh browser`, `deps.sh e2e`.
 for extra in "$@"; do
   case "$extra" in
     bench)   pkgs+=(wrk busybox) ;;
     fuzz)    pkgs+=(clang) ;;
+    # tests/e2e: real registrars (kamailio, with kamcmd) and a real SIP UA.
+    e2e)     pkgs+=(kamailio baresip-core) ;;
     # The browser tests: Debian's chromium, and node/npm only when none is on
     # PATH (nodesource's nodejs bundles npm and conflicts with Debian's npm).
     browser) pkgs+=(chromium)

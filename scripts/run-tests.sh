@@ -2,6 +2,7 @@
 # Runs the test programs of one build: scripts/run-tests.sh BUILD_DIR [unit|integration|all]
 #   unit:        every cmocka binary in BUILD_DIR/tests/
 #   integration: every binary in BUILD_DIR/itests/ and every tests/integration/*.sh and tests/cli/*.sh
+#   e2e:         tests/e2e/*.sh (real kamailio and baresip; also part of integration)
 # Each program is bounded by a timeout; the last line is "N passed, N failed".
 set -u
 build=${1:?build dir}
@@ -53,6 +54,12 @@ if [ "$what" = integration ] || [ "$what" = all ]; then
     run_one "browser/npm-ci" npm ci --no-audit --no-fund
   fi
   run_one "browser" node --test tests/browser/*.test.mjs
+fi
+if [ "$what" = integration ] || [ "$what" = e2e ] || [ "$what" = all ]; then
+  for t in tests/e2e/*.sh; do
+    [ -f "$t" ] || continue
+    run_one "${t#tests/}" bash "$t"
+  done
 fi
 
 echo
