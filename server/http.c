@@ -33,12 +33,13 @@
 #include "admin.h"
 #include "api.h"
 #include "auth.h"
+#include "guard.h"
 #include "www_assets.h"
 
-/* A provisioning script may open dozens of parallel connections from one
- * address; 256 x 32 KiB bounds the worst case at 8 MiB. */
-#define HTTP_CONN_LIMIT 256u
-#define HTTP_PER_IP_LIMIT 64u
+/* Connection limits and request deadlines are server/guard.c's (a
+ * provisioning script may open dozens of parallel connections from one
+ * address; GUARD_CONN_HARD x 32 KiB bounds the worst case at 10 MiB). The
+ * idle timeout covers a client that does not read its answer. */
 #define HTTP_TIMEOUT_S 15u
 #define HTTP_CONN_MEMORY ((size_t)32 * 1024)
 #define HTTP_DISCARD_MAX ((size_t)256 * 1024)  /* read past the cap before we hang up */
@@ -53,6 +54,7 @@ static const char CSP[] =
 struct http {
     struct app *app;
     struct MHD_Daemon *d;
+    struct guard *guard;
     bool tls;
     char url[96];
     char www_dir[512];
@@ -313,6 +315,7 @@ static enum MHD_Result send_resp(struct req *rq, struct resp *rs)
     add_security_headers(h, r);
     if (rs->ctype) MHD_add_response_header(r, "Content-Type", rs->ctype);
     for (unsigned i = 0; i < rs->nhdr; i++) MHD_add_response_header(r, rs->hname[i], rs->hvalue[i]);
+    guard_request_received(rq->c);     /* an early answer ends the request too */
     enum MHD_Result ret = MHD_queue_response(rq->c, rs->status, r);
     MHD_destroy_response(r);
     resp_reset(rs);
@@ -514,6 +517,7 @@ static enum MHD_Result serve_asset(struct req *rq, struct resp *rs)
     add_security_headers(h, r);
     MHD_add_response_header(r, "Content-Type", a->content_type);
     rq->phase = P_DONE;
+    guard_request_received(rq->c);
     enum MHD_Result ret = MHD_queue_response(rq->c, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     return ret;
@@ -747,6 +751,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             }
         }
         rq->phase = P_BODY;
+        if (guard_rejected(c)) {
+            problem(&rs, 503, "Too many connections: try again in a second.");
+            resp_header(&rs, "Retry-After", "1");
+            resp_header(&rs, "Connection", "close");
+            return send_resp(rq, &rs);
+        }
         /* A request with a body is judged now, before the body is read; one
          * without is judged at its end, so that a refusal need not close a
          * keep-alive connection (MHD closes when it answers early). */
@@ -785,6 +795,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             rq->body[rq->body_len] = '\0';
             return MHD_YES;
         }
+        guard_request_received(c);      /* the whole request is in */
         if (rq->too_large) {
             problem(&rs, 413, "The body is larger than 64 KiB.");
             return send_resp(rq, &rs);
@@ -839,10 +850,10 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)c;
     (void)toe;
     struct http *h = cls;
     struct req *rq = *con_cls;
+    guard_request_done(c);              /* the next request's deadline starts now */
     if (!rq) return;
     *con_cls = NULL;
     pthread_mutex_lock(&h->susp_lock);
@@ -934,6 +945,13 @@ int http_start(struct app *app, const struct http_options *o, struct http **out)
     }
     pthread_mutex_init(&h->handler_lock, NULL);
     pthread_mutex_init(&h->susp_lock, NULL);
+    int grc = guard_new(h->tls, &h->guard);
+    if (grc) {
+        pthread_mutex_destroy(&h->handler_lock);
+        pthread_mutex_destroy(&h->susp_lock);
+        free(h);
+        return grc;
+    }
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6) {
         /* "[::]:PORT" means every address, IPv4 included (client addresses
@@ -951,8 +969,8 @@ int http_start(struct app *app, const struct http_options *o, struct http **out)
     h->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, h,
                             MHD_OPTION_EXTERNAL_LOGGER, on_log, (void *)NULL,
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                            MHD_OPTION_CONNECTION_LIMIT, HTTP_CONN_LIMIT,
-                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, HTTP_PER_IP_LIMIT,
+                            MHD_OPTION_CONNECTION_LIMIT, GUARD_CONN_HARD,
+                            MHD_OPTION_NOTIFY_CONNECTION, guard_notify, (void *)h->guard,
                             MHD_OPTION_CONNECTION_TIMEOUT, HTTP_TIMEOUT_S,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_CONN_MEMORY,
                             MHD_OPTION_URI_LOG_CALLBACK, on_uri, (void *)h,
@@ -960,6 +978,7 @@ int http_start(struct app *app, const struct http_options *o, struct http **out)
                             MHD_OPTION_ARRAY, tls_opts,
                             MHD_OPTION_END);
     if (!h->d) {
+        guard_free(h->guard);
         pthread_mutex_destroy(&h->handler_lock);
         pthread_mutex_destroy(&h->susp_lock);
         free(h);
@@ -1010,7 +1029,9 @@ void http_stop(struct http *h)
         if (!n) break;
         usleep(10 * 1000);
     }
+    guard_stop(h->guard);
     MHD_stop_daemon(h->d);
+    guard_free(h->guard);
     pthread_mutex_destroy(&h->handler_lock);
     pthread_mutex_destroy(&h->susp_lock);
     free(h);

@@ -24,6 +24,9 @@ attack digest
 # ---- 2. no number of addresses buys more password checks; a right digest clears failures ----
 attack ratelimit
 
+# ---- 3. slowloris from four addresses: the admin is served, slow requests meet a deadline ----
+attack slowloris
+
 # ---- 4. a query parameter the route does not define, or one given twice: 400, nothing written ----
 json_api PUT '/lines/1?dns=skip' '{"label":"Keep me","user":"1001","proxy":"192.0.2.10"}'
 check_status "line 1 is set up" 200

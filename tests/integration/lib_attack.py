@@ -263,7 +263,116 @@ def scenario_ratelimit():
     check("the admin logs in from a clean address right after the attack", 201, got[-1])
 
 
-SCENARIOS = {"digest": scenario_digest, "ratelimit": scenario_ratelimit}
+# ---- 3. slowloris ----
+def raw_conn(src):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.bind((src, 0))
+    s.connect((HOST, PORT))
+    return s
+
+
+def status_line(s, wait=5.0):
+    """The status code the server sent on s before closing ("" when it said nothing)."""
+    s.settimeout(wait)
+    data = b""
+    try:
+        while len(data) < 4096:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+            if b"\r\n" in data:
+                break
+    except OSError:
+        pass
+    m = re.match(rb"HTTP/1\.[01] (\d{3}) ", data)
+    return m.group(1).decode() if m else ""
+
+
+def scenario_slowloris():
+    # 4 addresses x 64 connections, each sending one header line a second and
+    # never finishing its headers.
+    socks = []
+    for a in range(1, 5):
+        for _ in range(64):
+            try:
+                s = raw_conn(f"127.0.50.{a}")
+                s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+                socks.append(s)
+            except OSError:
+                pass
+    opened = time.monotonic()
+    check("256 slow connections opened", 256, len(socks))
+    alive = list(socks)
+    stop = threading.Event()
+
+    def drip():
+        while not stop.wait(1.0):
+            for s in list(alive):
+                try:
+                    s.sendall(b"X-Slow: 1\r\n")
+                except OSError:
+                    alive.remove(s)
+
+    t = threading.Thread(target=drip)
+    t.start()
+    try:
+        time.sleep(1.5)
+        # The admin, from another address, while every slot is taken.
+        try:
+            st, _, _ = request("GET", "/", src="127.0.51.1")
+        except OSError as e:
+            st = f"error {e}"
+        check("the page is served during the slowloris", 200, st)
+        try:
+            st = digest_get("/api/v1/status", "127.0.51.1")
+        except OSError as e:
+            st = f"error {e}"
+        check("the API is served during the slowloris", 200, st)
+        # By the deadline (10 s from opening) every slow connection has been
+        # answered (408, or 503 when it made room for a newcomer) and closed.
+        time.sleep(max(0.0, opened + 12.5 - time.monotonic()))
+    finally:
+        stop.set()
+        t.join(5)
+    codes = {}
+    for s in socks:
+        code = status_line(s, 0.5)
+        codes[code] = codes.get(code, 0) + 1
+        s.close()
+    answered = codes.get("408", 0) + codes.get("503", 0)
+    if answered == len(socks):
+        ok(f"every slow connection was answered and closed by the deadline {codes}")
+    else:
+        fail("every slow connection was answered and closed by the deadline", f"{codes}")
+
+    # 300 connections from one address (64 are allowed): every one gets an
+    # answer, 200 or 503, none a silent close.
+    many = []
+    for _ in range(300):
+        try:
+            many.append(raw_conn("127.0.52.1"))
+        except OSError:
+            pass
+    for s in many:
+        try:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        except OSError:
+            pass
+    codes = {}
+    for s in many:
+        code = status_line(s, 5.0)
+        codes[code] = codes.get(code, 0) + 1
+        s.close()
+    silent = codes.get("", 0)
+    if len(many) == 300 and silent == 0 and codes.get("200", 0) >= 64:
+        ok(f"300 connections from one address: every one answered {codes}")
+    else:
+        fail("300 connections from one address: every one answered", f"{len(many)} opened, {codes}")
+
+
+SCENARIOS = {"digest": scenario_digest, "ratelimit": scenario_ratelimit, "slowloris": scenario_slowloris}
 
 if __name__ == "__main__":
     SCENARIOS[sys.argv[1]]()

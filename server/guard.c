@@ -1,0 +1,245 @@
+/* guard: deadlines and fair limits for connections (guard.h). */
+#include "guard.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+struct gconn {
+    struct gconn *prev, *next;
+    struct guard *g;
+    int fd;
+    char ip[INET6_ADDRSTRLEN];
+    int64_t since_ms;        /* when the request it owes us began (open or last answer) */
+    bool incomplete;         /* still owes us a request (line, headers or body) */
+    bool reaped;             /* answered by the guard and shut down */
+    bool rejected;           /* let in over the limits: its request gets 503 */
+};
+
+struct guard {
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    pthread_t reaper;
+    bool running, stop, tls;
+    struct gconn *head;
+    unsigned n;
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Writes a short problem+json answer on the raw socket (never over TLS) and
+ * shuts the socket down. Called with the lock held, on a connection that has
+ * not finished its request, so libmicrohttpd is not writing on it. */
+static void reap(struct guard *g, struct gconn *x, unsigned status)
+{
+    if (x->reaped) return;
+    x->reaped = true;
+    x->incomplete = false;
+    if (!g->tls) {
+        const char *title = status == 408 ? "Request Timeout" : "Service Unavailable";
+        const char *detail = status == 408
+            ? "The request was not complete within 10 seconds."
+            : "Too many connections: this one was waiting longest for its request. Try again.";
+        char body[256], msg[768];
+        int bl = snprintf(body, sizeof body,
+                          "{\"type\":\"about:blank\",\"title\":\"%s\",\"status\":%u,\"detail\":\"%s\"}",
+                          title, status, detail);
+        int ml = snprintf(msg, sizeof msg,
+                          "HTTP/1.1 %u %s\r\nConnection: close\r\nContent-Type: application/problem+json\r\n"
+                          "Content-Length: %d\r\nX-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\n"
+                          "Cache-Control: no-store\r\n%s\r\n%s",
+                          status, title, bl, status == 503 ? "Retry-After: 1\r\n" : "", body);
+        if (ml > 0 && (size_t)ml < sizeof msg)
+            (void)send(x->fd, msg, (size_t)ml, MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
+    shutdown(x->fd, SHUT_RDWR);
+}
+
+static void *reaper_main(void *arg)
+{
+    struct guard *g = arg;
+    pthread_mutex_lock(&g->lock);
+    while (!g->stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += 500 * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&g->wake, &g->lock, &until);
+        int64_t now = now_ms();
+        for (struct gconn *x = g->head; x; x = x->next)
+            if (x->incomplete && !x->reaped && now - x->since_ms > (int64_t)GUARD_DEADLINE_S * 1000)
+                reap(g, x, 408);
+    }
+    pthread_mutex_unlock(&g->lock);
+    return NULL;
+}
+
+int guard_new(bool tls, struct guard **out)
+{
+    struct guard *g = calloc(1, sizeof *g);
+    if (!g) return -ENOMEM;
+    g->tls = tls;
+    pthread_mutex_init(&g->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&g->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    int rc = pthread_create(&g->reaper, NULL, reaper_main, g);
+    if (rc) {
+        pthread_cond_destroy(&g->wake);
+        pthread_mutex_destroy(&g->lock);
+        free(g);
+        return -rc;
+    }
+    g->running = true;
+    *out = g;
+    return 0;
+}
+
+void guard_stop(struct guard *g)
+{
+    if (!g || !g->running) return;
+    pthread_mutex_lock(&g->lock);
+    g->stop = true;
+    pthread_cond_signal(&g->wake);
+    pthread_mutex_unlock(&g->lock);
+    pthread_join(g->reaper, NULL);
+    g->running = false;
+}
+
+void guard_free(struct guard *g)
+{
+    if (!g) return;
+    guard_stop(g);
+    while (g->head) {                   /* none left after MHD_stop_daemon; be safe */
+        struct gconn *x = g->head;
+        g->head = x->next;
+        free(x);
+    }
+    pthread_cond_destroy(&g->wake);
+    pthread_mutex_destroy(&g->lock);
+    free(g);
+}
+
+/* The oldest connection still owing its request (of ip, when not NULL), other than self. */
+static struct gconn *oldest_incomplete(struct guard *g, const char *ip, const struct gconn *self)
+{
+    struct gconn *best = NULL;
+    for (struct gconn *x = g->head; x; x = x->next) {
+        if (x == self || !x->incomplete || x->reaped) continue;
+        if (ip && strcmp(x->ip, ip) != 0) continue;
+        if (!best || x->since_ms < best->since_ms) best = x;
+    }
+    return best;
+}
+
+static void client_ip(struct MHD_Connection *c, char *ip, size_t n)
+{
+    ip[0] = '\0';
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr) return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, ip, (socklen_t)n);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, ip, (socklen_t)n);
+}
+
+void guard_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+                  enum MHD_ConnectionNotificationCode code)
+{
+    struct guard *g = cls;
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        struct gconn *x = *socket_context;
+        if (!x) return;
+        *socket_context = NULL;
+        pthread_mutex_lock(&g->lock);
+        if (x->prev) x->prev->next = x->next;
+        else g->head = x->next;
+        if (x->next) x->next->prev = x->prev;
+        g->n--;
+        pthread_mutex_unlock(&g->lock);
+        free(x);
+        return;
+    }
+    struct gconn *x = calloc(1, sizeof *x);
+    if (!x) return;                     /* untracked: libmicrohttpd's idle timeout still applies */
+    const union MHD_ConnectionInfo *fi = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    x->fd = fi ? fi->connect_fd : -1;
+    x->g = g;
+    client_ip(c, x->ip, sizeof x->ip);
+    x->since_ms = now_ms();
+    x->incomplete = x->fd >= 0;         /* cannot be reaped without its socket */
+    pthread_mutex_lock(&g->lock);
+    x->next = g->head;
+    if (g->head) g->head->prev = x;
+    g->head = x;
+    g->n++;
+    unsigned same = 0;
+    for (struct gconn *y = g->head; y; y = y->next)
+        if (!y->reaped && !strcmp(y->ip, x->ip)) same++;
+    /* Room for the newcomer: the one that has been sending its request the longest goes. */
+    if (same > GUARD_PER_IP_LIMIT) {
+        struct gconn *v = oldest_incomplete(g, x->ip, x);
+        if (v) reap(g, v, 503);
+        else x->rejected = true;
+    }
+    unsigned live = 0;
+    for (struct gconn *y = g->head; y; y = y->next) live += !y->reaped;
+    if (!x->rejected && live > GUARD_CONN_LIMIT) {
+        struct gconn *v = oldest_incomplete(g, NULL, x);
+        if (v) reap(g, v, 503);
+        else x->rejected = true;
+    }
+    pthread_mutex_unlock(&g->lock);
+    *socket_context = x;
+}
+
+static struct gconn *conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+void guard_request_received(struct MHD_Connection *c)
+{
+    struct gconn *x = conn_of(c);
+    if (!x) return;
+    pthread_mutex_lock(&x->g->lock);
+    x->incomplete = false;
+    pthread_mutex_unlock(&x->g->lock);
+}
+
+void guard_request_done(struct MHD_Connection *c)
+{
+    struct gconn *x = conn_of(c);
+    if (!x) return;
+    pthread_mutex_lock(&x->g->lock);
+    if (!x->reaped && x->fd >= 0) {
+        x->incomplete = true;
+        x->since_ms = now_ms();
+    }
+    pthread_mutex_unlock(&x->g->lock);
+}
+
+bool guard_rejected(struct MHD_Connection *c)
+{
+    struct gconn *x = conn_of(c);
+    return x && x->rejected;
+}

@@ -1,0 +1,54 @@
+/* guard: the daemon's connection table against slowloris (issue 7.3).
+ *
+ * libmicrohttpd 0.9.75 restarts its idle timeout with every byte and closes
+ * connections over its limits without a word, so four addresses sending a
+ * header line every few seconds could hold every slot. The guard keeps its
+ * own table of connections (MHD_OPTION_NOTIFY_CONNECTION) and:
+ *  - gives every request a deadline, GUARD_DEADLINE_S from the moment the
+ *    connection opened or its previous answer was sent, for its request
+ *    line, headers and body; past it the connection gets 408 and is shut
+ *    down (a reaper thread checks twice a second);
+ *  - when a new connection makes the table hold more than GUARD_CONN_LIMIT
+ *    (or its address more than GUARD_PER_IP_LIMIT), closes the oldest
+ *    connection that has not finished sending its request (of that address,
+ *    for the per-address limit) with a 503, so the newcomer is served;
+ *  - when there is no such connection (every one is being served), lets the
+ *    newcomer in only to answer its request 503 with Retry-After, never a
+ *    silent close. libmicrohttpd's own limit is set above ours
+ *    (GUARD_CONN_HARD) and is reached only if even that fails.
+ * The guard's answers are written on the socket directly (the request was
+ * never complete, so libmicrohttpd has nothing to send on it), then the
+ * socket is shut down; libmicrohttpd sees the end and frees the connection.
+ * Over TLS nothing is written (the bytes would break the TLS stream): the
+ * connection is only shut down. */
+#ifndef SIPCFG_GUARD_H
+#define SIPCFG_GUARD_H
+#include <microhttpd.h>
+#include <stdbool.h>
+
+#define GUARD_CONN_LIMIT 256u
+#define GUARD_PER_IP_LIMIT 64u
+#define GUARD_CONN_HARD (GUARD_CONN_LIMIT + 64u)
+#define GUARD_DEADLINE_S 10u
+
+struct guard;
+
+/* Starts the reaper thread. 0 or -errno. */
+int guard_new(bool tls, struct guard **out);
+/* Stops the reaper (call before MHD_stop_daemon) ... */
+void guard_stop(struct guard *g);
+/* ... and frees the table (after MHD_stop_daemon: it still reports closes). */
+void guard_free(struct guard *g);
+
+/* MHD_OPTION_NOTIFY_CONNECTION callback; cls is the guard. */
+void guard_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+                  enum MHD_ConnectionNotificationCode code);
+
+/* The request on c has been received completely: no deadline while it is served. */
+void guard_request_received(struct MHD_Connection *c);
+/* Its answer went out: the deadline starts again for the next request. */
+void guard_request_done(struct MHD_Connection *c);
+/* True when c was let in over the limits: answer its request 503. */
+bool guard_rejected(struct MHD_Connection *c);
+
+#endif
