@@ -21,7 +21,8 @@ start_registrar() {
   for attempt in 1 2 3 4 5; do
     port=$(free_port udp)
     kamailio -f "$CFG" -DD -E -Y "$T_DIR/$name" -m 16 -M 4 -l "udp:127.0.0.1:$port" \
-      -A "CTL_SOCK=\"unix:$T_DIR/$name/ctl.sock\"" >"$T_DIR/$name.log" 2>&1 &
+      -A "CTL_SOCK=\"unix:$T_DIR/$name/ctl.sock\"" -A "AUTH_USER=\"$AUTH_USER\"" \
+      -A "AUTH_PASS=\"$AUTH_PASS\"" >"$T_DIR/$name.log" 2>&1 &
     pid=$!
     T_PIDS+=("$pid")
     for i in $(seq 100); do
@@ -113,6 +114,8 @@ saw() {
   grep -aE '\{[0-9]+/UDP/v4\}|reg: ' "$2/log" | sed 's/\x1b\[[0-9;]*m//g' | tail -4 | sed 's/^/#   baresip: /'
 }
 
+# The line's credentials; the password has spaces, which auth_pass must quote.
+AUTH_USER=a1001 AUTH_PASS='e2e pass 1'
 start_registrar A || exit 1
 start_registrar B || exit 1
 start_dnsmasq --srv-host="_sip._udp.e2e.test,a.e2e.test,$A_PORT,10,10" \
@@ -122,8 +125,9 @@ start_daemon --dns-server "$DNS_SERVER" || exit 1
 echo "# registrar A 127.0.0.1:$A_PORT (SRV priority 10), B 127.0.0.1:$B_PORT (priority 20), dnsmasq $DNS_SERVER"
 
 # ---- scenario 1: the domain as the proxy, DNS SRV on; A dies, baresip moves to B
-json_api PUT /lines/1 '{"enabled": true, "label": "e2e", "display_name": "E2E Phone", "user": "1001",
-  "proxy": "e2e.test", "dns_srv": true, "register": true, "register_expires": 30}'
+json_api PUT /lines/1 "{\"enabled\": true, \"label\": \"e2e\", \"display_name\": \"E2E Phone\",
+  \"user\": \"1001\", \"auth_user\": \"$AUTH_USER\", \"password\": \"$AUTH_PASS\",
+  \"proxy\": \"e2e.test\", \"dns_srv\": true, \"register\": true, \"register_expires\": 30}"
 check_status "PUT line 1 (proxy e2e.test, DNS SRV on)" 200
 api GET /lines/1/routing
 check_status "GET /lines/1/routing" 200
@@ -131,15 +135,19 @@ check_json "REGISTER goes to A first (the priority 10 SRV target)" \
   '.register[0].resolution.targets[0] | "\(.host):\(.port)"' "a.e2e.test:$A_PORT"
 check_json "then to B" '.register[0].resolution.targets[1] | "\(.host):\(.port)"' "b.e2e.test:$B_PORT"
 
-"$SIPCFG" --flash "$FLASH" export --format baresip --line 1 >"$T_DIR/acc1" 2>"$T_DIR/acc1.err"
-check "export --format baresip --line 1" 0 "$?"
+"$SIPCFG" --flash "$FLASH" export --format baresip --with-secrets --line 1 >"$T_DIR/acc1" 2>"$T_DIR/acc1.err"
+check "export --format baresip --with-secrets --line 1" 0 "$?"
 echo "# the account:"; sed 's/^/#   /' "$T_DIR/acc1"; sed 's/^/#   stderr: /' "$T_DIR/acc1.err"
 check "the account is the domain's AOR, nothing else routes it" \
-  '"E2E Phone" <sip:1001@e2e.test>;regint=30' "$(grep -v '^#' "$T_DIR/acc1")"
+  "\"E2E Phone\" <sip:1001@e2e.test>;auth_user=$AUTH_USER;auth_pass=\"$AUTH_PASS\";regint=30" \
+  "$(grep -v "^#" "$T_DIR/acc1")"
 
 start_baresip "$T_DIR/ua1" "$T_DIR/acc1" || exit 1
 if wait_contact A 20; then ok "baresip registered at A (${WAITED} s)"; else fail "baresip registered at A"; fi
 if holds B; then fail "and not at B"; else ok "and not at B"; fi
+grep -q "authenticated $AUTH_USER for sip:1001@e2e.test" "$T_DIR/A.log" &&
+  ok "A challenged and baresip answered with auth_user and the quoted auth_pass" ||
+  fail "A challenged and baresip answered with auth_user and the quoted auth_pass" "$(grep -a REGISTER "$T_DIR/A.log" | tail -3)"
 saw "scenario 1, before A stops:" "$T_DIR/ua1"
 
 stop_pid "$A_PID"
@@ -154,18 +162,18 @@ stop_pid "$UA_PID" 2
 # ---- scenario 2: explicit proxy A with backup proxy B (baresip: outbound +
 # outbound2, sipnat=outbound); first both alive, then with A dead.
 start_registrar A || exit 1
-json_api PUT /lines/1 "{\"enabled\": true, \"user\": \"1001\", \"domain\": \"e2e.test\",
+json_api PUT /lines/1 "{\"enabled\": true, \"user\": \"1001\", \"auth_user\": \"$AUTH_USER\", \"domain\": \"e2e.test\",
   \"proxy\": \"127.0.0.1:$A_PORT\", \"backup_proxy\": \"127.0.0.1:$B_PORT\", \"register_expires\": 30}"
 check_status "PUT line 1 (proxy A, backup proxy B)" 200
 api GET /lines/1/routing
 check_json "routing: REGISTER to the proxy A, then the backup B" \
   '[.register[] | "\(.field)/\(.role)/\(.resolution.targets[0].port)"] | join(" ")' \
   "proxy/primary/$A_PORT backup_proxy/backup/$B_PORT"
-"$SIPCFG" --flash "$FLASH" export --format baresip --line 1 >"$T_DIR/acc2" 2>"$T_DIR/acc2.err"
-check "export --format baresip --line 1" 0 "$?"
+"$SIPCFG" --flash "$FLASH" export --format baresip --with-secrets --line 1 >"$T_DIR/acc2" 2>"$T_DIR/acc2.err"
+check "export --format baresip --with-secrets --line 1" 0 "$?"
 echo "# the account:"; sed 's/^/#   /' "$T_DIR/acc2"; sed 's/^/#   stderr: /' "$T_DIR/acc2.err"
 check "the backup is outbound2, with sipnat=outbound" \
-  "<sip:1001@e2e.test>;regint=30;outbound=\"sip:127.0.0.1:$A_PORT\";outbound2=\"sip:127.0.0.1:$B_PORT\";sipnat=outbound" \
+  "<sip:1001@e2e.test>;auth_user=$AUTH_USER;auth_pass=\"$AUTH_PASS\";regint=30;outbound=\"sip:127.0.0.1:$A_PORT\";outbound2=\"sip:127.0.0.1:$B_PORT\";sipnat=outbound" \
   "$(grep -v '^#' "$T_DIR/acc2")"
 grep -q "line1.backup_proxy: written as outbound2 with sipnat=outbound" "$T_DIR/acc2.err" &&
   ok "the export says outbound2 is a parallel flow" || fail "the export says outbound2 is a parallel flow"
