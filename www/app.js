@@ -8,10 +8,9 @@ const $ = (id) => document.getElementById(id);
 const DEBOUNCE_MS = 350;
 let FIELDS = [];          // lib/line.c's field table, as /fields.json serves it
 let csrf = sessionStorage.getItem('sipcfg-csrf') || '';
-const L = new Map();      // line number -> state of its panel (see linePanel)
+const L = new Map();      // line number -> state of its panel (see addLine)
 let openLine = 0;
 
-// An element; props are its DOM properties (id, type, hidden, htmlFor...).
 function el(tag, cls, text, props) {
   const e = Object.assign(document.createElement(tag), props);
   if (cls) e.className = cls;
@@ -45,16 +44,10 @@ async function api(method, path, body, extra) {
   } catch (e) {
     return { status: 0, json: { detail: 'the phone does not answer' } };
   }
-  let json = null;
-  if ((res.headers.get('Content-Type') || '').indexOf('json') >= 0) {
-    try { json = await res.json(); } catch (e) { json = null; }
-  }
+  const json = /json/.test(res.headers.get('Content-Type')) ? await res.json().catch(() => null) : null;
   return { status: res.status, json: json || {}, headers: res.headers };
 }
 
-// ---- words for people
-
-// What went wrong, from a problem+json answer.
 const why = (r) => human((r.json.errors || []).map((e) => e.message).join(' ') || r.json.detail || r.json.title || 'HTTP ' + r.status);
 
 const fieldByName = (n) => FIELDS.find((f) => f.name === n);
@@ -73,7 +66,6 @@ const TRANSPORTS = { auto: 'automatic', udp: 'UDP', tcp: 'TCP', tls: 'TLS' };
 const SOURCES = { image: 'the flash image', api: 'the REST API', page: 'this page' };
 
 function hostText(s) {
-  if (!s) return '';
   const h = s.host.indexOf(':') >= 0 ? '[' + s.host + ']' : s.host;
   return s.port ? h + ':' + s.port : h;
 }
@@ -113,8 +105,6 @@ function resolutionText(r) {
   }
 }
 
-// ---- login and session
-
 function showLogin(message) {
   csrf = '';
   sessionStorage.removeItem('sipcfg-csrf');
@@ -126,15 +116,10 @@ function showLogin(message) {
 
 // Answers shared by every call: back to the login form when the session is gone.
 function sessionGone(r) {
-  if (r.status === 401 || (r.status === 403 && !csrf)) {
-    showLogin('Your session has ended: please log in again.');
-    return true;
-  }
-  if (r.status === 403) {
-    showLogin('The page lost its session token: please log in again.');
-    return true;
-  }
-  return false;
+  if (r.status !== 401 && r.status !== 403) return false;
+  showLogin(r.status === 401 || !csrf ? 'Your session has ended: please log in again.'
+    : 'The page lost its session token: please log in again.');
+  return true;
 }
 
 async function login(ev) {
@@ -174,13 +159,14 @@ async function loadFields() {
 }
 
 async function loadAll(focus) {
+  const lines = api('GET', '/lines');
   try {
     await loadFields();
   } catch (e) {
     say('Cannot read the description of the fields: ' + e.message, true);
     return;
   }
-  const r = await api('GET', '/lines');
+  const r = await lines;
   if (sessionGone(r)) return;
   if (r.status !== 200 || !Array.isArray(r.json.lines)) {
     say('Cannot read the lines (HTTP ' + r.status + ').', true);
@@ -217,8 +203,6 @@ function when(iso) {
   return d.toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
 }
 
-// ---- the overview
-
 function renderTab(st) {
   const l = st.saved;
   const who = l.user ? l.user + '@' + (l.domain || (l.proxy ? l.proxy.host : '?')) : 'no user';
@@ -236,7 +220,9 @@ function show(n, focus) {
     st.tab.tabIndex = on ? 0 : -1;
     st.panel.hidden = !on;
   }
-  if (focus && L.has(n)) L.get(n).tab.focus();
+  const st = L.get(n);
+  if (st && !st.fresh) liveAll(st);
+  if (st && focus) st.tab.focus();
 }
 
 function tabKeys(ev) {
@@ -270,8 +256,6 @@ async function reloadLine(st, quiet) {
     setDns(st, [...seen.values()]);
   }
 }
-
-// ---- one line's panel
 
 // Presentation groups: a field the table adds later lands in "Account" (or
 // "Servers" when it is a server) with no edit here.
@@ -421,7 +405,6 @@ function inputsOf(st, name) {
   return [st.inputs[name], st.inputs[name + '.port'], st.inputs[name + '.transport']].filter((x) => x);
 }
 
-// aria-describedby: help, provenance note, error, DNS answer (those with text).
 function describe(i, r) {
   const ids = [r.help, r.note, r.err, r.dnsOut].filter((e) => e && e.textContent).map((e) => e.id);
   i.setAttribute('aria-describedby', ids.join(' '));
@@ -429,7 +412,6 @@ function describe(i, r) {
 
 const isLocked = (st, name) => Array.isArray(st.saved.locked) && st.saved.locked.indexOf(name) >= 0;
 
-// The saved line into the form (clears its edits).
 function fill(st, line) {
   st.saved = line;
   st.pw = 'keep';
@@ -467,11 +449,17 @@ function fill(st, line) {
   st.anyway.hidden = true;
   st.reload.hidden = true;
   markDirty(st);
-  schedule(st, 'routing', () => liveRouting(st));
-  for (const f of FIELDS) if (f.type === 'server' && line[f.name]) schedule(st, f.name, () => liveResolve(st, f.name));
+  st.fresh = false;
+  if (openLine === st.n) liveAll(st);
 }
 
-// The form as a line object for PUT (and POST /routing).
+// The live checks of a whole panel: only the open one asks, when it opens.
+function liveAll(st) {
+  st.fresh = true;
+  schedule(st, 'routing', () => liveRouting(st));
+  for (const f of FIELDS) if (f.type === 'server' && st.saved[f.name]) schedule(st, f.name, () => liveResolve(st, f.name));
+}
+
 function formLine(st) {
   const o = { line: st.n };
   for (const f of FIELDS) {
@@ -517,8 +505,6 @@ function markDirty(st) {
 }
 
 const dirtyLines = () => [...L.values()].filter((st) => st.dirty).map((st) => st.n);
-
-// ---- checks while typing
 
 function fieldOf(st, input) {
   for (const [k, i] of Object.entries(st.inputs)) if (i === input) return k.split('.')[0];
@@ -713,8 +699,6 @@ function routeSentences(rt, body) {
   return out;
 }
 
-// ---- saving
-
 function announce(st, text, cls) {
   st.result.textContent = text;
   st.result.className = 'result ' + (cls || '');
@@ -800,8 +784,6 @@ async function resetLine(st, resetBtn) {
   resetBtn.focus();
 }
 
-// ---- admin
-
 async function changePassword(ev) {
   ev.preventDefault();
   const [cur, nw, nw2] = ['pw-cur', 'pw-new', 'pw-new2'].map($);
@@ -851,7 +833,6 @@ function showVal(f, v) {
   return '\u2018' + v + '\u2019';
 }
 
-// What a dry run says would change, line by line, in words.
 function importChanges(after) {
   const out = [];
   for (const nl of after) {

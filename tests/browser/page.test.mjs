@@ -172,8 +172,15 @@ describe('sipcfgd page in chromium', () => {
     // Saving such a line from the page keeps the texts byte-identical.
     await page.click('#tab-2');
     await page.fill('#l2-proxy', '192.0.2.9');
+    const put = page.waitForResponse((r) => r.url().includes('/api/v1/lines/2') && r.request().method() === 'PUT');
     await page.locator('form.line[data-line="2"] button[type=submit]').click();
+    await put;
+    // After a save the page checks the saved servers and routing again; the
+    // next test ends the session, so these must be answered first.
+    const api = (path) => page.waitForResponse((r) => r.url().endsWith('/api/v1/' + path));
+    const live = Promise.all([api('routing'), api('resolve')]);
     await page.locator('form.line[data-line="2"] .result.ok').filter({ hasText: 'Saved.' }).waitFor();
+    await live;
     const l2 = await digest(daemon.base, 'GET', '/lines/2');
     assert.equal(l2.json.label, XSS1);
     assert.equal(l2.json.display_name, XSS2);
