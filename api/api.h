@@ -124,8 +124,6 @@ bool api_checks_refused(struct resp *rs, const struct api_checks *c, enum api_dn
                         struct diag_list *errs, struct diag_list *warns);
 const struct dns_result *api_checks_find(const struct api_checks *c, unsigned line_idx,
                                          enum server_field sf);
-/* A person's sentence for a non-ok outcome ("'x' does not exist in DNS (NXDOMAIN)"). */
-void api_dns_message(const struct dns_result *r, char *buf, size_t n);
 
 /* ---- config.c: storing a new configuration ---- */
 
@@ -135,14 +133,16 @@ void api_dns_message(const struct dns_result *r, char *buf, size_t n);
  * re-ordered DNS answer does not cost a flash write. */
 void api_apply_resolved(struct config *next, const struct config *old,
                         const struct api_checks *c);
-/* Commits `next` unless it equals what is stored (then *changed = false and
- * flash is not touched). Call with app->lock held. On success app->cfg and
- * app->generation follow. Errors are answered (409 stale, 507 storage) and
- * -errno returned; RAM and flash are then unchanged (409: RAM reloaded). */
-int api_commit(struct app *app, struct resp *rs, const struct config *next, bool *changed);
-/* The answer of a write (API.md section 3): {key: value, "changed", ["dry_run"],
- * "checks", "warnings"}, with the ETag when etag is non-NULL. Steals value. */
-void api_write_answer(struct resp *rs, const char *key, json_t *value, bool changed,
+/* Commits `next` unless it equals what is stored (then *diff = 0 and flash
+ * is not touched); *diff (may be NULL) gets config_diff's bits of what was
+ * written. Call with app->lock held. On success app->cfg and app->generation
+ * follow. Errors are answered (409 stale, 507 storage) and -errno returned;
+ * RAM and flash are then unchanged (409: RAM reloaded). */
+int api_commit(struct app *app, struct resp *rs, const struct config *next, unsigned *diff);
+/* The answer of a write (API.md section 3): {key: value, "changed",
+ * "resolutions_updated" (the bits of diff), ["dry_run"], "checks", "warnings"},
+ * with the ETag when etag is non-NULL. Steals value. */
+void api_write_answer(struct resp *rs, const char *key, json_t *value, unsigned diff,
                       bool dry_run, const struct api_checks *checks,
                       const struct diag_list *warns, const char *etag);
 /* Loads what flash holds into app->cfg (someone else committed: the CLI, or

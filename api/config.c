@@ -94,7 +94,7 @@ void api_apply_resolved(struct config *next, const struct config *old,
 
 /* ---- commit ---- */
 
-void api_write_answer(struct resp *rs, const char *key, json_t *value, bool changed,
+void api_write_answer(struct resp *rs, const char *key, json_t *value, unsigned diff,
                       bool dry_run, const struct api_checks *checks,
                       const struct diag_list *warns, const char *etag)
 {
@@ -106,7 +106,8 @@ void api_write_answer(struct resp *rs, const char *key, json_t *value, bool chan
         return;
     }
     json_object_set_new(out, key, value);
-    json_object_set_new(out, "changed", json_boolean(changed));
+    json_object_set_new(out, "changed", json_boolean(diff & CONFIG_DIFF_SETTINGS));
+    json_object_set_new(out, "resolutions_updated", json_boolean(diff & CONFIG_DIFF_RESOLVED));
     if (dry_run)
         json_object_set_new(out, "dry_run", json_true());
     json_object_set_new(out, "checks", api_checks_json(checks));
@@ -138,21 +139,23 @@ bool api_reload(struct app *app)
     return admin_changed;
 }
 
-int api_commit(struct app *app, struct resp *rs, const struct config *next, bool *changed)
+int api_commit(struct app *app, struct resp *rs, const struct config *next, unsigned *diff)
 {
-    *changed = false;
-    if (config_equal(app->cfg, next))
-        return 0;
+    unsigned d = config_diff(app->cfg, next);
+    if (diff)
+        *diff = 0;
+    if (d == 0)
+        return 0;                  /* nothing changed: flash is not touched */
     struct store_info info;
     memset(&info, 0, sizeof info);
     uint32_t expect = app->generation;
     int rc = config_commit(app->store, next, &expect, &info);
     if (rc == 0 || rc == 1) {
         *app->cfg = *next;
-        if (rc == 0) {
+        if (rc == 0)
             app->generation = info.generation;
-            *changed = true;
-        }
+        if (diff)
+            *diff = rc == 0 ? d : 0;
         return 0;
     }
     if (rc == -ESTALE) {
@@ -165,10 +168,10 @@ int api_commit(struct app *app, struct resp *rs, const struct config *next, bool
         api_problem(rs, 507, NULL,
                     "the configuration does not fit in a flash bank; nothing was stored");
     } else if (rc == -EIO || rc == -EPERM) {
-        char d[160];
-        snprintf(d, sizeof d, "writing flash failed (%s); the previous configuration is kept",
+        char why[160];
+        snprintf(why, sizeof why, "writing flash failed (%s); the previous configuration is kept",
                  strerror(-rc));
-        api_problem(rs, 507, NULL, d);
+        api_problem(rs, 507, NULL, why);
     } else {
         api_problem(rs, 500, NULL, "the configuration could not be encoded for flash");
     }
@@ -218,7 +221,7 @@ static void config_finish(struct req *rq, struct resp *rs, struct config_ctx *x)
     struct app *app = req_app(rq);
     if (api_checks_refused(rs, &x->checks, x->policy, &x->errs, &x->warns))
         return;
-    bool changed = false;
+    unsigned diff = 0;
     pthread_mutex_lock(&app->lock);
     if (app->generation != x->generation) {
         pthread_mutex_unlock(&app->lock);
@@ -233,9 +236,9 @@ static void config_finish(struct req *rq, struct resp *rs, struct config_ctx *x)
     api_apply_resolved(&x->next, app->cfg, &x->checks);
     int rc = 0;
     if (x->dry_run)
-        changed = !config_equal(app->cfg, &x->next);
+        diff = config_diff(app->cfg, &x->next);
     else
-        rc = api_commit(app, rs, &x->next, &changed);
+        rc = api_commit(app, rs, &x->next, &diff);
     pthread_mutex_unlock(&app->lock);
     if (rc < 0)
         return;
@@ -244,7 +247,7 @@ static void config_finish(struct req *rq, struct resp *rs, struct config_ctx *x)
     json_decref(cj);
     char etag[24];
     api_config_etag(&x->next, etag);
-    api_write_answer(rs, "lines", lines, changed, x->dry_run, &x->checks, &x->warns,
+    api_write_answer(rs, "lines", lines, diff, x->dry_run, &x->checks, &x->warns,
                      x->dry_run ? NULL : etag);
 }
 

@@ -257,7 +257,7 @@ static void write_finish(struct req *rq, struct resp *rs, struct line_write *x)
         api_problem(rs, 500, NULL, "out of memory");
         return;
     }
-    bool changed = false;
+    unsigned diff = 0;
     int rc = 0;
     pthread_mutex_lock(&app->lock);
     const struct line *cur = &app->cfg->line[x->n - 1];
@@ -274,7 +274,7 @@ static void write_finish(struct req *rq, struct resp *rs, struct line_write *x)
     *next = *app->cfg;
     next->line[x->n - 1] = x->next;
     api_apply_resolved(next, app->cfg, &x->checks);
-    rc = api_commit(app, rs, next, &changed);
+    rc = api_commit(app, rs, next, &diff);
     x->next = next->line[x->n - 1];
     pthread_mutex_unlock(&app->lock);
     explicit_bzero(next, sizeof *next);
@@ -283,7 +283,7 @@ static void write_finish(struct req *rq, struct resp *rs, struct line_write *x)
         return;
     char etag[24];
     api_line_etag(&x->next, x->n, etag);
-    api_write_answer(rs, "line", line_to_json(&x->next, x->n), changed, false, &x->checks,
+    api_write_answer(rs, "line", line_to_json(&x->next, x->n), diff, false, &x->checks,
                      &x->warns, etag);
 }
 

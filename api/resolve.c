@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dns_verdict.h"
 #include "hostport.h"
 
 int api_dns_policy(const struct req *rq, struct resp *rs, enum api_dns_policy *out)
@@ -194,54 +195,6 @@ const struct dns_result *api_checks_find(const struct api_checks *c, unsigned li
     return NULL;
 }
 
-void api_dns_message(const struct dns_result *r, char *buf, size_t n)
-{
-    char q[64];
-    diag_quote(q, sizeof q, r->server.host);
-    switch (r->status) {
-    case DNS_OK:
-        snprintf(buf, n, "'%s' resolves", q);
-        break;
-    case DNS_NXDOMAIN:
-        snprintf(buf, n, "'%s' does not exist in DNS (NXDOMAIN)", q);
-        break;
-    case DNS_NO_RECORDS:
-        snprintf(buf, n, "'%s' has no SIP service (SRV) records and no address", q);
-        break;
-    case DNS_UNAVAILABLE:
-        snprintf(buf, n, "'%s' says in DNS that it offers no SIP service (SRV target '.')", q);
-        break;
-    case DNS_SERVFAIL:
-        snprintf(buf, n, "the DNS server failed to resolve '%s' (SERVFAIL)", q);
-        break;
-    case DNS_REFUSED:
-        snprintf(buf, n, "the DNS server refused to resolve '%s' (REFUSED)", q);
-        break;
-    case DNS_TIMEOUT:
-        snprintf(buf, n, "no answer from DNS for '%s' in time (timeout)", q);
-        break;
-    case DNS_SKIPPED:
-    default:
-        snprintf(buf, n, "'%s' was not checked", q);
-        break;
-    }
-}
-
-static void add_result_warnings(const struct api_check *k, struct diag_list *warns)
-{
-    const struct diag_list *w = k->result->warnings;
-    if (!w)
-        return;
-    for (size_t i = 0; i < w->n; i++) {
-        /* the result's fields are relative to the server ("host", "port") */
-        char path[DIAG_FIELD_MAX];
-        const char *field = w->item[i].field[0]
-                                ? diag_path(path, sizeof path, k->field, w->item[i].field)
-                                : k->field;
-        diag_add(warns, field, w->item[i].code, "%s", w->item[i].message);
-    }
-}
-
 void api_checks_diag(const struct api_checks *c, enum api_dns_policy policy,
                      struct diag_list *errs, struct diag_list *warns)
 {
@@ -249,13 +202,7 @@ void api_checks_diag(const struct api_checks *c, enum api_dns_policy policy,
         const struct api_check *k = &c->item[i];
         if (!k->result)
             continue;
-        add_result_warnings(k, warns);
-        if (k->result->status == DNS_OK || k->result->status == DNS_SKIPPED)
-            continue;
-        char code[DIAG_CODE_MAX], msg[DIAG_MESSAGE_MAX];
-        snprintf(code, sizeof code, "dns_%s", dns_status_name(k->result->status));
-        api_dns_message(k->result, msg, sizeof msg);
-        diag_add(policy == API_DNS_REQUIRE ? errs : warns, k->field, code, "%s", msg);
+        dns_result_diag(k->result, k->field, policy == API_DNS_REQUIRE, errs, warns);
     }
     /* a backup that resolves to its primary's addresses protects nothing */
     for (size_t i = 0; i < c->n; i++) {

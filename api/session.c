@@ -136,13 +136,12 @@ void admin_password_put(struct req *rq, struct resp *rs)
         api_problem(rs, 500, NULL, "Out of memory.");
         return;
     }
-    bool changed = false;
     pthread_mutex_lock(&app->lock);
     *next = *app->cfg;
     memcpy(next->admin_ha1, ha1, sizeof ha1);
     /* api_commit answers 409/507 itself and leaves RAM and flash as they were,
      * so on failure the old password keeps working. */
-    int rc = api_commit(app, rs, next, &changed);
+    int rc = api_commit(app, rs, next, NULL);
     pthread_mutex_unlock(&app->lock);
     explicit_bzero(ha1, sizeof ha1);
     explicit_bzero(next, sizeof *next);

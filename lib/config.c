@@ -304,3 +304,17 @@ int config_commit(struct store *st, const struct config *c, const uint32_t *expe
     kv_free(kv);
     return rc;
 }
+
+unsigned config_diff(const struct config *a, const struct config *b)
+{
+    if (a->nlines != b->nlines || strcmp(a->admin_ha1, b->admin_ha1) != 0)
+        return CONFIG_DIFF_SETTINGS;
+    unsigned d = 0;
+    for (unsigned i = 0; i < a->nlines && i < LINE_MAX_LINES; i++) {
+        if (!line_equal(&a->line[i], &b->line[i], false))
+            d |= CONFIG_DIFF_SETTINGS;
+        else if (!line_equal(&a->line[i], &b->line[i], true))
+            d |= CONFIG_DIFF_RESOLVED;
+    }
+    return d;
+}

@@ -63,5 +63,12 @@ int config_load(struct store *st, unsigned nlines, struct config *c, struct kv *
  * unchanged, -ESTALE, -ENOSPC, -EIO, -EPERM, or -ENOMEM. */
 int config_commit(struct store *st, const struct config *c, const uint32_t *expect,
                   struct store_info *info);
+/* What differs between two configurations, as bits: CONFIG_DIFF_SETTINGS is a
+ * change of the configuration itself (a field, a password, the admin
+ * password, the number of lines); CONFIG_DIFF_RESOLVED is only fresher stored
+ * DNS results (lineN.F.resolved). 0: the same, nothing to write. The API's
+ * "changed" is the first, its "resolutions_updated" the second. */
+enum { CONFIG_DIFF_SETTINGS = 1, CONFIG_DIFF_RESOLVED = 2 };
+unsigned config_diff(const struct config *a, const struct config *b);
 
 #endif

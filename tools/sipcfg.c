@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,8 +17,11 @@
 #include "check.h"
 #include "cli.h"
 #include "config.h"
+#include "dns.h"
+#include "dns_verdict.h"
 #include "json.h"
 #include "kv.h"
+#include "hostport.h"
 #include "sipcfg.h"
 #include "store.h"
 
@@ -31,10 +35,15 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: sipcfg [--flash PATH] get KEY          one value; exit 1 if absent\n"
             "       sipcfg [--flash PATH] dump             every key=value, sorted (passwords as *)\n"
-            "       sipcfg [--flash PATH] export           the configuration as JSON\n"
+            "       sipcfg [--flash PATH] export [--with-secrets]\n"
+            "                                              the configuration as JSON (SIP passwords only\n"
+            "                                              with --with-secrets: a 0600 file)\n"
             "       sipcfg [--flash PATH] export --format baresip [--with-secrets] [--line N]\n"
             "                                              the enabled lines as baresip 1.0 accounts\n"
-            "       sipcfg [--flash PATH] import FILE|-    check and commit a configuration\n"
+            "       sipcfg [--flash PATH] import [--dry-run] [--dns require|warn|skip] [--dns-server HOST:PORT]\n"
+            "                                    [--strict] FILE|-\n"
+            "                                              check and commit a configuration (--dns default:\n"
+            "                                              skip; IP literals always get their targets)\n"
             "       sipcfg [--flash PATH] passwd           set the admin password (read from stdin)\n"
             "       sipcfg [--flash PATH] info             banks, sequence numbers, CRC state, erase counts\n"
             "       sipcfg resolve [--dns-server HOST:PORT[,...]] [--no-srv] [--json] [--timeout-ms MS] SERVER\n"
@@ -168,7 +177,37 @@ static struct config *decode(const struct kv *kv, unsigned nlines)
     return c;
 }
 
-static int cmd_export(const char *path)
+/* Before an export --with-secrets writes anything: the file is the secret
+ * then, so stdout, when it is a file, is made 0600, and stderr says so. */
+static int secret_output(void)
+{
+    struct stat sb;
+    bool file = fstat(STDOUT_FILENO, &sb) == 0 && S_ISREG(sb.st_mode);
+    if (file && fchmod(STDOUT_FILENO, 0600) != 0) {
+        fail("cannot make the output file private (mode 0600): %s", strerror(errno));
+        return -1;
+    }
+    fprintf(stderr, "%s: warning: this export carries the SIP passwords in clear%s; "
+                    "keep it safe and delete it after the import\n",
+            prog, file ? " (the output file is now mode 0600)" : "");
+    return 0;
+}
+
+/* --with-secrets: each line's SIP password beside its password_set, for
+ * cloning a phone. */
+static int add_secrets(json_t *j, const struct config *c)
+{
+    json_t *lines = json_object_get(j, "lines");
+    for (unsigned i = 0; i < c->nlines; i++) {
+        json_t *l = json_array_get(lines, i);
+        if (l && c->line[i].password[0] &&
+            json_object_set_new(l, "password", json_string(c->line[i].password)) < 0)
+            return -1;
+    }
+    return secret_output();
+}
+
+static int cmd_export(const char *path, bool secrets)
 {
     struct store *st;
     struct kv *kv;
@@ -178,11 +217,13 @@ static int cmd_export(const char *path)
     int rc = 1;
     if (c) {
         json_t *j = config_to_json(c);
-        if (j && json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0) {
+        if (j && (!secrets || add_secrets(j, c) == 0) &&
+            json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0) {
             putchar('\n');
-            rc = 0;
+            rc = fflush(stdout) == 0 ? 0 : fail("writing the export failed: %s", strerror(errno));
         }
         json_decref(j);
+        explicit_bzero(c, sizeof *c);          /* passwords */
         free(c);
     }
     kv_free(kv);
@@ -284,15 +325,14 @@ static int cmd_export_args(const char *path, int argc, char **argv)
         return 2;
     }
     if (baresip)
-        return cmd_export_baresip(path, secrets, line);
+        return secrets && secret_output() < 0 ? 1 : cmd_export_baresip(path, secrets, line);
     /* Decision: a JSON export holds every line (its position is its number
      * when imported again), so --line is for baresip only. */
-    if (line || secrets) {
-        fprintf(stderr, "%s: export: --%s is for --format baresip only\n", prog,
-                line ? "line" : "with-secrets");
+    if (line) {
+        fprintf(stderr, "%s: export: --line is for --format baresip only\n", prog);
         return 2;
     }
-    return cmd_export(path);
+    return cmd_export(path, secrets);
 }
 
 static char *read_all(FILE *f, size_t *len)
@@ -336,42 +376,151 @@ static int commit(struct store *st, const struct config *cfg, uint32_t generatio
     return 0;
 }
 
-static int cmd_import(const char *path, const char *file)
+enum dns_policy { POLICY_REQUIRE, POLICY_WARN, POLICY_SKIP };
+
+struct import_opts {
+    bool dry_run, strict;
+    enum dns_policy policy;
+    const char *dns_servers;        /* NULL: the system's resolver */
+    const char *file;
+};
+
+/* An enabled line of the file that was exported with a password
+ * ("password_set": true) but carries none: a clone that would silently lose
+ * it. A warning, or an error with --strict. */
+static void check_claimed_passwords(const json_t *j, const struct config *cur,
+                                    const struct config *next, bool strict,
+                                    struct diag_list *errs, struct diag_list *warns)
+{
+    const json_t *lines = json_object_get(j, "lines");
+    for (size_t i = 0; i < json_array_size(lines) && i < next->nlines; i++) {
+        const json_t *l = json_array_get(lines, i);
+        if (!json_is_true(json_object_get(l, "password_set")) || json_object_get(l, "password") ||
+            !next->line[i].enabled)
+            continue;
+        char field[40];
+        snprintf(field, sizeof field, "lines[%zu].password", i);
+        bool kept = i < cur->nlines && cur->line[i].password[0];
+        diag_add(strict ? errs : warns, field, "password_missing",
+                 "line %zu is enabled and had a password where it was exported "
+                 "(password_set: true), but the file carries none%s; "
+                 "export with --with-secrets to clone a phone",
+                 i + 1, kept ? ": the image's own password is kept" : ": it has no password now");
+    }
+}
+
+/* The DNS check of every set server (API.md section 4), offline from the
+ * phone: require and warn look each name up (the system's resolver, or
+ * --dns-server); skip looks nothing up. An IP literal needs no lookup, so it
+ * gets its targets stored under every policy: the SIP core of an imported
+ * image can reach it from the first boot. A name whose check fails keeps the
+ * image's last good targets while it is unchanged (config_from_json kept them). */
+static int import_dns(struct config *next, const struct import_opts *o, struct diag_list *errs,
+                      struct diag_list *warns)
+{
+    struct dns_options dopt = {.servers = o->dns_servers};
+    struct dns *d = NULL;
+    for (unsigned i = 0; i < next->nlines; i++) {
+        struct line *l = &next->line[i];
+        for (int f = 0; f < SF_COUNT; f++) {
+            if (!l->srv[f].set ||
+                (o->policy == POLICY_SKIP && host_ip_family(l->srv[f].host) == 0))
+                continue;
+            int rc = d ? 0 : dns_new(&dopt, &d);   /* only when there is something to check */
+            if (rc < 0) {
+                fail("--dns-server: %s", sipcfg_strerror(rc));
+                return rc;
+            }
+            struct dns_result *r = NULL;
+            if (dns_check(d, &l->srv[f], l->dns_srv, &r) < 0 || !r)
+                continue;
+            char field[DIAG_FIELD_MAX], prefix[32];
+            snprintf(prefix, sizeof prefix, "lines[%u]", i);
+            diag_path(field, sizeof field, prefix, server_field_name((enum server_field)f));
+            dns_result_diag(r, field, o->policy == POLICY_REQUIRE, errs, warns);
+            char buf[RESOLVED_MAX + 1];
+            if (r->status == DNS_OK && dns_result_to_flash(r, buf, sizeof buf) >= 0 && buf[0])
+                memcpy(l->resolved[f], buf, sizeof buf);
+            dns_result_free(r);
+        }
+    }
+    if (d)
+        dns_free(d);
+    return 0;
+}
+
+static int parse_import_opts(int argc, char **argv, struct import_opts *o)
+{
+    static const struct option opts[] = {
+        {"dry-run", no_argument, NULL, 'n'},
+        {"strict", no_argument, NULL, 's'},
+        {"dns", required_argument, NULL, 'd'},
+        {"dns-server", required_argument, NULL, 'S'},
+        {NULL, 0, NULL, 0},
+    };
+    *o = (struct import_opts){.policy = POLICY_SKIP};
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        switch (c) {
+        case 'n': o->dry_run = true; break;
+        case 's': o->strict = true; break;
+        case 'S': o->dns_servers = optarg; break;
+        case 'd':
+            if (strcmp(optarg, "require") == 0)
+                o->policy = POLICY_REQUIRE;
+            else if (strcmp(optarg, "warn") == 0)
+                o->policy = POLICY_WARN;
+            else if (strcmp(optarg, "skip") == 0)
+                o->policy = POLICY_SKIP;
+            else {
+                fprintf(stderr, "%s: import: --dns must be require, warn or skip, not '%s'\n",
+                        prog, optarg);
+                return 2;
+            }
+            break;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (argc - optind != 1) {
+        fprintf(stderr, "%s: import takes one FILE (or - for standard input)\n", prog);
+        usage(stderr);
+        return 2;
+    }
+    o->file = argv[optind];
+    return 0;
+}
+
+static json_t *read_json_file(const char *file)
 {
     FILE *f = strcmp(file, "-") ? fopen(file, "rb") : stdin;
-    if (!f)
-        return fail("%s: %s", file, strerror(errno));
+    if (!f) {
+        fail("%s: %s", file, strerror(errno));
+        return NULL;
+    }
     size_t len = 0;
     char *text = read_all(f, &len);
     if (f != stdin)
         fclose(f);
-    if (!text)
-        return fail("%s: unreadable, or larger than 1 MiB", file);
-
+    if (!text) {
+        fail("%s: unreadable, or larger than 1 MiB", file);
+        return NULL;
+    }
     struct json_syntax_error jerr;
     json_t *j = json_parse_body(text, len, &jerr);
+    explicit_bzero(text, len);                 /* an export --with-secrets */
     free(text);
-    if (!j) {
+    if (!j)
         fprintf(stderr, "%s: %s: line %d, column %d: %s\n", prog, file, jerr.line, jerr.column,
                 jerr.text);
-        return 1;
-    }
+    return j;
+}
 
-    /* A missing image is created only once the file has passed every check:
-     * a failed import leaves the disk exactly as it was. */
-    struct store *st = NULL;
-    struct kv *kv = NULL;
-    struct store_info info = {0};
-    if (access(path, F_OK) != 0 && errno == ENOENT) {
-        kv = kv_new();
-    } else if (open_load(path, STORE_CREATE, &st, &kv, &info)) {
-        json_decref(j);
-        return 1;
-    }
-    if (!kv) {
-        json_decref(j);
-        return fail("out of memory");
-    }
+/* Checks the file against the image (and DNS), then commits it unless
+ * --dry-run or unchanged. Returns the exit status. */
+static int import_checked(const char *path, const struct import_opts *o, json_t *j,
+                          struct store *st, struct kv *kv, uint32_t generation)
+{
     /* The image may hold fewer lines than the file brings: make room for them. */
     unsigned nlines = image_lines(kv);
     json_t *lines = json_object_get(j, "lines");
@@ -382,23 +531,73 @@ static int cmd_import(const char *path, const char *file)
     struct config *next = malloc(sizeof *next);
     struct diag_list *errs = malloc(sizeof *errs), *warns = malloc(sizeof *warns);
     int rc = 1;
-    if (cur && next && errs && warns) {
-        diag_init(errs);
-        diag_init(warns);
-        if (config_from_json(j, cur, next, errs) == 0 && check_config(next, errs, warns) == 0) {
-            print_diags("warning", warns);
-            int orc = st ? 0 : store_open(path, STORE_CREATE, &st);
-            rc = orc < 0 ? fail("%s: %s", path, sipcfg_strerror(orc))
-                         : commit(st, next, info.generation, path, "configuration");
-        } else {
-            print_diags("error", errs);
-            fprintf(stderr, "%s: %s: nothing imported\n", prog, file);
-        }
+    if (!cur || !next || !errs || !warns) {
+        fail("out of memory");
+        goto out;
     }
+    diag_init(errs);
+    diag_init(warns);
+    if (config_from_json(j, cur, next, errs) == 0 && check_config(next, errs, warns) == 0) {
+        check_claimed_passwords(j, cur, next, o->strict, errs, warns);
+        if (import_dns(next, o, errs, warns) < 0)
+            goto out;
+    }
+    print_diags("warning", warns);
+    if (errs->n || errs->dropped) {
+        print_diags("error", errs);
+        fprintf(stderr, "%s: %s: nothing imported\n", prog, o->file);
+        goto out;
+    }
+    unsigned diff = config_diff(cur, next);
+    rc = 0;
+    if (o->dry_run) {
+        fprintf(stderr, "%s: dry run: the configuration %s%s; nothing was written\n", prog,
+                diff & CONFIG_DIFF_SETTINGS ? "would change" : "is unchanged",
+                diff & CONFIG_DIFF_RESOLVED ? " (fresher DNS results would be stored)" : "");
+    } else if (diff == 0 && st) {
+        fprintf(stderr, "%s: configuration unchanged (generation %u)\n", prog,
+                (unsigned)generation);
+    } else {
+        struct store *ns = st;
+        int orc = ns ? 0 : store_open(path, STORE_CREATE, &ns);
+        rc = orc < 0 ? fail("%s: %s", path, sipcfg_strerror(orc))
+                     : commit(ns, next, generation, path, "configuration");
+        if (ns && ns != st)
+            store_close(ns);
+    }
+out:
+    if (cur)
+        explicit_bzero(cur, sizeof *cur);
+    if (next)
+        explicit_bzero(next, sizeof *next);
     free(cur);
     free(next);
     free(errs);
     free(warns);
+    return rc;
+}
+
+static int cmd_import(const char *path, int argc, char **argv)
+{
+    struct import_opts o;
+    int rc = parse_import_opts(argc, argv, &o);
+    if (rc)
+        return rc;
+    json_t *j = read_json_file(o.file);
+    if (!j)
+        return 1;
+    /* A missing image is created only once the file has passed every check
+     * (and never by a dry run): a failed import leaves the disk as it was. */
+    struct store *st = NULL;
+    struct kv *kv = NULL;
+    struct store_info info = {0};
+    if (access(path, F_OK) != 0 && errno == ENOENT) {
+        kv = kv_new();
+    } else if (open_load(path, o.dry_run ? 0 : STORE_CREATE, &st, &kv, &info)) {
+        json_decref(j);
+        return 1;
+    }
+    rc = kv ? import_checked(path, &o, j, st, kv, info.generation) : fail("out of memory");
     json_decref(j);
     kv_free(kv);
     if (st)
@@ -549,10 +748,13 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "provision"))
         return cli_provision(argc - (int)(args - argv) + 1, args - 1);
+    /* export and import parse their own options (argv[0] = the subcommand) */
     if (!strcmp(cmd, "export"))
         return cmd_export_args(flash, argc - (int)(args - argv) + 1, args - 1);
+    if (!strcmp(cmd, "import"))
+        return cmd_import(flash, argc - (int)(args - argv) + 1, args - 1);
     struct { const char *name; int nargs; } const table[] = {
-        {"get", 1}, {"dump", 0}, {"export", 0}, {"import", 1}, {"passwd", 0}, {"info", 0},
+        {"get", 1}, {"dump", 0}, {"passwd", 0}, {"info", 0},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         if (strcmp(cmd, table[i].name) != 0)
@@ -566,9 +768,7 @@ int main(int argc, char **argv)
         switch (i) {
         case 0: return cmd_get(flash, args[0]);
         case 1: return cmd_dump(flash);
-        case 2: return cmd_export(flash);
-        case 3: return cmd_import(flash, args[0]);
-        case 4: return cmd_passwd(flash);
+        case 2: return cmd_passwd(flash);
         default: return cmd_info(flash);
         }
     }
