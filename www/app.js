@@ -288,7 +288,6 @@ function addLine(line) {
   const route = el('section', 'routing');
   route.setAttribute('aria-label', 'Where requests go');
   st.route = el('div', 'route-text');
-  st.route.setAttribute('aria-live', 'polite');
   route.append(el('h4', null, 'Where requests go'), st.route);
 
   const bar = el('div', 'actions');
@@ -299,8 +298,7 @@ function addLine(line) {
   const no = btn('quiet', 'Cancel', () => { st.confirm.hidden = true; reset.focus(); });
   st.confirm.append(el('p', null, 'Reset line ' + n + ' to factory defaults? Its user, password and servers are erased.'),
     btn('danger', 'Reset line ' + n, () => resetLine(st, reset)), no);
-  st.result = el('p', 'result', null, { tabIndex: -1 });
-  st.result.setAttribute('role', 'status');
+  st.result = el('p', 'result', null, { tabIndex: -1 });  // #status announces it
   bar.append(el('button', 'save', 'Save line ' + n, { type: 'submit' }), st.anyway, st.reload, reset, st.confirm, st.result);
   form.append(route, bar);
   form.addEventListener('submit', (ev) => { ev.preventDefault(); saveLine(st, 'require'); });
@@ -518,6 +516,7 @@ function edited(st, input) {
   st.result.textContent = '';
   setErr(st, name, syntax(st, name), syntaxPart(st, name));
   const f = fieldByName(name);
+  st.seq[name] = (st.seq[name] || 0) + 1;  // an answer still out is about the old value
   if (f.type === 'server') schedule(st, name, () => liveResolve(st, name));
   if (name === 'dns_srv') {
     for (const g of FIELDS) if (g.type === 'server') schedule(st, g.name, () => liveResolve(st, g.name));

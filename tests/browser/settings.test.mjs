@@ -8,6 +8,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createSocket } from 'node:dgram';
 import { TOP, ADMIN_PASS, startDaemon, startDnsmasq, launchBrowser, digest } from './lib.mjs';
 
 const SHOTS = process.env.SCREENSHOTS_DIR || join(TOP, 'build/screenshots');
@@ -15,7 +16,7 @@ const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 390, height: 844 };
 
 describe('the settings page does the whole job', () => {
-  let dns, daemon, browser, page, fields;
+  let dns, daemon, browser, page, fields, mute;
   const consoleMsgs = [];
   const pageErrors = [];
   const dialogs = [];
@@ -37,7 +38,12 @@ describe('the settings page does the whole job', () => {
   const dnsText = (id) => page.locator(`#${id}-dns`);
 
   before(async () => {
+    // A DNS server that reads queries and never answers: dnsmasq forwards
+    // *.slow.test there, so the daemon's check of such a name times out.
+    mute = createSocket('udp4');
+    await new Promise((ok) => mute.bind(0, '127.0.0.1', ok));
     dns = await startDnsmasq([
+      `--server=/slow.test/127.0.0.1#${mute.address().port}`,
       '--srv-host=_sip._udp.example.test,sip1.example.test,5060,10,60',
       '--srv-host=_sip._udp.example.test,sip2.example.test,5060,20,0',
       '--host-record=sip1.example.test,192.0.2.11',
@@ -67,6 +73,7 @@ describe('the settings page does the whole job', () => {
       assert.doesNotMatch(text, /AddressSanitizer|LeakSanitizer|runtime error/, 'sipcfgd ran clean: ' + text);
     }
     if (dns) await dns.stop();
+    if (mute) mute.close();
   });
 
   it('the page weighs under 50 KiB in all (what chromium downloads for it, fields included)', async (t) => {
@@ -116,6 +123,10 @@ describe('the settings page does the whole job', () => {
     await page.keyboard.press('ArrowUp');
     assert.equal(await panel(1).isVisible(), true);
     assert.equal(await page.locator('#tab-1').getAttribute('aria-selected'), 'true');
+    // Tab leaves the list for the open line's first field, with a visible focus ring.
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'l1-enabled');
+    assert.equal(await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle), 'solid');
     // The footer: version, generation, last save.
     await page.locator('#foot').filter({ hasText: 'storage generation' }).waitFor();
     assert.match(await page.locator('#foot').textContent(), /sipcfg \d+\.\d+.*storage generation \d+.*last saved \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
@@ -186,18 +197,28 @@ describe('the settings page does the whole job', () => {
     await route.filter({ hasNotText: 'outbound' }).filter({ hasText: 'Registrations go to the proxy example.test' }).waitFor();
   });
 
-  it('a name that does not exist is said in words; an explicit port warns that SRV is off', async () => {
+  it('DNS answers in words: no such name, SRV switched off by a port, no answer; stale answers dropped', async () => {
     await page.fill('#l1-backup_proxy', 'nosuch.example.test');
     await dnsText('l1-backup_proxy').filter({ hasText: 'nosuch.example.test does not exist in DNS.' }).waitFor();
     await page.fill('#l1-backup_proxy', 'example.test');
     await page.fill('#l1-backup_proxy-port', '5070');
     await dnsText('l1-backup_proxy').filter({ hasText: 'leave the port empty' }).waitFor();
-    // Stale answers are dropped: two quick edits end with the second one's answer.
     await page.fill('#l1-backup_proxy-port', '');
-    await page.fill('#l1-backup_proxy', 'nosuch.example.test');
+    // A stale answer is dropped: a check still out when the field changes again
+    // is never shown, even when it arrives before the next one is asked.
+    const isSlow = (r) => r.url().endsWith('/api/v1/resolve') && JSON.parse(r.postData()).server.host === 'b.slow.test';
+    const slowAsked = page.waitForRequest(isSlow);
+    const slowAnswered = page.waitForResponse((r) => isSlow(r.request()));
+    await page.fill('#l1-backup_proxy', 'b.slow.test');
+    await slowAsked;
     await page.fill('#l1-backup_proxy', 'pbx.example.test');
+    assert.equal((await (await slowAnswered).json()).status, 'timeout', 'the slow answer did come');
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0))));
+    assert.doesNotMatch(await dnsText('l1-backup_proxy').textContent(), /did not answer/);
     await dnsText('l1-backup_proxy').filter({ hasText: 'pbx.example.test:5060 UDP (192.0.2.20)' }).waitFor();
-    assert.doesNotMatch(await dnsText('l1-backup_proxy').textContent(), /does not exist/);
+    // A DNS server that does not answer is said so.
+    await page.fill('#l1-backup_proxy', 'a.slow.test');
+    await dnsText('l1-backup_proxy').filter({ hasText: 'The DNS server did not answer.' }).waitFor();
     await page.fill('#l1-backup_proxy', '');
   });
 
