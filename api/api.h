@@ -52,6 +52,8 @@ int api_route(const char *method, const char *path, const struct route **route,
 /* {n} of a matched path: the line number, or 0 when out of range or not in
  * canonical form ("0", "01", "7" with 6 lines -> 404). */
 unsigned api_line_number(const struct req *rq, const struct app *app);
+/* 404 "no such line: lines are numbered 1 to N". */
+void api_line_not_found(struct resp *rs, const struct app *app);
 
 /* ---- problem.c: problem+json helpers (API.md section 6) ---- */
 
@@ -125,7 +127,38 @@ bool api_checks_refused(struct resp *rs, const struct api_checks *c, enum api_dn
 const struct dns_result *api_checks_find(const struct api_checks *c, unsigned line_idx,
                                          enum server_field sf);
 
-/* ---- config.c: storing a new configuration ---- */
+/* ---- write.c: the one path of every write, and storing a configuration ---- */
+
+struct api_write {
+    unsigned line;                /* 1..16: a write of that line; 0: the whole configuration */
+    bool dry_run, if_match;
+    enum api_dns_policy policy;
+    uint32_t generation;          /* what the body was read against: the generation, */
+    struct config current;        /* and the configuration */
+    struct config next;           /* the resource's parser fills it (a line write: its line) */
+    struct diag_list errs, warns;
+    struct api_checks checks;
+};
+
+/* Starts a write of line `line` (0: the whole configuration) once the body has
+ * been read: its state becomes the request's ctx, x->current and x->next are
+ * what is stored now, and If-Match is checked against the line's or the
+ * configuration's ETag. NULL when answered (412, 500). */
+struct api_write *api_write_begin(struct req *rq, struct resp *rs, unsigned line,
+                                  enum api_dns_policy policy, bool dry_run);
+/* The syntax checks of a parsed line (l) or configuration (c, when l is NULL):
+ * check_line / check_config after a parser's result `parse_rc`, and the 422
+ * when there is any error: true when refused and answered. */
+bool api_refuse_invalid(struct resp *rs, int parse_rc, const struct line *l,
+                        const struct config *c, struct diag_list *errs, struct diag_list *warns);
+/* After the resource filled x->next (parse_rc: its parser's result): the
+ * checks (422), the live DNS checks per x->policy, then api_write_finish,
+ * unless the request was suspended for DNS. */
+void api_write_run(struct req *rq, struct resp *rs, struct api_write *x, int parse_rc);
+/* The rest, also where a resumed request (req_ctx) picks up: DNS refusal
+ * (422), changed meanwhile (412 with If-Match, else 409), stored resolutions,
+ * commit (or dry run), and the answer {"line"|"lines", "changed", ...}. */
+void api_write_finish(struct req *rq, struct resp *rs, struct api_write *x);
 
 /* Sets line->resolved[F] of every line of `next` from the checks: the ok
  * resolution; else the old value when the server is unchanged; else "".

@@ -187,19 +187,12 @@ void lines_get_all(struct req *rq, struct resp *rs)
     resp_json(rs, 200, out);
 }
 
-static void not_found(struct resp *rs, const struct app *app)
-{
-    char d[96];
-    snprintf(d, sizeof d, "no such line: lines are numbered 1 to %u", app->nlines);
-    api_problem(rs, 404, NULL, d);
-}
-
 void lines_get(struct req *rq, struct resp *rs)
 {
     struct app *app = req_app(rq);
     unsigned n = api_line_number(rq, app);
     if (!n) {
-        not_found(rs, app);
+        api_line_not_found(rs, app);
         return;
     }
     char etag[24];
@@ -225,79 +218,21 @@ void lines_get(struct req *rq, struct resp *rs)
     resp_json_text(rs, 200, body, len);
 }
 
-/* ---- writes ---- */
+/* ---- writes (the pipeline: write.c) ---- */
 
 enum write_kind { W_PUT, W_PATCH, W_DELETE };
 
-struct line_write {
-    unsigned n;
-    bool if_match;
-    enum api_dns_policy policy;
-    struct line old;               /* the line the body was read against */
-    struct line next;
-    struct diag_list errs, warns;
-    struct api_checks checks;
-};
-
-static void line_write_free(void *p)
-{
-    struct line_write *x = p;
-    api_checks_free(&x->checks);
-    explicit_bzero(x, sizeof *x);     /* passwords */
-    free(x);
-}
-
-static void write_finish(struct req *rq, struct resp *rs, struct line_write *x)
-{
-    struct app *app = req_app(rq);
-    if (api_checks_refused(rs, &x->checks, x->policy, &x->errs, &x->warns))
-        return;
-    struct config *next = malloc(sizeof *next);
-    if (!next) {
-        api_problem(rs, 500, NULL, "out of memory");
-        return;
-    }
-    unsigned diff = 0;
-    int rc = 0;
-    pthread_mutex_lock(&app->lock);
-    const struct line *cur = &app->cfg->line[x->n - 1];
-    if (!line_equal(cur, &x->old, false) || strcmp(cur->password, x->old.password) != 0) {
-        /* someone changed this line while its servers were checked */
-        pthread_mutex_unlock(&app->lock);
-        free(next);
-        if (x->if_match)
-            api_problem(rs, 412, NULL, "the line changed meanwhile (If-Match no longer matches)");
-        else
-            api_problem(rs, 409, NULL, "the line changed while this request was checked; retry");
-        return;
-    }
-    *next = *app->cfg;
-    next->line[x->n - 1] = x->next;
-    api_apply_resolved(next, app->cfg, &x->checks);
-    rc = api_commit(app, rs, next, &diff);
-    x->next = next->line[x->n - 1];
-    pthread_mutex_unlock(&app->lock);
-    explicit_bzero(next, sizeof *next);
-    free(next);
-    if (rc < 0)
-        return;
-    char etag[24];
-    api_line_etag(&x->next, x->n, etag);
-    api_write_answer(rs, "line", line_to_json(&x->next, x->n), diff, false, &x->checks,
-                     &x->warns, etag);
-}
-
 static void line_write(struct req *rq, struct resp *rs, enum write_kind kind)
 {
-    struct line_write *x = req_ctx(rq);
+    struct api_write *x = req_ctx(rq);
     if (x) {                          /* resumed after the DNS checks */
-        write_finish(rq, rs, x);
+        api_write_finish(rq, rs, x);
         return;
     }
     struct app *app = req_app(rq);
     unsigned n = api_line_number(rq, app);
     if (!n) {
-        not_found(rs, app);
+        api_line_not_found(rs, app);
         return;
     }
     enum api_dns_policy policy = API_DNS_SKIP;
@@ -311,37 +246,20 @@ static void line_write(struct req *rq, struct resp *rs, enum write_kind kind)
         if (!in)
             return;
     }
-    x = calloc(1, sizeof *x);
+    x = api_write_begin(rq, rs, n, policy, false);
     if (!x) {
         json_decref(in);
-        api_problem(rs, 500, NULL, "out of memory");
         return;
     }
-    api_checks_init(&x->checks);
-    req_set_ctx(rq, x, line_write_free);
-    x->n = n;
-    x->policy = policy;
-    diag_init(&x->errs);
-    diag_init(&x->warns);
-    pthread_mutex_lock(&app->lock);
-    x->old = app->cfg->line[n - 1];
-    pthread_mutex_unlock(&app->lock);
-
-    char etag[24];
-    api_line_etag(&x->old, n, etag);
-    x->if_match = req_header(rq, "If-Match") != NULL;
-    if (!api_if_match(rq, etag)) {
-        json_decref(in);
-        api_problem(rs, 412, NULL, "If-Match does not match the line's current ETag");
-        return;
-    }
-
+    const struct line *old = &x->current.line[n - 1];
+    struct line *next = &x->next.line[n - 1];
+    int rc = 0;
     if (kind == W_DELETE) {
-        line_defaults(&x->next);
+        line_defaults(next);
     } else {
         json_t *body = in;
         if (kind == W_PATCH) {
-            json_t *cur = line_to_json(&x->old, n);
+            json_t *cur = line_to_json(old, n);
             body = cur ? json_merge_patch(cur, in) : NULL;
             json_decref(cur);
             json_decref(in);
@@ -350,24 +268,10 @@ static void line_write(struct req *rq, struct resp *rs, enum write_kind kind)
                 return;
             }
         }
-        int rc = line_from_json(body, n, &x->old, &x->next, "", &x->errs);
+        rc = line_from_json(body, n, old, next, "", &x->errs);
         json_decref(body);
-        if (rc < 0 && x->errs.n == 0)
-            diag_add(&x->errs, "", "invalid", "the line is not valid");
-        if (x->errs.n == 0)
-            check_line(&x->next, "", &x->errs, &x->warns);
-        if (x->errs.n || x->errs.dropped) {
-            api_validation_failed_w(rs, &x->errs, &x->warns, NULL);
-            return;
-        }
     }
-    if (kind != W_DELETE)
-        api_checks_add_line(&x->checks, &x->next, n - 1, "");
-    if (policy == API_DNS_SKIP)
-        api_checks_skip(&x->checks);
-    else if (api_checks_start(&x->checks, rq, app->dns))
-        return;
-    write_finish(rq, rs, x);
+    api_write_run(rq, rs, x, rc);
 }
 
 void lines_put(struct req *rq, struct resp *rs)

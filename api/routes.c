@@ -119,3 +119,10 @@ unsigned api_line_number(const struct req *rq, const struct app *app)
         return 0;
     return n;
 }
+
+void api_line_not_found(struct resp *rs, const struct app *app)
+{
+    char d[96];
+    snprintf(d, sizeof d, "no such line: lines are numbered 1 to %u", app->nlines);
+    api_problem(rs, 404, NULL, d);
+}

@@ -116,9 +116,7 @@ void routing_get(struct req *rq, struct resp *rs)
     struct app *app = req_app(rq);
     unsigned n = api_line_number(rq, app);
     if (!n) {
-        char d[96];
-        snprintf(d, sizeof d, "no such line: lines are numbered 1 to %u", app->nlines);
-        api_problem(rs, 404, NULL, d);
+        api_line_not_found(rs, app);
         return;
     }
     if (!(x = routing_new(rq, rs)))
@@ -166,15 +164,9 @@ void routing_post(struct req *rq, struct resp *rs)
     int rc = line_from_json(in, n, cur, &x->line, "", errs);
     json_decref(in);
     free(cur);
-    if (rc < 0 && errs->n == 0)
-        diag_add(errs, "", "invalid", "the line is not valid");
-    if (errs->n == 0)
-        check_line(&x->line, "", errs, &x->warns);
-    if (errs->n || errs->dropped) {
-        api_validation_failed_w(rs, errs, &x->warns, NULL);
-        free(errs);
-        return;
-    }
+    bool refused = api_refuse_invalid(rs, rc, &x->line, NULL, errs, &x->warns);
     free(errs);
+    if (refused)
+        return;
     routing_start(rq, rs, x);
 }

@@ -9,6 +9,7 @@
 #include <sys/random.h>
 
 #include "check.h"
+#include "text.h"
 
 void admin_ha1(const char *password, uint8_t out[32])
 {
@@ -32,23 +33,12 @@ void admin_ha1_hex(const char *password, char out[65])
     out[64] = '\0';
 }
 
-static int hexdigit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int admin_hex_to_bin(const char *hex, uint8_t out[32])
 {
     if (!hex || strnlen(hex, 65) != 64)
         return -EINVAL;
     for (size_t i = 0; i < 32; i++) {
-        int hi = hexdigit(hex[2 * i]), lo = hexdigit(hex[2 * i + 1]);
+        int hi = text_hexval(hex[2 * i]), lo = text_hexval(hex[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return -EINVAL;
         out[i] = (uint8_t)(hi << 4 | lo);

@@ -17,21 +17,6 @@
 #define QUOTE_MAX 200
 #define MSG_MAX 1024
 
-static size_t diag_count(const struct diag_list *l)
-{
-    return l ? l->n + l->dropped : 0;
-}
-
-/* diag_quote of s[0..len). */
-static const char *quote_n(char *buf, size_t n, const char *s, size_t len)
-{
-    char tmp[64];
-    size_t k = len < sizeof tmp - 1 ? len : sizeof tmp - 1;
-    memcpy(tmp, s, k);
-    tmp[k] = '\0';
-    return diag_quote(buf, n, tmp);
-}
-
 /* One strict UTF-8 sequence (RFC 3629): no overlong forms, no surrogates,
  * nothing above U+10FFFF. Returns its length, or 0 with `why` set. */
 static size_t utf8_next(const unsigned char *s, size_t len, uint32_t *cp, const char **why)
@@ -102,7 +87,7 @@ static int text_rules(const char *s, size_t len, size_t max, const char *field,
         const char *why = NULL;
         size_t k = utf8_next(u + i, len - i, &cp, &why);
         if (!secret)
-            quote_n(q, sizeof q, s, len);
+            diag_quote_n(q, sizeof q, s, len);
         if (k == 0) {
             diag_add(errs, field, "invalid_utf8", "%s%s%s is not valid UTF-8: %s at byte %zu",
                      secret ? "" : "'", q, secret ? "" : "'", why, i);
@@ -121,7 +106,7 @@ static int text_rules(const char *s, size_t len, size_t max, const char *field,
     }
     if (len > max) {
         if (!secret)
-            quote_n(q, sizeof q, s, len);
+            diag_quote_n(q, sizeof q, s, len);
         diag_add(errs, field, "too_long", "%s%s%s is %zu bytes long, at most %zu are allowed",
                  secret ? "" : "'", q, secret ? "" : "'", len, max);
         return -EINVAL;
@@ -157,7 +142,7 @@ int check_user(const char *s, size_t len, size_t max, const char *field, struct 
         if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
             (c && strchr(mark, c)) || (c && strchr(user_unreserved, c)))
             continue;
-        quote_n(q, sizeof q, s, len);
+        diag_quote_n(q, sizeof q, s, len);
         if (c == '%') {
             int h1 = i + 1 < len ? text_hexval(s[i + 1]) : -1;
             int h2 = i + 2 < len ? text_hexval(s[i + 2]) : -1;
@@ -251,7 +236,7 @@ int check_resolved(const char *s, const char *path, struct diag_list *errs)
         if (dns_target_parse(e, el, &t) < 0) {
             diag_add(errs, path, "invalid_resolved",
                      "'%s' is not a stored resolution ('prio weight port transport host "
-                     "addr[,addr]' entries separated by ';')", quote_n(q, sizeof q, e, el));
+                     "addr[,addr]' entries separated by ';')", diag_quote_n(q, sizeof q, e, el));
             return -EINVAL;
         }
         if (!semi)

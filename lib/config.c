@@ -13,11 +13,6 @@
 #include "hostport.h"
 #include "text.h"
 
-static size_t diag_count(const struct diag_list *l)
-{
-    return l->n + l->dropped;
-}
-
 void config_defaults(struct config *c, unsigned nlines)
 {
     memset(c, 0, sizeof *c);

@@ -5,15 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static void copy_cut(char *dst, size_t n, const char *src)
-{
-    if (n == 0)
-        return;
-    size_t len = src ? strnlen(src, n - 1) : 0;
-    if (len)
-        memcpy(dst, src, len);
-    dst[len] = '\0';
-}
+#include "text.h"
 
 void diag_init(struct diag_list *l)
 {
@@ -28,8 +20,8 @@ void diag_add(struct diag_list *l, const char *field, const char *code, const ch
         return;
     }
     struct diag *d = &l->item[l->n++];
-    copy_cut(d->field, sizeof d->field, field);
-    copy_cut(d->code, sizeof d->code, code);
+    text_copy(d->field, sizeof d->field, field);
+    text_copy(d->code, sizeof d->code, code);
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(d->message, sizeof d->message, fmt, ap);
@@ -90,4 +82,18 @@ const char *diag_quote(char *buf, size_t n, const char *s)
     }
     buf[o] = '\0';
     return buf;
+}
+
+const char *diag_quote_n(char *buf, size_t n, const char *s, size_t len)
+{
+    char tmp[64];
+    size_t k = len < sizeof tmp - 1 ? len : sizeof tmp - 1;
+    memcpy(tmp, s, k);
+    tmp[k] = '\0';
+    return diag_quote(buf, n, tmp);
+}
+
+size_t diag_count(const struct diag_list *l)
+{
+    return l ? l->n + l->dropped : 0;
 }

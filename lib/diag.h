@@ -33,5 +33,9 @@ char *diag_path(char *buf, size_t n, const char *prefix, const char *name);
 /* Quotes user text for a message: printable ASCII kept, everything else as \xNN,
  * cut to at most 40 characters with "..." so a message never carries raw input. */
 const char *diag_quote(char *buf, size_t n, const char *s);
+/* diag_quote of the piece s[0..len) (a message never shows raw bytes). */
+const char *diag_quote_n(char *buf, size_t n, const char *s, size_t len);
+/* Entries added so far, the dropped ones included (0 for NULL): "did this step add any?" */
+size_t diag_count(const struct diag_list *l);
 
 #endif

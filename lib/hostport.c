@@ -39,16 +39,6 @@ int transport_from_name(const char *name, enum transport *out)
     return -EINVAL;
 }
 
-/* diag_quote of the piece s[0..len): a message never shows raw bytes. */
-static const char *quote_n(char *buf, size_t n, const char *s, size_t len)
-{
-    char tmp[64];
-    size_t k = len < sizeof tmp - 1 ? len : sizeof tmp - 1;
-    memcpy(tmp, s, k);
-    tmp[k] = '\0';
-    return diag_quote(buf, n, tmp);
-}
-
 /* Counts errors added, so a caller can tell whether its own checks failed
  * even when the list was already full. */
 static int add_err(struct diag_list *errs, int *nerr, const char *path, const char *code,
@@ -94,13 +84,14 @@ static bool not_a_server(const char *s, size_t len, const char *path, struct dia
         bool web = (sep - s == 4 && strncasecmp(s, "http", 4) == 0) ||
                    (sep - s == 5 && strncasecmp(s, "https", 5) == 0);
         snprintf(msg, sizeof msg, "'%s' is %s, not a SIP server: give a host name, host:port "
-                 "or a sip: URI", quote_n(q, sizeof q, s, len), web ? "a web address" : "a URL");
+                 "or a sip: URI", diag_quote_n(q, sizeof q, s, len),
+                 web ? "a web address" : "a URL");
         add_err(errs, nerr, path, "invalid_host", msg);
         return true;
     }
     if (memchr(s, '@', len)) {
         snprintf(msg, sizeof msg, "'%s' is not a host name: a server must not contain a user "
-                 "part (the user goes in 'user')", quote_n(q, sizeof q, s, len));
+                 "part (the user goes in 'user')", diag_quote_n(q, sizeof q, s, len));
         add_err(errs, nerr, path, "invalid_host", msg);
         return true;
     }
@@ -148,7 +139,7 @@ static bool name_problem(const char *s, size_t len, char *why, size_t n)
         }
         if (ll > LABEL_MAX) {
             snprintf(why, n, "the label '%s' is %zu bytes long, at most %d are allowed",
-                     quote_n(q, sizeof q, label, ll), ll, LABEL_MAX);
+                     diag_quote_n(q, sizeof q, label, ll), ll, LABEL_MAX);
             return true;
         }
         if (label[0] == '-') {
@@ -181,7 +172,7 @@ static int host_parse_n(const char *in, size_t len, char *out, const char *path,
                        "the host is empty: give a host name or an IP address");
     if (not_a_server(in, len, path, errs, nerr))
         return -EINVAL;
-    quote_n(q, sizeof q, in, len);
+    diag_quote_n(q, sizeof q, in, len);
 
     bool bracketed = len >= 2 && in[0] == '[' && in[len - 1] == ']';
     const char *h = bracketed ? in + 1 : in;
@@ -259,7 +250,7 @@ static int port_parse(const char *s, size_t len, uint16_t *out, const char *path
     char q[QUOTE_MAX], msg[MSG_MAX];
     if (len == 0)
         return add_err(errs, nerr, path, "invalid_port", "the port is missing after ':'");
-    quote_n(q, sizeof q, s, len);
+    diag_quote_n(q, sizeof q, s, len);
     if (strspn(s, "0123456789") < len) {
         snprintf(msg, sizeof msg, "'%s' is not a port number: use %u..%u", q, PORT_MIN, PORT_MAX);
         return add_err(errs, nerr, path, "invalid_port", msg);
@@ -300,14 +291,14 @@ static void params_parse(const char *s, size_t len, bool *have, enum transport *
             } else if (!eq || vl == 0 || vl >= sizeof v ||
                        (memcpy(v, eq + 1, vl), v[vl] = '\0', transport_from_name(v, t) < 0)) {
                 snprintf(msg, sizeof msg, "'%s' is not a transport: use udp, tcp, tls or auto",
-                         eq ? quote_n(q, sizeof q, eq + 1, vl) : "");
+                         eq ? diag_quote_n(q, sizeof q, eq + 1, vl) : "");
                 add_err(errs, nerr, diag_path(path, sizeof path, field, "transport"),
                         "invalid_transport", msg);
             }
             *have = true;
         } else if (!(pl == 2 && strncasecmp(p, "lr", 2) == 0)) {
             snprintf(msg, sizeof msg, "';%s' is not allowed in a server: only ';transport=udp', "
-                     "'tcp' or 'tls' (and ';lr') are", quote_n(q, sizeof q, p, pl));
+                     "'tcp' or 'tls' (and ';lr') are", diag_quote_n(q, sizeof q, p, pl));
             add_err(errs, nerr, field, "invalid_parameter", msg);
         }
         if (!semi)
@@ -347,7 +338,7 @@ int server_parse(const char *text, struct server *out, const char *field, struct
     const char *qm = memchr(p, '?', (size_t)(end - p));
     if (qm) {
         snprintf(msg, sizeof msg, "'%s' is not a SIP server: headers ('?...') are not allowed",
-                 quote_n(q, sizeof q, text, strlen(text)));
+                 diag_quote_n(q, sizeof q, text, strlen(text)));
         add_err(errs, &nerr, field, "invalid_parameter", msg);
         return -EINVAL;
     }
@@ -369,7 +360,7 @@ int server_parse(const char *text, struct server *out, const char *field, struct
         const char *rb = memchr(p, ']', host_len);
         if (!rb) {
             snprintf(msg, sizeof msg, "'%s' is not a host: the '[' of an IPv6 address is not "
-                     "closed", quote_n(q, sizeof q, p, host_len));
+                     "closed", diag_quote_n(q, sizeof q, p, host_len));
             add_err(errs, &nerr, hpath, "invalid_host", msg);
             return -EINVAL;
         }
@@ -377,7 +368,7 @@ int server_parse(const char *text, struct server *out, const char *field, struct
         if (rb + 1 < hp_end) {
             if (rb[1] != ':') {
                 snprintf(msg, sizeof msg, "'%s' is not a host: only ':port' may follow ']'",
-                         quote_n(q, sizeof q, p, (size_t)(hp_end - p)));
+                         diag_quote_n(q, sizeof q, p, (size_t)(hp_end - p)));
                 add_err(errs, &nerr, hpath, "invalid_host", msg);
                 return -EINVAL;
             }

@@ -119,11 +119,6 @@ json_t *json_parse_body(const char *buf, size_t len, struct json_syntax_error *e
 
 /* ---- helpers --------------------------------------------------------- */
 
-static size_t diag_count(const struct diag_list *l)
-{
-    return l->n + l->dropped;
-}
-
 static const char *type_word(const json_t *v)
 {
     switch (json_typeof(v)) {

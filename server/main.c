@@ -18,6 +18,7 @@
 #include "api.h"
 #include "auth.h"
 #include "http.h"
+#include "text.h"
 
 #ifndef SIPCFG_VERSION
 #define SIPCFG_VERSION "0.1.0"
@@ -64,9 +65,8 @@ static int bad(const char *opt, const char *why)
 
 static bool parse_uint(const char *s, unsigned long min, unsigned long max, unsigned *out)
 {
-    if (!s || !*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 9) return false;
-    unsigned long v = strtoul(s, NULL, 10);
-    if (v < min || v > max) return false;
+    unsigned long long v;
+    if (!s || text_uint(s, strlen(s), max, &v) < 0 || v < min) return false;
     *out = (unsigned)v;
     return true;
 }

@@ -1,0 +1,335 @@
+/* write: the one path of every write (PUT/PATCH/DELETE /lines/{n}, PUT
+ * /config): the resource parses its body into a configuration, and this file
+ * does the rest the same way for all: checks (422), live DNS checks of every
+ * server (suspending the request while they run), "changed meanwhile"
+ * (412/409), the stored resolutions, the commit (409/507) and the answer. */
+#include "api.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "check.h"
+#include "hostport.h"
+
+/* ---- resolved values ---- */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp((const char *)a, (const char *)b);
+}
+
+static int cmp_target(const void *pa, const void *pb)
+{
+    const struct dns_target *a = pa, *b = pb;
+    if (a->priority != b->priority)
+        return a->priority < b->priority ? -1 : 1;
+    if (a->weight != b->weight)
+        return a->weight > b->weight ? -1 : 1;
+    int c = strcmp(a->host, b->host);
+    if (c)
+        return c;
+    if (a->port != b->port)
+        return a->port < b->port ? -1 : 1;
+    return (int)a->transport - (int)b->transport;
+}
+
+/* Two lineN.F.resolved values that name the same targets and addresses, in any order. */
+static bool resolved_same(const char *x, const char *y)
+{
+    if (strcmp(x, y) == 0)
+        return true;
+    if (!x[0] || !y[0])
+        return false;
+    struct dns_target *a = calloc((size_t)2 * DNS_MAX_TARGETS, sizeof *a);
+    if (!a)
+        return false;
+    struct dns_target *b = a + DNS_MAX_TARGETS;
+    unsigned na = 0, nb = 0;
+    bool same = false;
+    if (dns_targets_from_flash(x, a, DNS_MAX_TARGETS, &na) == 0 &&
+        dns_targets_from_flash(y, b, DNS_MAX_TARGETS, &nb) == 0 && na == nb) {
+        for (unsigned i = 0; i < na; i++) {
+            qsort(a[i].addrs, a[i].naddrs, DNS_ADDR_MAX, cmp_str);
+            qsort(b[i].addrs, b[i].naddrs, DNS_ADDR_MAX, cmp_str);
+        }
+        qsort(a, na, sizeof *a, cmp_target);
+        qsort(b, nb, sizeof *b, cmp_target);
+        same = true;
+        for (unsigned i = 0; same && i < na; i++) {
+            same = cmp_target(&a[i], &b[i]) == 0 && a[i].naddrs == b[i].naddrs;
+            for (unsigned j = 0; same && j < a[i].naddrs; j++)
+                same = strcmp(a[i].addrs[j], b[i].addrs[j]) == 0;
+        }
+    }
+    free(a);
+    return same;
+}
+
+void api_apply_resolved(struct config *next, const struct config *old,
+                        const struct api_checks *c)
+{
+    for (unsigned i = 0; i < next->nlines; i++) {
+        struct line *l = &next->line[i];
+        const struct line *o = i < old->nlines ? &old->line[i] : NULL;
+        for (int f = 0; f < SF_COUNT; f++) {
+            char *res = l->resolved[f];
+            bool unchanged = o && l->srv[f].set && o->srv[f].set &&
+                             server_equal(&l->srv[f], &o->srv[f]) && l->dns_srv == o->dns_srv;
+            const struct dns_result *r = c ? api_checks_find(c, i, (enum server_field)f) : NULL;
+            char buf[RESOLVED_MAX + 1];
+            if (l->srv[f].set && r && r->status == DNS_OK &&
+                dns_result_to_flash(r, buf, sizeof buf) >= 0 && buf[0]) {
+                if (unchanged && resolved_same(buf, o->resolved[f]))
+                    snprintf(res, RESOLVED_MAX + 1, "%s", o->resolved[f]);
+                else
+                    snprintf(res, RESOLVED_MAX + 1, "%s", buf);
+            } else if (unchanged) {
+                snprintf(res, RESOLVED_MAX + 1, "%s", o->resolved[f]);   /* last good stays */
+            } else {
+                res[0] = '\0';
+            }
+        }
+    }
+}
+
+/* ---- commit ---- */
+
+void api_write_answer(struct resp *rs, const char *key, json_t *value, unsigned diff,
+                      bool dry_run, const struct api_checks *checks,
+                      const struct diag_list *warns, const char *etag)
+{
+    json_t *out = json_object();
+    if (!out || !value) {
+        json_decref(out);
+        json_decref(value);
+        api_problem(rs, 500, NULL, "out of memory");
+        return;
+    }
+    json_object_set_new(out, key, value);
+    json_object_set_new(out, "changed", json_boolean(diff & CONFIG_DIFF_SETTINGS));
+    json_object_set_new(out, "resolutions_updated", json_boolean(diff & CONFIG_DIFF_RESOLVED));
+    if (dry_run)
+        json_object_set_new(out, "dry_run", json_true());
+    json_object_set_new(out, "checks", api_checks_json(checks));
+    json_object_set_new(out, "warnings", diag_to_json(warns));
+    if (etag)
+        resp_header(rs, "ETag", etag);
+    resp_json(rs, 200, out);
+}
+
+bool api_reload(struct app *app)
+{
+    struct store_info info;
+    struct config *c = malloc(sizeof *c);
+    if (!c)
+        return false;
+    bool admin_changed = false;
+    if (config_load(app->store, app->nlines, c, NULL, NULL, &info) == 0 &&
+        info.state == STORE_OK) {
+        if (!c->admin_ha1[0])        /* never lock the admin out: keep the known one */
+            memcpy(c->admin_ha1, app->cfg->admin_ha1, sizeof c->admin_ha1);
+        admin_changed = strcmp(c->admin_ha1, app->cfg->admin_ha1) != 0;
+        *app->cfg = *c;
+        app->generation = info.generation;
+        fprintf(stderr, "sipcfgd: flash was changed by another program: reloaded generation %u\n",
+                (unsigned)info.generation);
+    }
+    explicit_bzero(c, sizeof *c);           /* passwords */
+    free(c);
+    return admin_changed;
+}
+
+int api_commit(struct app *app, struct resp *rs, const struct config *next, unsigned *diff)
+{
+    unsigned d = config_diff(app->cfg, next);
+    if (diff)
+        *diff = 0;
+    if (d == 0)
+        return 0;                  /* nothing changed: flash is not touched */
+    struct store_info info;
+    memset(&info, 0, sizeof info);
+    uint32_t expect = app->generation;
+    int rc = config_commit(app->store, next, &expect, &info);
+    if (rc == 0 || rc == 1) {
+        *app->cfg = *next;
+        if (rc == 0)
+            app->generation = info.generation;
+        if (diff)
+            *diff = rc == 0 ? d : 0;
+        return 0;
+    }
+    if (rc == -ESTALE) {
+        if (api_reload(app))
+            auth_sessions_end_all(app->auth);
+        api_problem(rs, 409, NULL,
+                    "the configuration in flash was changed by someone else meanwhile; "
+                    "read it again and retry");
+    } else if (rc == -ENOSPC) {
+        api_problem(rs, 507, NULL,
+                    "the configuration does not fit in a flash bank; nothing was stored");
+    } else if (rc == -EIO || rc == -EPERM) {
+        char why[160];
+        snprintf(why, sizeof why, "writing flash failed (%s); the previous configuration is kept",
+                 strerror(-rc));
+        api_problem(rs, 507, NULL, why);
+    } else {
+        api_problem(rs, 500, NULL, "the configuration could not be encoded for flash");
+    }
+    return rc;
+}
+
+/* ---- the pipeline ---- */
+
+static void write_free(void *p)
+{
+    struct api_write *x = p;
+    api_checks_free(&x->checks);
+    explicit_bzero(x, sizeof *x);     /* passwords */
+    free(x);
+}
+
+struct api_write *api_write_begin(struct req *rq, struct resp *rs, unsigned line,
+                                  enum api_dns_policy policy, bool dry_run)
+{
+    struct app *app = req_app(rq);
+    struct api_write *x = calloc(1, sizeof *x);
+    if (!x) {
+        api_problem(rs, 500, NULL, "out of memory");
+        return NULL;
+    }
+    api_checks_init(&x->checks);
+    req_set_ctx(rq, x, write_free);
+    x->line = line;
+    x->policy = policy;
+    x->dry_run = dry_run;
+    diag_init(&x->errs);
+    diag_init(&x->warns);
+    char etag[24];
+    pthread_mutex_lock(&app->lock);
+    x->current = *app->cfg;
+    x->generation = app->generation;
+    pthread_mutex_unlock(&app->lock);
+    x->next = x->current;
+    if (line)
+        api_line_etag(&x->current.line[line - 1], line, etag);
+    else
+        api_config_etag(&x->current, etag);
+    x->if_match = req_header(rq, "If-Match") != NULL;
+    if (!api_if_match(rq, etag)) {
+        api_problem(rs, 412, NULL, line ? "If-Match does not match the line's current ETag"
+                                        : "If-Match does not match the current configuration's ETag");
+        return NULL;
+    }
+    return x;
+}
+
+/* Whether what the body was read against is still what is stored: the line
+ * for a line write (other lines may change meanwhile), the generation for the
+ * whole configuration. Call with app->lock held. */
+static bool still_current(const struct app *app, const struct api_write *x)
+{
+    if (!x->line)
+        return app->generation == x->generation;
+    const struct line *cur = &app->cfg->line[x->line - 1], *old = &x->current.line[x->line - 1];
+    return line_equal(cur, old, false) && strcmp(cur->password, old->password) == 0;
+}
+
+void api_write_finish(struct req *rq, struct resp *rs, struct api_write *x)
+{
+    struct app *app = req_app(rq);
+    if (api_checks_refused(rs, &x->checks, x->policy, &x->errs, &x->warns))
+        return;
+    struct config *next = malloc(sizeof *next);
+    if (!next) {
+        api_problem(rs, 500, NULL, "out of memory");
+        return;
+    }
+    unsigned diff = 0;
+    int rc = 0;
+    pthread_mutex_lock(&app->lock);
+    if (!still_current(app, x)) {
+        /* someone changed it while its servers were checked */
+        pthread_mutex_unlock(&app->lock);
+        free(next);
+        if (x->if_match)
+            api_problem(rs, 412, NULL, x->line
+                ? "the line changed meanwhile (If-Match no longer matches)"
+                : "the configuration changed meanwhile (If-Match)");
+        else
+            api_problem(rs, 409, NULL, x->line
+                ? "the line changed while this request was checked; retry"
+                : "the configuration changed while this request was checked; retry");
+        return;
+    }
+    /* a line write changes only its line, on top of what is stored now */
+    *next = *app->cfg;
+    if (x->line)
+        next->line[x->line - 1] = x->next.line[x->line - 1];
+    else
+        memcpy(next->line, x->next.line, sizeof next->line);
+    api_apply_resolved(next, app->cfg, &x->checks);
+    if (x->dry_run)
+        diff = config_diff(app->cfg, next);
+    else
+        rc = api_commit(app, rs, next, &diff);
+    pthread_mutex_unlock(&app->lock);
+    x->next = *next;
+    explicit_bzero(next, sizeof *next);
+    free(next);
+    if (rc < 0)
+        return;
+    char etag[24];
+    json_t *value;
+    if (x->line) {
+        api_line_etag(&x->next.line[x->line - 1], x->line, etag);
+        value = line_to_json(&x->next.line[x->line - 1], x->line);
+    } else {
+        api_config_etag(&x->next, etag);
+        json_t *cj = config_to_json(&x->next);
+        value = cj ? json_incref(json_object_get(cj, "lines")) : NULL;
+        json_decref(cj);
+    }
+    api_write_answer(rs, x->line ? "line" : "lines", value, diff, x->dry_run, &x->checks,
+                     &x->warns, x->dry_run ? NULL : etag);
+}
+
+bool api_refuse_invalid(struct resp *rs, int parse_rc, const struct line *l,
+                        const struct config *c, struct diag_list *errs, struct diag_list *warns)
+{
+    if (parse_rc < 0 && errs->n == 0)
+        diag_add(errs, "", "invalid", l ? "the line is not valid"
+                                        : "the configuration is not valid");
+    if (parse_rc == 0 && errs->n == 0) {
+        if (l)
+            check_line(l, "", errs, warns);
+        else
+            check_config(c, errs, warns);
+    }
+    if (!errs->n && !errs->dropped)
+        return false;
+    api_validation_failed_w(rs, errs, warns, NULL);
+    return true;
+}
+
+void api_write_run(struct req *rq, struct resp *rs, struct api_write *x, int parse_rc)
+{
+    if (api_refuse_invalid(rs, parse_rc, x->line ? &x->next.line[x->line - 1] : NULL, &x->next,
+                           &x->errs, &x->warns))
+        return;
+    for (unsigned i = 0; i < x->next.nlines; i++) {
+        char prefix[32] = "";
+        if (x->line && i != x->line - 1)
+            continue;
+        if (!x->line)
+            snprintf(prefix, sizeof prefix, "lines[%u]", i);
+        api_checks_add_line(&x->checks, &x->next.line[i], i, prefix);
+    }
+    if (x->policy == API_DNS_SKIP)
+        api_checks_skip(&x->checks);
+    else if (api_checks_start(&x->checks, rq, req_app(rq)->dns))
+        return;                        /* resumed in api_write_finish */
+    api_write_finish(rq, rs, x);
+}
