@@ -638,8 +638,8 @@ async function liveRouting(st) {
   st.seq.routing = seq;
   const body = formLine(st);
   delete body.password;
-  for (const f of FIELDS) if (f.type === 'server' && body[f.name] && syntax(st, f.name)) body[f.name] = null;
-  if (typeof body.register_expires !== 'number' || syntax(st, 'register_expires')) delete body.register_expires;
+  // What fails the quick check is already marked: ask with the saved value instead.
+  for (const f of FIELDS) if (f.name in body && syntax(st, f.name)) body[f.name] = st.saved[f.name];
   const a = await api('POST', '/routing', body);
   if (st.seq.routing !== seq || L.get(st.n) !== st) return;
   if (sessionGone(a)) return;

@@ -245,7 +245,7 @@ describe('the settings page does the whole job', () => {
     assert.equal(await input.getAttribute('aria-invalid'), null);
   });
 
-  it('the daemon\'s own refusal lands at the field too (in words, no JSON name)', async () => {
+  it('an expiry out of range is marked at once, in words (no JSON name)', async () => {
     await page.fill('#l1-register_expires', '5');
     await page.locator('#l1-register_expires-err').filter({ hasText: 'from 30 to 86400' }).waitFor();
     await page.fill('#l1-register_expires', '3600');
