@@ -60,6 +60,8 @@ has "the display name is reported" "$ERR" "line5.display_name: contains"
 
 run --flash "$IMG" export --format baresip --with-secrets
 check "--with-secrets exits 0" 0 "$RC"
+check "--with-secrets makes the output file private" 600 "$(stat -c %a "$T_DIR/out")"
+has "and warns on stderr" "$ERR" "this export carries the SIP passwords in clear"
 has "--with-secrets writes auth_pass, quoted (it has spaces)" "$OUT" \
   '<sip:1001@pbx.example.com>;auth_user=a1001;auth_pass="sip secret 1";regint=600'
 has "a backslash travels as it is" "$OUT" ';auth_pass="back\slash ok";regint=3600'
