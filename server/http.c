@@ -38,10 +38,15 @@
 
 /* Connection limits and request deadlines are server/guard.c's (a
  * provisioning script may open dozens of parallel connections from one
- * address; GUARD_CONN_HARD x 32 KiB bounds the worst case at 10 MiB). The
- * idle timeout covers a client that does not read its answer. */
+ * address; GUARD_CONN_HARD x 8 KiB bounds libmicrohttpd's pools at 2.5 MiB).
+ * The idle timeout covers a client that does not read its answer.
+ * The 8 KiB pool holds a request line and headers of about 6 KB (431 beyond:
+ * a browser's are under 2 KB) plus our answer's headers; bodies do not live
+ * there (they are copied out as they arrive, up to HTTP_BODY_MAX).
+ * libmicrohttpd zeroes the whole pool for every request, so its size is also
+ * time: 32 KiB cost 49,000 instructions per request. */
 #define HTTP_TIMEOUT_S 15u
-#define HTTP_CONN_MEMORY ((size_t)32 * 1024)
+#define HTTP_CONN_MEMORY ((size_t)8 * 1024)
 #define HTTP_DISCARD_MAX ((size_t)256 * 1024)  /* read past the cap before we hang up */
 #define HTTP_MAX_HEADERS 16
 #define HTTP_QUERY_MAX 4                /* more than any route defines */
