@@ -61,9 +61,10 @@ $(1)/tests/%: $(1)/obj/tests/unit/%.o $(1)/libsipcfg.a
 	@mkdir -p $$(dir $$@)
 	$(CC) $(2) -o $$@ $$^ $(PKG_LIBS) $(TEST_LIBS) -lpthread $(3)
 
+# An example is a SIP core: libsipcfg and zlib, nothing else.
 $(1)/examples/%: $(1)/obj/examples/%.o $(1)/libsipcfg.a
 	@mkdir -p $$(dir $$@)
-	$(CC) $(2) -o $$@ $$^ $(PKG_LIBS) -lpthread $(3)
+	$(CC) $(2) -o $$@ $$^ -lz $(3)
 
 $(1)/itests/%: $(1)/obj/tests/integration/%.o $(1)/libsipcfg.a
 	@mkdir -p $$(dir $$@)
