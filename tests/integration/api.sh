@@ -8,6 +8,8 @@ T_BODY_LOG="$T_DIR/bodies"
 : >"$T_BODY_LOG"
 T_CALL_LOG="$T_DIR/calls"
 : >"$T_CALL_LOG"
+T_RESP_LOG="$T_DIR/responses"
+: >"$T_RESP_LOG"
 SIP_PASS='Sip-Secret-4711'
 SIP_PASS2='Other-Secret-0815'
 
@@ -382,6 +384,9 @@ done <<<"$routes"
 # 413/415 are documented once, in info.description)
 undocumented=$(openapi_undocumented "$T_DIR/openapi.json" "$T_CALL_LOG")
 check "every status seen is documented in openapi.yaml" "" "$undocumented"
+# and every response conforms: status listed, content type, body schema
+invalid=$(openapi_invalid "$T_DIR/openapi.json" "$T_RESP_LOG")
+check "every response conforms to openapi.yaml" "" "$invalid"
 n_calls=$(wc -l <"$T_CALL_LOG")
 [ "$n_calls" -gt 100 ] && ok "the call log has the script's requests ($n_calls)" || fail "the call log has the script's requests" "$n_calls"
 

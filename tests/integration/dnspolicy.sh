@@ -9,6 +9,8 @@ start_dnsmasq --host-record=pbx.example.test,127.0.0.20 --host-record=pbx2.examp
   || { fail "dnsmasq starts"; t_done; exit 1; }
 T_CALL_LOG="$T_DIR/calls"
 : >"$T_CALL_LOG"
+T_RESP_LOG="$T_DIR/responses"
+: >"$T_RESP_LOG"
 cli() { "$SIPCFG" --flash "$FLASH" "$@"; }
 now_ms() { date +%s%3N; }
 
@@ -166,5 +168,7 @@ api GET /openapi.json
 printf '%s' "$BODY" >"$T_DIR/openapi.json"
 check "every status seen (409, 412, 507, ...) is documented in openapi.yaml" "" \
   "$(openapi_undocumented "$T_DIR/openapi.json" "$T_CALL_LOG")"
+check "every response (409, 412, 507, ...) conforms to openapi.yaml" "" \
+  "$(openapi_invalid "$T_DIR/openapi.json" "$T_RESP_LOG")"
 
 t_done

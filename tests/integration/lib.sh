@@ -108,6 +108,11 @@ api() {
   if [ -n "${T_BODY_LOG:-}" ]; then printf '%s\n' "$BODY" >>"$T_BODY_LOG"; fi
   # every method, path and status seen, for tests that hold them against the OpenAPI document
   if [ -n "${T_CALL_LOG:-}" ]; then printf '%s %s %s\n' "$method" "$path" "$STATUS" >>"$T_CALL_LOG"; fi
+  # and whole responses, for openapi_invalid
+  if [ -n "${T_RESP_LOG:-}" ]; then
+    jq -nc --arg m "$method" --arg p "$path" --arg s "$STATUS" --arg c "$(header Content-Type)" \
+      --arg b "$BODY" '{m: $m, p: $p, s: $s, c: $c, b: $b}' >>"$T_RESP_LOG"
+  fi
 }
 # json_api METHOD PATH JSON [curl args...]
 json_api() {
@@ -145,6 +150,13 @@ for row in open(sys.argv[2]):
         seen.add(f"{method} {tmpl} {status}")
 print(" ".join(sorted(seen)))
 PY
+}
+
+# openapi_invalid OPENAPI.json RESPONSE-LOG: every response in the log (see
+# T_RESP_LOG) that the document does not describe: status not listed for the
+# operation, another content type, or a body its schema refuses. One per line.
+openapi_invalid() {
+  python3 "$SIPCFG_TOP/tests/integration/openapi_check.py" "$1" "$2"
 }
 
 # Last line of every test script, with its exit status.
