@@ -65,6 +65,18 @@ check "DELETE takes dns (a write with a DNS policy)" 200 "$STATUS"
 st=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$BASE/api/v1/session?next=/" -H 'Content-Type: application/json'      --data-binary "$(jq -cn --arg p "$ADMIN_PASS" '{username:"admin",password:$p}')")
 check "POST /session?next=/ -> 400" 400 "$st"
 
+# ---- 5. anyone can make libmicrohttpd log: it is rate-limited and summarised ----
+before=$(wc -l <"$T_DIR/sipcfgd.log")
+attack logflood
+stop_daemon
+added=$(( $(wc -l <"$T_DIR/sipcfgd.log") - before ))
+[ "$added" -le 60 ] && ok "the flood added $added log lines (at most 60)" \
+  || fail "the flood added at most 60 log lines" "$added: $(tail -3 "$T_DIR/sipcfgd.log")"
+sup=$(sed -n 's/^sipcfgd: libmicrohttpd: \([0-9]*\) similar messages suppressed.*/\1/p' "$T_DIR/sipcfgd.log" |
+      awk '{s += $1} END {print s + 0}')
+[ "$sup" -ge 100 ] && ok "the log says how many were suppressed ($sup)" \
+  || fail "the log says how many similar messages were suppressed" "$sup"
+
 if grep -q 'Sanitizer\|runtime error' "$T_DIR/sipcfgd.log"; then
   fail "no sanitizer report" "$(grep -m3 'Sanitizer\|runtime error' "$T_DIR/sipcfgd.log")"
 else ok "no sanitizer report"; fi
