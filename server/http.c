@@ -50,7 +50,8 @@
 #define HTTP_CONN_MEMORY ((size_t)8 * 1024)
 #define HTTP_DISCARD_MAX ((size_t)256 * 1024)  /* read past the cap before we hang up */
 #define HTTP_MAX_HEADERS 16
-#define HTTP_PATH_MAX 1024              /* longer paths are "" (404) */
+#define HTTP_PATH_MAX 1024
+#define HTTP_KEPT 8                     /* whole answers kept for reuse (send_resp) */              /* longer paths are "" (404) */
 #define HTTP_QUERY_MAX 4                /* more than any route defines */
 #define HTTP_WWW_FILE_MAX ((size_t)1 << 20)
 
@@ -73,6 +74,16 @@ struct http {
     pthread_mutex_t susp_lock;          /* guards the suspended list and req->suspended */
     struct req *suspended;
     unsigned waiting;                   /* requests that suspended and are not finished yet */
+    struct kept {                       /* see send_resp; libmicrohttpd's thread only */
+        struct MHD_Response *r;         /* our reference */
+        unsigned status;
+        const char *ctype;
+        char *hdrs;                     /* "name\0value\0..." as handed to libmicrohttpd */
+        size_t hlen;
+        const char *body;               /* r's buffer */
+        size_t len;
+    } kept[HTTP_KEPT];
+    unsigned kept_next;
 };
 
 enum phase { P_NEW = 0, P_BODY, P_SUSPENDED, P_DONE };
@@ -324,6 +335,61 @@ static void add_security_headers(struct http *h, struct MHD_Response *r)
     if (h->tls) MHD_add_response_header(r, "Strict-Transport-Security", "max-age=31536000");
 }
 
+/* ---- answers kept whole ----
+ * A GET answered 200 with exactly the bytes of a recent answer (a line
+ * nobody changed) reuses that libmicrohttpd response, security headers
+ * included, instead of building it again (8 headers: 6,000 instructions):
+ * libmicrohttpd queues one response on many connections, counting
+ * references. Compared byte for byte (status, type, every header, body), so
+ * a kept answer is never a stale one. Used by libmicrohttpd's one thread only. */
+static bool flatten_headers(const struct resp *rs, char *buf, size_t n, size_t *len)
+{
+    size_t used = 0;
+    for (unsigned i = 0; i < rs->nhdr; i++) {
+        size_t a = strlen(rs->hname[i]) + 1, b = strlen(rs->hvalue[i]) + 1;
+        if (used + a + b > n) return false;
+        memcpy(buf + used, rs->hname[i], a);
+        memcpy(buf + used + a, rs->hvalue[i], b);
+        used += a + b;
+    }
+    *len = used;
+    return true;
+}
+
+static struct kept *kept_find(struct http *h, const struct resp *rs, const char *hb, size_t hl)
+{
+    for (unsigned i = 0; i < HTTP_KEPT; i++) {
+        struct kept *k = &h->kept[i];
+        if (k->r && k->len == rs->len && k->hlen == hl && k->status == rs->status &&
+            k->ctype == rs->ctype && memcmp(k->hdrs, hb, hl) == 0 &&
+            memcmp(k->body, rs->body, rs->len) == 0)
+            return k;
+    }
+    return NULL;
+}
+
+static void kept_drop(struct kept *k)
+{
+    if (k->r) MHD_destroy_response(k->r);
+    free(k->hdrs);
+    memset(k, 0, sizeof *k);
+}
+
+/* Keeps r (and our reference to it) in the next slot; false when it cannot. */
+static bool kept_store(struct http *h, struct MHD_Response *r, const struct resp *rs,
+                       const char *body, const char *hb, size_t hl)
+{
+    char *copy = malloc(hl ? hl : 1);
+    if (!copy) return false;
+    if (hl) memcpy(copy, hb, hl);
+    struct kept *k = &h->kept[h->kept_next];
+    h->kept_next = (h->kept_next + 1) % HTTP_KEPT;
+    kept_drop(k);
+    *k = (struct kept){.r = r, .status = rs->status, .ctype = rs->ctype, .hdrs = copy,
+                       .hlen = hl, .body = body, .len = rs->len};
+    return true;
+}
+
 static enum MHD_Result send_resp(struct req *rq, struct resp *rs)
 {
     struct http *h = rq->h;
@@ -333,7 +399,21 @@ static enum MHD_Result send_resp(struct req *rq, struct resp *rs)
         fprintf(stderr, "sipcfgd: %s %s: handler gave no answer\n", rq->method, rq->path);
         problem(rs, 500, "The request was not answered.");
     }
+    char hb[1024];
+    size_t hl = 0;
+    bool keep = rs->status == 200 && rs->body && !strcmp(rq->method, "GET") &&
+                flatten_headers(rs, hb, sizeof hb, &hl);
+    guard_request_received(rq->c);     /* an early answer ends the request too */
+    if (keep) {
+        struct kept *k = kept_find(h, rs, hb, hl);
+        if (k) {
+            enum MHD_Result ret = MHD_queue_response(rq->c, rs->status, k->r);
+            resp_reset(rs);
+            return ret;
+        }
+    }
     struct MHD_Response *r;
+    const char *body = rs->body;
     if (rs->body) {
         r = MHD_create_response_from_buffer(rs->len, rs->body, MHD_RESPMEM_MUST_FREE);
         if (r) rs->body = NULL;        /* MHD frees it (default jansson allocator) */
@@ -347,9 +427,8 @@ static enum MHD_Result send_resp(struct req *rq, struct resp *rs)
     add_security_headers(h, r);
     if (rs->ctype) MHD_add_response_header(r, "Content-Type", rs->ctype);
     for (unsigned i = 0; i < rs->nhdr; i++) MHD_add_response_header(r, rs->hname[i], rs->hvalue[i]);
-    guard_request_received(rq->c);     /* an early answer ends the request too */
     enum MHD_Result ret = MHD_queue_response(rq->c, rs->status, r);
-    MHD_destroy_response(r);
+    if (!keep || !kept_store(h, r, rs, body, hb, hl)) MHD_destroy_response(r);
     resp_reset(rs);
     return ret;
 }
@@ -1023,6 +1102,9 @@ int http_start(struct app *app, const struct http_options *o, struct http **out)
     if (http_parse_listen(o->listen ? o->listen : "127.0.0.1:8080", &ss, host, sizeof host, &port))
         return -EINVAL;
     if (!o->tls_cert_pem != !o->tls_key_pem) return -EINVAL;
+    /* An embedded build may link a libmicrohttpd configured without TLS
+     * (docs/BENCHMARKS.md): then --tls-cert is refused by name. */
+    if (o->tls_cert_pem && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) return -ENOTSUP;
     struct http *h = calloc(1, sizeof *h);
     if (!h) return -ENOMEM;
     h->app = app;
@@ -1121,6 +1203,7 @@ void http_stop(struct http *h)
     }
     guard_stop(h->guard);
     MHD_stop_daemon(h->d);
+    for (unsigned i = 0; i < HTTP_KEPT; i++) kept_drop(&h->kept[i]);
     guard_free(h->guard);
     log_flush();
     pthread_mutex_destroy(&h->handler_lock);

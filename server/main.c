@@ -343,9 +343,12 @@ int main(int argc, char **argv)
     };
     struct http *http = NULL;
     rc = http_start(&app, &hopt, &http);
-    if (rc) {
+    if (rc == -ENOTSUP)
+        fprintf(stderr, "sipcfgd: --tls-cert: this build's libmicrohttpd has no TLS\n");
+    else if (rc)
         fprintf(stderr, "sipcfgd: --listen %s: cannot serve there%s\n", o.listen,
                 cert ? " (or the TLS certificate/key is unusable)" : " (address in use?)");
+    if (rc) {
         auth_free(app.auth);
         dns_free(app.dns);
         store_close(app.store);
