@@ -116,10 +116,15 @@ yardcheck "bare libmicrohttpd" "$BURL"
 yardcheck "sipcfgd" "$URL"
 
 # ---- throughput and latency, alternated and repeated ----
-declare -A RPS P50 P99
+declare -A RPS P50 P99 CPU
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }   # the server's user + system time, 1/100 s
 run_wrk() {  # run_wrk KEY CONNS URL
   local t=2; [ "$2" -lt 2 ] && t=1
+  local pid=$D1; [ "${1#bare}" != "$1" ] && pid=$BARE_PID
+  local t0; t0=$(ticks "$pid")
   local out; out=$(wrk -t$t -c"$2" -d"${DUR}s" --latency -H "Cookie: $COOKIE" "$3")
+  CPU[$1]+="$(awk -v a="$t0" -v b="$(ticks "$pid")" -v n="$(awk '/requests in/ { print $1 }' <<<"$out")" \
+    'BEGIN { printf "%.2f", (b - a) * 10000 / n }') "
   echo "$out" >>"$B/wrk.log"
   ! grep -q -E 'Non-2xx|Socket errors' <<<"$out" || die "$1: $(grep -E 'Non-2xx|Socket errors' <<<"$out")"
   RPS[$1]+="$(awk '/^Requests\/sec/ { printf "%d", $2 }' <<<"$out") "
@@ -136,13 +141,19 @@ for r in $(seq "$REPEAT"); do
 done
 for c in 1 50; do
   for s in bare ours; do
-    eval "${s}_rps$c=$(median <<<"${RPS[$s$c]}") ${s}_p50_$c=$(median <<<"${P50[$s$c]}") ${s}_p99_$c=$(median <<<"${P99[$s$c]}")"
+    eval "${s}_rps$c=$(median <<<"${RPS[$s$c]}") ${s}_p50_$c=$(median <<<"${P50[$s$c]}") ${s}_p99_$c=$(median <<<"${P99[$s$c]}") ${s}_cpu$c=$(median <<<"${CPU[$s$c]}")"
   done
 done
 ratio1=$(awk -v a="$ours_rps1" -v b="$bare_rps1" 'BEGIN { printf "%.2f", a / b }')
 ratio50=$(awk -v a="$ours_rps50" -v b="$bare_rps50" 'BEGIN { printf "%.2f", a / b }')
 figure "req/s at 1 conn, sipcfgd / bare (medians $ours_rps1 / $bare_rps1)" "${ratio1}x" ">= 0.80x" "$(verdict "$ratio1" '>=' 0.80)"
 figure "req/s at 50 conns, sipcfgd / bare (medians $ours_rps50 / $bare_rps50)" "${ratio50}x" ">= 0.80x" "$(verdict "$ratio50" '>=' 0.80)"
+for c in 1 50; do
+  # CPU time the server spends per request (user + system): what its throughput
+  # would be if it had the cores to itself; far less moved by other load than req/s.
+  eval "cr=\$(awk -v a=\"\$bare_cpu$c\" -v b=\"\$ours_cpu$c\" 'BEGIN { printf \"%.2f\", a / b }')"
+  eval "figure \"server CPU per request at $c conn(s), bare / sipcfgd (\$bare_cpu$c / \$ours_cpu$c us)\" \"\${cr}x\" \">= 0.80x\" \"\$(verdict \"\$cr\" '>=' 0.80)\""
+done
 for c in 1 50; do
   eval "figure \"latency at $c conn(s), sipcfgd p50 / p99 (bare \$bare_p50_$c / \$bare_p99_$c us)\" \"\$ours_p50_$c / \$ours_p99_$c us\" \"(reported)\" \"-\""
 done

@@ -35,6 +35,16 @@ out=$(curl -s -o /dev/null -o /dev/null -D "$T_DIR/ka.h" -w '%{http_code} %{num_
   -H "Cookie: $COOKIE" "$BASE/api/v1/lines/1" "$BASE/api/v1/lines/2" | tr '\n' ' ')
 check "two GETs on one connection" "200 1 200 0 " "$out"
 check "no Connection: close on a GET" 0 "$(grep -ci '^connection: *close' "$T_DIR/ka.h")"
+# The second answer reuses the first's libmicrohttpd response (server/http.c,
+# "answers kept whole"): the same headers, security headers included.
+curl -s -o /dev/null -D "$T_DIR/g1.h" -H "Cookie: $COOKIE" "$BASE/api/v1/lines/1"
+curl -s -o /dev/null -D "$T_DIR/g2.h" -H "Cookie: $COOKIE" "$BASE/api/v1/lines/1"
+check "a repeated GET: the same headers" "" "$(diff <(grep -vi '^date:' "$T_DIR/g1.h") <(grep -vi '^date:' "$T_DIR/g2.h"))"
+check "a repeated GET: CSP, nosniff, no-store" 3 \
+  "$(grep -ciE '^(content-security-policy|x-content-type-options: nosniff|cache-control: no-store)' "$T_DIR/g2.h")"
+api PATCH '/lines/1?dns=skip' -H 'Content-Type: application/merge-patch+json' --data '{"label":"changed"}'
+check "a repeated GET after a change: the new label" changed \
+  "$(curl -s -H "Cookie: $COOKIE" "$BASE/api/v1/lines/1" | jq -r .label)"
 out=$(curl -s -o /dev/null -o /dev/null -w '%{http_code} %{num_connects}\n' -X PATCH \
   -H "Cookie: $COOKIE" -H "X-CSRF-Token: $CSRF" -H 'Content-Type: application/merge-patch+json' \
   --data '{"label":"ka"}' "$BASE/api/v1/lines/3?dns=skip" "$BASE/api/v1/lines/4?dns=skip" | tr '\n' ' ')
