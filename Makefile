@@ -23,6 +23,8 @@ COMMON_CFLAGS = -std=c11 -D_GNU_SOURCE -DSIPCFG_DEFAULT_FLASH='"$(CURDIR)/var/fl
 # api/ from lib/ fails the build (docs/ARCHITECTURE.md).
 LIB_CFLAGS  = -Iinclude -Ilib $(COMMON_CFLAGS)
 BASE_CFLAGS = -Iinclude -Ilib -Iserver -Iapi -Ibuild/gen $(COMMON_CFLAGS)
+# server/ does not see api/ either; only server/main.c, which wires the layers.
+SERVER_CFLAGS = -Iinclude -Ilib -Iserver -Ibuild/gen $(COMMON_CFLAGS)
 OPT_CFLAGS  := -O2 -g
 SAN_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
@@ -38,6 +40,14 @@ WWW_FILES  := $(sort $(wildcard www/*))
 # ---- generic rules for one build flavour: $(1)=dir, $(2)=cflags, $(3)=ldflags
 define flavour
 $(1)/obj/%.o: %.c $(wildcard lib/*.h include/*.h server/*.h api/*.h tools/*.h tests/unit/*.h) | build/gen/www_assets.c
+	@mkdir -p $$(dir $$@)
+	$(CC) $(BASE_CFLAGS) $(2) -c $$< -o $$@
+
+$(1)/obj/server/%.o: server/%.c $(wildcard lib/*.h include/*.h server/*.h) | build/gen/www_assets.c
+	@mkdir -p $$(dir $$@)
+	$(CC) $(SERVER_CFLAGS) $(2) -c $$< -o $$@
+
+$(1)/obj/server/main.o: server/main.c $(wildcard lib/*.h include/*.h server/*.h api/*.h) | build/gen/www_assets.c
 	@mkdir -p $$(dir $$@)
 	$(CC) $(BASE_CFLAGS) $(2) -c $$< -o $$@
 

@@ -25,29 +25,9 @@ struct app {
     const char *version;
 };
 
-/* Route flags */
-enum { ROUTE_PUBLIC = 1 };       /* no authentication (POST /session only) */
-
-struct route {
-    const char *method;
-    const char *pattern;          /* "/lines/{n}" : {n} matches 1..9 digits */
-    api_handler handler;
-    int flags;
-    /* The query parameters the route defines, space-separated ("dns dry_run"),
-     * NULL for none: any other, or one given twice, is refused by http.c with
-     * 400 before the handler runs (API.md section 3). */
-    const char *query;
-};
-
-/* The whole table (for tests and the OpenAPI check), terminated by a NULL method. */
-extern const struct route api_routes[];
-
-/* Finds the handler for method + path (below /api/v1). Returns 0 and sets
- * *route; -ENOENT (404) when no pattern matches; -EPERM (405) when the path
- * matches but not the method, with `allow` filled ("GET, HEAD, PUT, PATCH, DELETE").
- * HEAD is answered by the GET handler (http.c sends no body for HEAD). */
-int api_route(const char *method, const char *path, const struct route **route,
-              char *allow, size_t allow_n);
+/* The route table server/ is handed (http_options.routes), terminated by a NULL
+ * method; the OpenAPI check of api.sh holds the document to it. */
+extern const struct http_route api_routes[];
 
 /* {n} of a matched path: the line number, or 0 when out of range or not in
  * canonical form ("0", "01", "7" with 6 lines -> 404). */
@@ -57,12 +37,6 @@ void api_line_not_found(struct resp *rs, const struct app *app);
 
 /* ---- problem.c: problem+json helpers (API.md section 6) ---- */
 
-/* {"type":"about:blank","title","status","detail"}; title NULL = the status's reason phrase. */
-void api_problem(struct resp *rs, unsigned status, const char *title, const char *detail);
-/* The same object, to add members to before resp_problem_json (for http.c's own errors). */
-json_t *api_problem_new(unsigned status, const char *title, const char *detail);
-/* "Not Found", "Method Not Allowed", ... for any status sipcfgd answers. */
-const char *api_status_title(unsigned status);
 /* 422 with errors and checks (checks may be NULL = []; it is stolen). */
 void api_validation_failed(struct resp *rs, const struct diag_list *errs, json_t *checks);
 /* The same with "warnings" as well (may be NULL). */
@@ -73,9 +47,6 @@ void api_bad_json(struct resp *rs, const struct json_syntax_error *err);
 /* The request's body as a JSON object (duplicate keys rejected); NULL after
  * answering 400 with line and column. */
 json_t *api_body_json(const struct req *rq, struct resp *rs);
-/* 400 naming a bad query parameter ("parameter" member). */
-void api_bad_parameter(struct resp *rs, const char *name, const char *detail);
-
 /* ---- resolve.c: live DNS checks of many servers at once, for one request ---- */
 
 enum api_dns_policy { API_DNS_REQUIRE = 0, API_DNS_WARN, API_DNS_SKIP };
@@ -183,6 +154,12 @@ void api_write_answer(struct resp *rs, const char *key, json_t *value, unsigned 
  * keeps the known one. True when the admin password changed: the caller then
  * ends every session, as PUT /admin/password does. */
 bool api_reload(struct app *app);
+/* The hook server/ runs before judging any API request (http_options.before_api):
+ * when another process committed to flash, api_reload, and when the admin
+ * password changed with it, end every session. */
+void api_follow_flash(struct app *app);
+/* The admin's HA1 for server/auth.c's digest check (auth_ha1_fn; arg: the app). */
+void api_admin_ha1(void *arg, char out[65]);
 
 /* ---- lines.c ---- */
 

@@ -22,7 +22,7 @@ void config_get(struct req *rq, struct resp *rs)
     api_config_etag(app->cfg, etag);
     pthread_mutex_unlock(&app->lock);
     if (!j) {
-        api_problem(rs, 500, NULL, "out of memory");
+        resp_problem(rs, 500, NULL, "out of memory");
         return;
     }
     resp_header(rs, "ETag", etag);
@@ -50,7 +50,7 @@ void config_put(struct req *rq, struct resp *rs)
         if (!dr[0] || strcasecmp(dr, "true") == 0 || strcmp(dr, "1") == 0)
             dry_run = true;
         else if (strcasecmp(dr, "false") != 0 && strcmp(dr, "0") != 0) {
-            api_bad_parameter(rs, "dry_run", "query parameter 'dry_run' must be true or false");
+            resp_bad_parameter(rs, "dry_run", "query parameter 'dry_run' must be true or false");
             return;
         }
     }

@@ -181,7 +181,7 @@ void lines_get_all(struct req *rq, struct resp *rs)
     pthread_mutex_unlock(&app->lock);
     json_t *out = arr ? json_pack("{s:o}", "lines", arr) : NULL;
     if (!out) {
-        api_problem(rs, 500, NULL, "out of memory");
+        resp_problem(rs, 500, NULL, "out of memory");
         return;
     }
     resp_json(rs, 200, out);
@@ -211,7 +211,7 @@ void lines_get(struct req *rq, struct resp *rs)
     pthread_mutex_unlock(&answers_lock);
     pthread_mutex_unlock(&app->lock);
     if (!body) {
-        api_problem(rs, 500, NULL, "out of memory");
+        resp_problem(rs, 500, NULL, "out of memory");
         return;
     }
     resp_header(rs, "ETag", etag);
@@ -264,7 +264,7 @@ static void line_write(struct req *rq, struct resp *rs, enum write_kind kind)
             json_decref(cur);
             json_decref(in);
             if (!body) {
-                api_problem(rs, 500, NULL, "out of memory");
+                resp_problem(rs, 500, NULL, "out of memory");
                 return;
             }
         }

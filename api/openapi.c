@@ -8,7 +8,7 @@ void openapi_get(struct req *rq, struct resp *rs)
     json_error_t err;
     json_t *j = json_loadb(openapi_json, (size_t)openapi_json_len, 0, &err);
     if (!j) {
-        api_problem(rs, 500, NULL, "the built-in OpenAPI document is not valid JSON");
+        resp_problem(rs, 500, NULL, "the built-in OpenAPI document is not valid JSON");
         return;
     }
     resp_json(rs, 200, j);

@@ -24,7 +24,7 @@ int api_dns_policy(const struct req *rq, struct resp *rs, enum api_dns_policy *o
     else if (strcasecmp(v, "skip") == 0)
         *out = API_DNS_SKIP;
     else {
-        api_bad_parameter(rs, "dns", "query parameter 'dns' must be require, warn or skip");
+        resp_bad_parameter(rs, "dns", "query parameter 'dns' must be require, warn or skip");
         return -EINVAL;
     }
     return 0;
@@ -234,7 +234,7 @@ static void resolve_answer(struct resp *rs, struct resolve_ctx *x)
 {
     const struct dns_result *r = x->checks.item[0].result;
     if (!r) {
-        api_problem(rs, 500, NULL, "the check did not complete");
+        resp_problem(rs, 500, NULL, "the check did not complete");
         return;
     }
     resp_json(rs, 200, dns_result_to_json(r, NULL));
@@ -253,7 +253,7 @@ void resolve_post(struct req *rq, struct resp *rs)
     struct diag_list *errs = malloc(sizeof *errs);
     if (!errs) {
         json_decref(in);
-        api_problem(rs, 500, NULL, "out of memory");
+        resp_problem(rs, 500, NULL, "out of memory");
         return;
     }
     diag_init(errs);
@@ -294,7 +294,7 @@ void resolve_post(struct req *rq, struct resp *rs)
 
     x = calloc(1, sizeof *x);
     if (!x) {
-        api_problem(rs, 500, NULL, "out of memory");
+        resp_problem(rs, 500, NULL, "out of memory");
         return;
     }
     api_checks_init(&x->checks);

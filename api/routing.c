@@ -57,7 +57,7 @@ static void routing_answer(struct resp *rs, struct routing_ctx *x)
         json_decref(reg);
         json_decref(inv);
         json_decref(out);
-        api_problem(rs, 500, NULL, "out of memory");
+        resp_problem(rs, 500, NULL, "out of memory");
         return;
     }
     if (l->reg) {
@@ -97,7 +97,7 @@ static struct routing_ctx *routing_new(struct req *rq, struct resp *rs)
 {
     struct routing_ctx *x = calloc(1, sizeof *x);
     if (!x) {
-        api_problem(rs, 500, NULL, "out of memory");
+        resp_problem(rs, 500, NULL, "out of memory");
         return NULL;
     }
     api_checks_init(&x->checks);
@@ -156,7 +156,7 @@ void routing_post(struct req *rq, struct resp *rs)
         free(cur);
         free(errs);
         json_decref(in);
-        api_problem(rs, 500, NULL, "out of memory");
+        resp_problem(rs, 500, NULL, "out of memory");
         return;
     }
     line_defaults(cur);

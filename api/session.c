@@ -73,7 +73,7 @@ void session_post(struct req *rq, struct resp *rs)
     json_decref(in);
     if (!user_ok || !pass_ok) {
         auth_login_failed(app->auth, ip);
-        api_problem(rs, 401, NULL, "Wrong user name or password.");
+        resp_problem(rs, 401, NULL, "Wrong user name or password.");
         return;
     }
     auth_login_succeeded(app->auth, ip);
@@ -81,7 +81,7 @@ void session_post(struct req *rq, struct resp *rs)
     auth_session_end(app->auth, auth_request_cookie(rq));
     char id[SESSION_ID_HEX + 1], csrf[SESSION_ID_HEX + 1], cookie[200];
     if (auth_session_new(app->auth, id, csrf)) {
-        api_problem(rs, 500, NULL, "No session could be made.");
+        resp_problem(rs, 500, NULL, "No session could be made.");
         return;
     }
     auth_cookie_header(req_is_tls(rq), id, cookie, sizeof cookie);
@@ -115,7 +115,7 @@ void admin_password_put(struct req *rq, struct resp *rs)
     if (!password_is_admins(app, v[0])) {
         json_decref(in);
         auth_login_failed(app->auth, ip);
-        api_problem(rs, 403, "Wrong current password",
+        resp_problem(rs, 403, "Wrong current password",
                     "The current password is wrong; the password was not changed.");
         return;
     }
@@ -133,7 +133,7 @@ void admin_password_put(struct req *rq, struct resp *rs)
     struct config *next = malloc(sizeof *next);
     if (!next) {
         explicit_bzero(ha1, sizeof ha1);
-        api_problem(rs, 500, NULL, "Out of memory.");
+        resp_problem(rs, 500, NULL, "Out of memory.");
         return;
     }
     pthread_mutex_lock(&app->lock);

@@ -15,7 +15,7 @@ void status_get(struct req *rq, struct resp *rs)
     uint32_t generation = app->generation;
     pthread_mutex_unlock(&app->lock);
     if (rc < 0) {
-        api_problem(rs, 500, NULL, "the flash store could not be read");
+        resp_problem(rs, 500, NULL, "the flash store could not be read");
         return;
     }
     time_t now = time(NULL);
@@ -49,7 +49,7 @@ void status_get(struct req *rq, struct resp *rs)
                             "dns",
                             "queries_sent", (json_int_t)(app->dns ? dns_queries_sent(app->dns) : 0));
     if (!out) {
-        api_problem(rs, 500, NULL, "out of memory");
+        resp_problem(rs, 500, NULL, "out of memory");
         return;
     }
     resp_json(rs, 200, out);

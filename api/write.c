@@ -105,7 +105,7 @@ void api_write_answer(struct resp *rs, const char *key, json_t *value, unsigned 
     if (!out || !value) {
         json_decref(out);
         json_decref(value);
-        api_problem(rs, 500, NULL, "out of memory");
+        resp_problem(rs, 500, NULL, "out of memory");
         return;
     }
     json_object_set_new(out, key, value);
@@ -142,6 +142,31 @@ bool api_reload(struct app *app)
     return admin_changed;
 }
 
+void api_admin_ha1(void *arg, char out[65])
+{
+    struct app *app = arg;
+    pthread_mutex_lock(&app->lock);
+    snprintf(out, ADMIN_HA1_HEX + 1, "%s", app->cfg->admin_ha1);
+    pthread_mutex_unlock(&app->lock);
+}
+
+void api_follow_flash(struct app *app)
+{
+    /* store_generation reads no bank while the image is unchanged (a stat);
+     * the daemon's own commits keep app->generation equal, so this reloads
+     * only after someone else wrote. */
+    uint32_t gen;
+    enum store_state state;
+    bool ended = false;
+    pthread_mutex_lock(&app->lock);
+    if (store_generation(app->store, &gen, &state) == 0 && state == STORE_OK &&
+        gen != app->generation)
+        ended = api_reload(app);
+    pthread_mutex_unlock(&app->lock);
+    if (ended)
+        auth_sessions_end_all(app->auth);
+}
+
 int api_commit(struct app *app, struct resp *rs, const struct config *next, unsigned *diff)
 {
     unsigned d = config_diff(app->cfg, next);
@@ -164,19 +189,19 @@ int api_commit(struct app *app, struct resp *rs, const struct config *next, unsi
     if (rc == -ESTALE) {
         if (api_reload(app))
             auth_sessions_end_all(app->auth);
-        api_problem(rs, 409, NULL,
+        resp_problem(rs, 409, NULL,
                     "the configuration in flash was changed by someone else meanwhile; "
                     "read it again and retry");
     } else if (rc == -ENOSPC) {
-        api_problem(rs, 507, NULL,
+        resp_problem(rs, 507, NULL,
                     "the configuration does not fit in a flash bank; nothing was stored");
     } else if (rc == -EIO || rc == -EPERM) {
         char why[160];
         snprintf(why, sizeof why, "writing flash failed (%s); the previous configuration is kept",
                  strerror(-rc));
-        api_problem(rs, 507, NULL, why);
+        resp_problem(rs, 507, NULL, why);
     } else {
-        api_problem(rs, 500, NULL, "the configuration could not be encoded for flash");
+        resp_problem(rs, 500, NULL, "the configuration could not be encoded for flash");
     }
     return rc;
 }
@@ -197,7 +222,7 @@ struct api_write *api_write_begin(struct req *rq, struct resp *rs, unsigned line
     struct app *app = req_app(rq);
     struct api_write *x = calloc(1, sizeof *x);
     if (!x) {
-        api_problem(rs, 500, NULL, "out of memory");
+        resp_problem(rs, 500, NULL, "out of memory");
         return NULL;
     }
     api_checks_init(&x->checks);
@@ -219,7 +244,7 @@ struct api_write *api_write_begin(struct req *rq, struct resp *rs, unsigned line
         api_config_etag(&x->current, etag);
     x->if_match = req_header(rq, "If-Match") != NULL;
     if (!api_if_match(rq, etag)) {
-        api_problem(rs, 412, NULL, line ? "If-Match does not match the line's current ETag"
+        resp_problem(rs, 412, NULL, line ? "If-Match does not match the line's current ETag"
                                         : "If-Match does not match the current configuration's ETag");
         return NULL;
     }
@@ -244,7 +269,7 @@ void api_write_finish(struct req *rq, struct resp *rs, struct api_write *x)
         return;
     struct config *next = malloc(sizeof *next);
     if (!next) {
-        api_problem(rs, 500, NULL, "out of memory");
+        resp_problem(rs, 500, NULL, "out of memory");
         return;
     }
     unsigned diff = 0;
@@ -255,11 +280,11 @@ void api_write_finish(struct req *rq, struct resp *rs, struct api_write *x)
         pthread_mutex_unlock(&app->lock);
         free(next);
         if (x->if_match)
-            api_problem(rs, 412, NULL, x->line
+            resp_problem(rs, 412, NULL, x->line
                 ? "the line changed meanwhile (If-Match no longer matches)"
                 : "the configuration changed meanwhile (If-Match)");
         else
-            api_problem(rs, 409, NULL, x->line
+            resp_problem(rs, 409, NULL, x->line
                 ? "the line changed while this request was checked; retry"
                 : "the configuration changed while this request was checked; retry");
         return;

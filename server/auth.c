@@ -12,13 +12,21 @@
 #include <nettle/sha2.h>
 
 #include "admin.h"
-#include "api.h"
+#include "config.h"
 
 struct auth {
     struct session_table *sessions;
     struct login_limiter *limiter;
     struct nonce_table *nonces;
+    auth_ha1_fn ha1;                  /* where the admin's HA1 comes from (api/) */
+    void *ha1_arg;
 };
+
+void auth_set_ha1_source(struct auth *a, auth_ha1_fn fn, void *arg)
+{
+    a->ha1 = fn;
+    a->ha1_arg = arg;
+}
 
 int auth_new(session_clock now, void *clock_arg, struct auth **out)
 {
@@ -60,7 +68,7 @@ bool auth_answer_if_locked(struct auth *a, const char *ip, struct resp *rs)
     snprintf(detail, sizeof detail,
              "Too many failed logins from this address: try again in %u seconds.", wait);
     snprintf(secs, sizeof secs, "%u", wait);
-    api_problem(rs, 429, NULL, detail);
+    resp_problem(rs, 429, NULL, detail);
     resp_header(rs, "Retry-After", secs);
     return true;
 }
@@ -125,14 +133,15 @@ const char *auth_request_cookie(struct req *rq)
     return session_cookie(rq, &n);
 }
 
-static int unauthorized(struct req *rq, struct resp *rs, const char *detail, bool stale)
+static int unauthorized(struct auth *a, struct req *rq, struct resp *rs, const char *detail,
+                        bool stale)
 {
-    api_problem(rs, 401, NULL, detail);
+    resp_problem(rs, 401, NULL, detail);
     /* The page asks for no challenge: a browser shows its own password
      * dialog for any 401 that carries one, even to fetch(). */
     if (!req_header(rq, AUTH_NO_CHALLENGE_HEADER)) {
         char nonce[NONCE_HEX + 1], value[256];
-        nonce_table_issue(req_app(rq)->auth->nonces, nonce);
+        nonce_table_issue(a->nonces, nonce);
         /* The form libmicrohttpd used, which curl and browsers know. */
         snprintf(value, sizeof value,
                  "Digest realm=\"%s\",qop=\"auth\",nonce=\"%s\",opaque=\"sipcfg\",algorithm=sha-256%s",
@@ -290,18 +299,17 @@ static bool digest_response_right(const struct req *rq, const struct digest_para
     return right;
 }
 
-static int check_digest(struct app *app, struct req *rq, struct resp *rs)
+static int check_digest(struct auth *a, struct req *rq, struct resp *rs)
 {
-    struct auth *a = app->auth;
     const char *ip = req_client_ip(rq);
     if (auth_answer_if_locked(a, ip, rs)) return -EACCES;
     const char *authz = req_header(rq, MHD_HTTP_HEADER_AUTHORIZATION);
     if (strncasecmp(authz, "Digest ", 7) != 0)
-        return unauthorized(rq, rs, "Use HTTP Digest (SHA-256) or log in with POST /api/v1/session.",
+        return unauthorized(a, rq, rs, "Use HTTP Digest (SHA-256) or log in with POST /api/v1/session.",
                             false);
     struct digest_params *d = malloc(sizeof *d);
     if (!d) {
-        api_problem(rs, 500, NULL, "out of memory");
+        resp_problem(rs, 500, NULL, "out of memory");
         return -ENOMEM;
     }
     uint64_t nc = 0;
@@ -315,23 +323,22 @@ static int check_digest(struct app *app, struct req *rq, struct resp *rs)
         explicit_bzero(d, sizeof *d);
         free(d);
         auth_login_failed(a, ip);
-        return unauthorized(rq, rs, detail, false);
+        return unauthorized(a, rq, rs, detail, false);
     }
     int rc;
     if (nonce_table_valid(a->nonces, d->nonce) != 0) {
         /* Not ours, expired, or from before a restart: no password check at all. */
         explicit_bzero(d, sizeof *d);
         free(d);
-        return unauthorized(rq, rs, "The nonce is stale or unknown: authenticate again.", true);
+        return unauthorized(a, rq, rs, "The nonce is stale or unknown: authenticate again.", true);
     }
-    char hex[ADMIN_HA1_HEX + 1];
-    pthread_mutex_lock(&app->lock);
-    snprintf(hex, sizeof hex, "%s", app->cfg->admin_ha1);
-    pthread_mutex_unlock(&app->lock);
+    char hex[ADMIN_HA1_HEX + 1] = "";
+    if (a->ha1)
+        a->ha1(a->ha1_arg, hex);
     if (!hex[0]) {
         explicit_bzero(d, sizeof *d);
         free(d);
-        return unauthorized(rq, rs, "No admin password is set.", false);
+        return unauthorized(a, rq, rs, "No admin password is set.", false);
     }
     bool right = session_token_equal(d->username, ADMIN_USER) & session_token_equal(d->realm, ADMIN_REALM) &
                  digest_response_right(rq, d, hex);
@@ -341,35 +348,35 @@ static int check_digest(struct app *app, struct req *rq, struct resp *rs)
         free(d);
         /* Credentials were sent and were wrong (user, password or a forged response). */
         auth_login_failed(a, ip);
-        return unauthorized(rq, rs, "Wrong user name or password.", false);
+        return unauthorized(a, rq, rs, "Wrong user name or password.", false);
     }
     rc = nonce_table_use(a->nonces, d->nonce, nc);
     explicit_bzero(d, sizeof *d);
     free(d);
     if (rc == -EALREADY)
-        return unauthorized(rq, rs, "This nonce-count was already used (a replay?): authenticate again.",
+        return unauthorized(a, rq, rs, "This nonce-count was already used (a replay?): authenticate again.",
                             true);
     if (rc)
-        return unauthorized(rq, rs, "The nonce is stale or unknown: authenticate again.", true);
+        return unauthorized(a, rq, rs, "The nonce is stale or unknown: authenticate again.", true);
     auth_login_succeeded(a, ip);
     http_req_set_auth(rq, false, NULL);
     return 0;
 }
 
-int auth_request(struct app *app, struct req *rq, struct resp *rs)
+int auth_request(struct auth *a, struct req *rq, struct resp *rs)
 {
-    if (req_header(rq, MHD_HTTP_HEADER_AUTHORIZATION)) return check_digest(app, rq, rs);
+    if (req_header(rq, MHD_HTTP_HEADER_AUTHORIZATION)) return check_digest(a, rq, rs);
 
     unsigned count = 0;
     const char *sid = session_cookie(rq, &count);
     if (count > 1)
-        return unauthorized(rq, rs, "More than one session cookie was sent.", false);
+        return unauthorized(a, rq, rs, "More than one session cookie was sent.", false);
     if (!sid)
-        return unauthorized(rq, rs, "Authentication required: HTTP Digest, or log in with "
+        return unauthorized(a, rq, rs, "Authentication required: HTTP Digest, or log in with "
                                     "POST /api/v1/session.", false);
     char csrf[SESSION_ID_HEX + 1];
-    if (session_table_lookup(app->auth->sessions, sid, csrf))
-        return unauthorized(rq, rs, "The session has ended: log in again.", false);
+    if (session_table_lookup(a->sessions, sid, csrf))
+        return unauthorized(a, rq, rs, "The session has ended: log in again.", false);
     http_req_set_auth(rq, true, sid);
     const char *m = req_method(rq);
     if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0 && strcmp(m, "OPTIONS") != 0) {
@@ -377,7 +384,7 @@ int auth_request(struct app *app, struct req *rq, struct resp *rs)
         bool good = token && session_token_equal(token, csrf);
         explicit_bzero(csrf, sizeof csrf);
         if (!good) {
-            api_problem(rs, 403, NULL, token ? "The X-CSRF-Token does not match the session."
+            resp_problem(rs, 403, NULL, token ? "The X-CSRF-Token does not match the session."
                                              : "A write with a session needs the X-CSRF-Token header.");
             return -EACCES;
         }

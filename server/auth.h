@@ -21,18 +21,23 @@
 #define AUTH_NO_CHALLENGE_HEADER "X-Requested-With"
 
 struct auth;
-struct app;
+
+/* Writes the admin's HA1 (ADMIN_HA1_HEX lower-case hex digits, "" when none
+ * is set) into out[65]; api/ provides it (api_admin_ha1) over its state. */
+typedef void (*auth_ha1_fn)(void *arg, char out[65]);
 
 /* now: NULL = CLOCK_MONOTONIC (tests may inject a clock). */
 int auth_new(session_clock now, void *clock_arg, struct auth **out);
 void auth_free(struct auth *a);
+/* Where digest authentication reads the admin's HA1. */
+void auth_set_ha1_source(struct auth *a, auth_ha1_fn fn, void *arg);
 
 /* For every API request but the public POST /session, before routing:
  * 0 = authenticated (req_by_session/req_session_id tell how); otherwise rs
  * holds the answer (401 with or without a digest challenge, 403 for a missing
  * or wrong X-CSRF-Token on a cookie-authenticated write, 429 while the
  * address is locked) and -EACCES is returned. */
-int auth_request(struct app *app, struct req *rq, struct resp *rs);
+int auth_request(struct auth *a, struct req *rq, struct resp *rs);
 
 const char *auth_cookie_name(bool tls);
 

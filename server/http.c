@@ -32,7 +32,6 @@
 #include <unistd.h>
 
 #include "admin.h"
-#include "api.h"
 #include "auth.h"
 #include "guard.h"
 #include "www_assets.h"
@@ -60,7 +59,10 @@ static const char CSP[] =
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 struct http {
-    struct app *app;
+    struct app *app;                  /* api/'s, handed on to handlers */
+    const struct http_route *routes;
+    struct auth *auth;
+    void (*before_api)(struct app *app);
     struct MHD_Daemon *d;
     struct guard *guard;
     bool tls;
@@ -97,7 +99,7 @@ struct req {
     const char *method;
     const char *version;
     const char *api_path;               /* below /api/v1, or NULL */
-    const struct route *route;
+    const struct http_route *route;
     struct { char name[16]; char value[64]; } q[HTTP_QUERY_MAX];   /* checked, decoded */
     unsigned nq;
     char *body;
@@ -321,7 +323,7 @@ void resp_header(struct resp *rs, const char *name, const char *value)
 
 static void problem(struct resp *rs, unsigned status, const char *detail)
 {
-    api_problem(rs, status, NULL, detail);
+    resp_problem(rs, status, NULL, detail);
 }
 
 static void add_security_headers(struct http *h, struct MHD_Response *r)
@@ -436,25 +438,13 @@ static enum MHD_Result send_resp(struct req *rq, struct resp *rs)
 /* ---- following flash ----
  *
  * The CLI (sipcfg import, passwd) may commit to the image while the daemon
- * runs. Before any API request is judged, the daemon compares the store's
- * generation with the one it holds and, when flash moved on, reloads the
- * configuration (admin HA1 included, so authentication uses what flash says).
- * Without this it would serve stale data and answer its next write with 409.
- * store_generation reads no bank while the image is unchanged (a stat); the
- * daemon's own commits keep app->generation equal, so this reloads only after
- * someone else wrote. */
+ * runs: before any API request is judged, api/'s hook (api_follow_flash)
+ * reloads what flash holds when another process committed, so the request
+ * is judged, authentication included, against what flash says. */
 static void follow_flash(struct http *h)
 {
-    struct app *app = h->app;
-    uint32_t gen;
-    enum store_state state;
-    bool ended = false;
-    pthread_mutex_lock(&app->lock);
-    if (store_generation(app->store, &gen, &state) == 0 && state == STORE_OK &&
-        gen != app->generation)
-        ended = api_reload(app);
-    pthread_mutex_unlock(&app->lock);
-    if (ended) auth_sessions_end_all(app->auth);
+    if (h->before_api)
+        h->before_api(h->app);
 }
 
 /* ---- the gate ---- */
@@ -504,7 +494,7 @@ static bool host_allowed(struct http *h, const char *host, bool *bad)
 }
 
 /* A canonical API path: [A-Za-z0-9/_.-] only, no empty, "." or ".." segment. */
-static bool api_path_canonical(const char *p)
+static bool path_canonical(const char *p)
 {
     if (p[0] != '/') return false;
     for (const char *s = p; *s; s++) {
@@ -644,7 +634,7 @@ static enum MHD_Result serve_asset(struct req *rq, struct resp *rs)
  * 400 naming the parameter before the handler runs: a misspelt "dry_run" must
  * never commit, and "dns=skip&dns=require" has no first or last that wins. */
 
-static bool route_defines(const struct route *route, const char *name, size_t n)
+static bool route_defines(const struct http_route *route, const char *name, size_t n)
 {
     const char *p = route->query;
     while (p && *p) {
@@ -714,19 +704,19 @@ static bool query_check(struct req *rq, struct resp *rs)
             else
                 snprintf(detail, sizeof detail, "query parameter '%s' is not defined for %s %s "
                          "(it takes none); nothing was done.", shown, m, rq->route->pattern);
-            api_bad_parameter(rs, shown, detail);
+            resp_bad_parameter(rs, shown, detail);
             return false;
         }
         for (unsigned i = 0; i < rq->nq; i++) {
             if (strlen(rq->q[i].name) == nlen && !strncmp(rq->q[i].name, q, nlen)) {
                 snprintf(detail, sizeof detail, "query parameter '%s' is given more than once; "
                          "nothing was done.", shown);
-                api_bad_parameter(rs, shown, detail);
+                resp_bad_parameter(rs, shown, detail);
                 return false;
             }
         }
         if (rq->nq >= HTTP_QUERY_MAX || nlen >= sizeof rq->q[0].name) {
-            api_bad_parameter(rs, shown, "too many query parameters; nothing was done.");
+            resp_bad_parameter(rs, shown, "too many query parameters; nothing was done.");
             return false;
         }
         memcpy(rq->q[rq->nq].name, q, nlen);
@@ -736,7 +726,7 @@ static bool query_check(struct req *rq, struct resp *rs)
         if (!query_decode(v, vlen, rq->q[rq->nq].value, sizeof rq->q[0].value)) {
             snprintf(detail, sizeof detail, "query parameter '%s' has a malformed value "
                      "(a NUL, a broken %%-escape, or too long); nothing was done.", shown);
-            api_bad_parameter(rs, shown, detail);
+            resp_bad_parameter(rs, shown, detail);
             return false;
         }
         rq->nq++;
@@ -776,15 +766,15 @@ static bool gate(struct req *rq, struct resp *rs, bool *is_asset)
 
     /* The API. The public route is found first only to skip authentication
      * for it; nothing is told about other paths before authentication. */
-    bool canonical = api_path_canonical(rq->path);
+    bool canonical = path_canonical(rq->path);
     const char *sub = NULL;
     if (canonical && !strncmp(rq->path, "/api/v1/", 8)) sub = rq->path + 7;
-    const struct route *route = NULL;
+    const struct http_route *route = NULL;
     char allow[96] = "";
-    int rc = sub ? api_route(rq->method, sub, &route, allow, sizeof allow) : -ENOENT;
-    bool public_route = rc == 0 && route && (route->flags & ROUTE_PUBLIC);
+    int rc = sub ? http_route_find(h->routes, rq->method, sub, &route, allow, sizeof allow) : -ENOENT;
+    bool public_route = rc == 0 && route && (route->flags & HTTP_ROUTE_PUBLIC);
     follow_flash(h);
-    if (!public_route && auth_request(h->app, rq, rs) != 0) return false;
+    if (!public_route && auth_request(h->auth, rq, rs) != 0) return false;
     if (!sub || rc == -ENOENT) {
         problem(rs, 404, "No such resource.");
         return false;
@@ -1108,6 +1098,9 @@ int http_start(struct app *app, const struct http_options *o, struct http **out)
     struct http *h = calloc(1, sizeof *h);
     if (!h) return -ENOMEM;
     h->app = app;
+    h->routes = o->routes;
+    h->auth = o->auth;
+    h->before_api = o->before_api;
     h->tls = o->tls_cert_pem != NULL;
     h->allow_hosts = o->allow_hosts;
     h->n_allow_hosts = o->n_allow_hosts;

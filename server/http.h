@@ -11,7 +11,8 @@
 
 struct req;
 struct resp;
-struct app;
+struct app;                       /* api/'s state: server/ only hands the pointer on */
+struct auth;
 
 const char *req_method(const struct req *rq);            /* "GET", ... */
 const char *req_path(const struct req *rq);              /* below /api/v1: "/lines/1" */
@@ -47,6 +48,38 @@ void resp_header(struct resp *rs, const char *name, const char *value);
 
 typedef void (*api_handler)(struct req *rq, struct resp *rs);
 
+/* problem+json (RFC 9457, API.md section 6): {"type":"about:blank","title",
+ * "status","detail"}; title NULL = the status's reason phrase. */
+void resp_problem(struct resp *rs, unsigned status, const char *title, const char *detail);
+/* The same object, to add members to before resp_problem_json. */
+json_t *resp_problem_new(unsigned status, const char *title, const char *detail);
+/* "Not Found", "Method Not Allowed", ... for any status sipcfgd answers. */
+const char *resp_status_title(unsigned status);
+/* 400 naming a bad query parameter ("parameter" member). */
+void resp_bad_parameter(struct resp *rs, const char *name, const char *detail);
+
+/* ---- Routes: the table api/ registers, matched here ---- */
+
+enum { HTTP_ROUTE_PUBLIC = 1 };  /* no authentication (POST /session only) */
+
+struct http_route {
+    const char *method;
+    const char *pattern;          /* "/lines/{n}" : {n} matches 1..9 digits */
+    api_handler handler;
+    int flags;
+    /* The query parameters the route defines, space-separated ("dns dry_run"),
+     * NULL for none: any other, or one given twice, is refused by http.c with
+     * 400 before the handler runs (API.md section 3). */
+    const char *query;
+};
+
+/* Finds the route of method + path (below /api/v1) in table (terminated by a
+ * NULL method). 0 and *route; -ENOENT (404) when no pattern matches; -EPERM
+ * (405) when the path matches but not the method, with `allow` filled ("GET,
+ * HEAD, PUT, PATCH, DELETE"). HEAD is answered by the GET handler. */
+int http_route_find(const struct http_route *table, const char *method, const char *path,
+                    const struct http_route **route, char *allow, size_t allow_n);
+
 /* ---- The daemon side, for server/main.c ---- */
 
 struct http;
@@ -58,6 +91,11 @@ struct http_options {
     const char *tls_key_pem;
     const char *const *allow_hosts;     /* --allow-host names, besides localhost and IP literals */
     size_t n_allow_hosts;
+    const struct http_route *routes;    /* the API's table (api/routes.c) */
+    struct auth *auth;                  /* who may use the API (auth.c) */
+    /* Runs before any API request is judged (api/: follow what another
+     * process committed to flash), with the app pointer of http_start. */
+    void (*before_api)(struct app *app);
 };
 
 /* Parses "A.B.C.D:PORT" or "[v6]:PORT" (PORT 0..65535). 0 or -EINVAL. */

@@ -337,9 +337,13 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    /* The wiring: server/ gets api/'s route table, its flash-following hook
+     * and where the admin's HA1 is; it never names an api/ function itself. */
+    auth_set_ha1_source(app.auth, api_admin_ha1, &app);
     struct http_options hopt = {
         .listen = o.listen, .www_dir = o.www, .tls_cert_pem = cert, .tls_key_pem = key,
         .allow_hosts = o.allow, .n_allow_hosts = o.nallow,
+        .routes = api_routes, .auth = app.auth, .before_api = api_follow_flash,
     };
     struct http *http = NULL;
     rc = http_start(&app, &hopt, &http);
