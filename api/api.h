@@ -109,6 +109,10 @@ struct api_write {
     struct config next;           /* the resource's parser fills it (a line write: its line) */
     struct diag_list errs, warns;
     struct api_checks checks;
+    enum prov_source source;      /* who writes (provenance.h): begin sets page or api for a
+                                     line (by how the request was authenticated),
+                                     provisioning for the configuration */
+    bool keep_locks;              /* a line write never changes the locks */
 };
 
 /* Starts a write of line `line` (0: the whole configuration) once the body has

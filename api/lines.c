@@ -256,6 +256,7 @@ static void line_write(struct req *rq, struct resp *rs, enum write_kind kind)
     int rc = 0;
     if (kind == W_DELETE) {
         line_defaults(next);
+        x->source = PROV_DEFAULT;      /* a reset: the values are the factory's again */
     } else {
         json_t *body = in;
         if (kind == W_PATCH) {
@@ -270,6 +271,10 @@ static void line_write(struct req *rq, struct resp *rs, enum write_kind kind)
         }
         rc = line_from_json(body, n, old, next, "", &x->errs);
         json_decref(body);
+        if (next->locked != old->locked)
+            diag_add(&x->errs, "locked", "read_only",
+                     "'locked' is read-only here: only PUT /api/v1/config (provisioning) "
+                     "locks and unlocks fields");
     }
     api_write_run(rq, rs, x, rc);
 }

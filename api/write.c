@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "auth.h"
 #include "check.h"
 #include "hostport.h"
+#include "provenance.h"
 
 /* ---- resolved values ---- */
 
@@ -230,6 +232,9 @@ struct api_write *api_write_begin(struct req *rq, struct resp *rs, unsigned line
     x->line = line;
     x->policy = policy;
     x->dry_run = dry_run;
+    /* who is who (docs/API-NOTES.md): the page has a session, scripts digest */
+    x->source = !line ? PROV_PROVISIONING : req_by_session(rq) ? PROV_PAGE : PROV_API;
+    x->keep_locks = line != 0;
     diag_init(&x->errs);
     diag_init(&x->warns);
     char etag[24];
@@ -259,7 +264,8 @@ static bool still_current(const struct app *app, const struct api_write *x)
     if (!x->line)
         return app->generation == x->generation;
     const struct line *cur = &app->cfg->line[x->line - 1], *old = &x->current.line[x->line - 1];
-    return line_equal(cur, old, false) && strcmp(cur->password, old->password) == 0;
+    return line_equal(cur, old, false) && strcmp(cur->password, old->password) == 0 &&
+           cur->locked == old->locked;
 }
 
 void api_write_finish(struct req *rq, struct resp *rs, struct api_write *x)
@@ -296,6 +302,9 @@ void api_write_finish(struct req *rq, struct resp *rs, struct api_write *x)
     else
         memcpy(next->line, x->next.line, sizeof next->line);
     api_apply_resolved(next, app->cfg, &x->checks);
+    int64_t now = (int64_t)time(NULL);
+    for (unsigned i = 0; i < next->nlines; i++)
+        prov_stamp(&next->line[i], &app->cfg->line[i], x->source, now, x->keep_locks);
     if (x->dry_run)
         diff = config_diff(app->cfg, next);
     else
@@ -339,10 +348,55 @@ bool api_refuse_invalid(struct resp *rs, int parse_rc, const struct line *l,
     return true;
 }
 
+/* A change to a locked field (API.md section 2): 409 with an errors[] item
+ * per field, code "locked", and since when and by what it is locked. Only
+ * PUT /config (provisioning) may change or unlock such a field. True when
+ * the write was refused and answered. */
+static bool refused_locked(struct resp *rs, const struct line *old, const struct line *next)
+{
+    uint32_t bits = prov_locked_changes(old, next);
+    if (!bits)
+        return false;
+    json_t *errs = json_array();
+    size_t n = 0;
+    for (size_t i = 0; errs && i < line_nfields; i++) {
+        if (!(bits & (UINT32_C(1) << i)))
+            continue;
+        const char *name = line_fields[i].json, *by = prov_source_name(old->lock[i].source);
+        char at[PROV_TIME_LEN + 1], msg[DIAG_MESSAGE_MAX];
+        prov_time_format(old->lock[i].at, at);
+        by = by ? by : "default";
+        snprintf(msg, sizeof msg,
+                 "%s is locked (by %s%s%s): only provisioning (PUT /api/v1/config) may change it",
+                 name, by, at[0] ? " on " : "", at);
+        json_array_append_new(errs, json_pack("{s:s, s:s, s:s, s:s, s:o}", "field", name, "code",
+                                              "locked", "message", msg, "locked_by", by,
+                                              "locked_at", at[0] ? json_string(at) : json_null()));
+        n++;
+    }
+    char detail[96];
+    snprintf(detail, sizeof detail, "%zu locked field%s would change; nothing was stored", n,
+             n == 1 ? "" : "s");
+    json_t *p = api_problem_new(409, "Locked", detail);
+    if (!p || !errs) {
+        json_decref(p);
+        json_decref(errs);
+        api_problem(rs, 500, NULL, "out of memory");
+        return true;
+    }
+    json_object_set_new(p, "errors", errs);
+    resp_problem_json(rs, 409, p);
+    return true;
+}
+
 void api_write_run(struct req *rq, struct resp *rs, struct api_write *x, int parse_rc)
 {
     if (api_refuse_invalid(rs, parse_rc, x->line ? &x->next.line[x->line - 1] : NULL, &x->next,
                            &x->errs, &x->warns))
+        return;
+    /* a line write may not change a locked field: refused before any lookup */
+    if (x->line &&
+        refused_locked(rs, &x->current.line[x->line - 1], &x->next.line[x->line - 1]))
         return;
     for (unsigned i = 0; i < x->next.nlines; i++) {
         char prefix[32] = "";

@@ -123,6 +123,29 @@ unsigned sipcfg_lines(const sipcfg *c);
  */
 int sipcfg_get_line(const sipcfg *c, unsigned n, struct sipcfg_line *out);
 
+/* Where a field's value came from and whether it is locked (API.md section 2). */
+struct sipcfg_provenance {
+    char source[16];                 /* "default", "image", "provisioning", "api", "page" */
+    char at[21];                     /* when, RFC 3339 UTC ("2026-11-28T23:10:00Z"); "" = unknown */
+    int locked;                      /* 1: only provisioning may change the field */
+    char locked_by[16];              /* who locked it (a source name); "" when not locked */
+    char locked_at[21];              /* since when; "" when not locked or unknown */
+};
+
+/*
+ * sipcfg_get_provenance - the provenance of one field of line n
+ * @c:      an open handle
+ * @n:      the line, 1..sipcfg_lines(c)
+ * @field:  the field's JSON name ("proxy", "password", "register_expires", ...;
+ *          "password_set" names the password too)
+ * @out:    filled on success
+ *
+ * Returns 0, -ERANGE for a line outside 1..sipcfg_lines(c), -ENOENT for a
+ * name that is not a field of a line.
+ */
+int sipcfg_get_provenance(const sipcfg *c, unsigned n, const char *field,
+                          struct sipcfg_provenance *out);
+
 /* sipcfg_strerror - a negative errno from this API in words. */
 const char *sipcfg_strerror(int err);
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "provenance.h"
 #include "hostport.h"
 #include "text.h"
 
@@ -63,6 +64,52 @@ static int server_to_kv(struct kv *kv, unsigned n, const struct field_desc *d,
     return 0;
 }
 
+/* lineN.provenance.F for a field with a known source or time, lineN.locked.F
+ * for a locked one (provenance.h). */
+static int prov_to_kv(struct kv *kv, unsigned n, const struct line *l)
+{
+    char text[PROV_TEXT_MAX];
+    int rc = 0;
+    for (size_t f = 0; f < line_nfields && rc == 0; f++) {
+        const struct prov *p = &l->prov[f];
+        if ((p->source != PROV_DEFAULT || p->at) &&
+            (rc = prov_to_text(p, text, sizeof text)) == 0)
+            rc = set_kv(kv, n, "provenance", line_fields[f].key, text);
+        if (rc == 0 && (l->locked & (UINT32_C(1) << f)) &&
+            (rc = prov_to_text(&l->lock[f], text, sizeof text)) == 0)
+            rc = set_kv(kv, n, "locked", line_fields[f].key, text);
+    }
+    return rc;
+}
+
+/* The same from flash; a value that does not parse is reported and left out. */
+static void prov_from_kv(const struct kv *kv, unsigned n, struct line *l, struct diag_list *errs)
+{
+    char key[KV_KEY_MAX + 1];
+    for (size_t f = 0; f < line_nfields; f++) {
+        static const char *const kinds[2] = {"provenance", "locked"};
+        for (int k = 0; k < 2; k++) {
+            const char *v = config_key(key, sizeof key, n, kinds[k], line_fields[f].key) == 0
+                                ? kv_get(kv, key) : NULL;
+            struct prov p;
+            if (!v)
+                continue;
+            if (prov_from_text(v, &p) < 0) {
+                diag_add(errs, key, "invalid_type",
+                         "%s is not '<default|image|provisioning|api|page> <RFC 3339 UTC time>'",
+                         key);
+                continue;
+            }
+            if (k == 0) {
+                l->prov[f] = p;
+            } else {
+                l->lock[f] = p;
+                l->locked |= UINT32_C(1) << f;
+            }
+        }
+    }
+}
+
 int config_to_kv(const struct config *c, struct kv *kv)
 {
     char num[16];
@@ -89,6 +136,8 @@ int config_to_kv(const struct config *c, struct kv *kv)
                 rc = set_kv(kv, n, d->key, NULL, p);
             }
         }
+        if (rc == 0)
+            rc = prov_to_kv(kv, n, l);
     }
     if (rc == 0 && c->admin_ha1[0])
         rc = kv_set(kv, "admin.ha1", c->admin_ha1);
@@ -192,6 +241,7 @@ int config_from_kv(const struct kv *kv, unsigned nlines, struct config *c, struc
             }
             }
         }
+        prov_from_kv(kv, n, l, errs);
     }
 
     const char *ha1 = kv_get(kv, "admin.ha1");
@@ -306,7 +356,8 @@ unsigned config_diff(const struct config *a, const struct config *b)
         return CONFIG_DIFF_SETTINGS;
     unsigned d = 0;
     for (unsigned i = 0; i < a->nlines && i < LINE_MAX_LINES; i++) {
-        if (!line_equal(&a->line[i], &b->line[i], false))
+        if (!line_equal(&a->line[i], &b->line[i], false) ||
+            a->line[i].locked != b->line[i].locked)
             d |= CONFIG_DIFF_SETTINGS;
         else if (!line_equal(&a->line[i], &b->line[i], true))
             d |= CONFIG_DIFF_RESOLVED;

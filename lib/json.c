@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "provenance.h"
 #include "hostport.h"
 
 #define QUOTE_MAX 200
@@ -376,6 +377,55 @@ int server_from_json(const json_t *v, struct server *out, const char *field, str
 
 /* ---- lines ----------------------------------------------------------- */
 
+/* A field's name in "provenance" and "locked": its member in the line object,
+ * so the password is "password_set" there too and no object the API returns
+ * ever has a member named "password" (API.md section 2: write-only). */
+static const char *prov_name(const struct field_desc *d)
+{
+    return d->type == FT_PASSWORD ? "password_set" : d->json;
+}
+
+/* The row a name in "provenance" or "locked" stands for (the JSON name, or
+ * "password_set" for the password). */
+static const struct field_desc *prov_row(const char *name)
+{
+    if (name && strcmp(name, "password_set") == 0)
+        name = "password";
+    return line_field(name);
+}
+
+static json_t *prov_to_json(const struct prov *p)
+{
+    char at[PROV_TIME_LEN + 1];
+    const char *src = prov_source_name((enum prov_source)p->source);
+    prov_time_format(p->at, at);
+    return json_pack("{s:s, s:o}", "source", src ? src : "default", "at",
+                     at[0] ? json_string(at) : json_null());
+}
+
+/* "provenance": every field's record, in table order; "locked": the locked
+ * fields' names, in table order. */
+static int provenance_to_json(json_t *o, const struct line *l)
+{
+    json_t *prov = json_object(), *locked = json_array();
+    int rc = prov && locked ? 0 : -1;
+    for (size_t i = 0; i < line_nfields && rc == 0; i++) {
+        rc = json_object_set_new(prov, prov_name(&line_fields[i]), prov_to_json(&l->prov[i]));
+        if (rc == 0 && (l->locked & (UINT32_C(1) << i)))
+            rc = json_array_append_new(locked, json_string(prov_name(&line_fields[i])));
+    }
+    if (rc == 0) {
+        rc = json_object_set_new(o, "provenance", prov);
+        prov = NULL;
+        if (rc == 0)
+            rc = json_object_set_new(o, "locked", locked);
+        locked = NULL;
+    }
+    json_decref(prov);
+    json_decref(locked);
+    return rc;
+}
+
 json_t *line_to_json(const struct line *l, unsigned n)
 {
     json_t *o = json_object();
@@ -403,6 +453,8 @@ json_t *line_to_json(const struct line *l, unsigned n)
         }
         }
     }
+    if (rc == 0)
+        rc = provenance_to_json(o, l);
     if (rc != 0) {
         json_decref(o);
         return NULL;
@@ -410,7 +462,7 @@ json_t *line_to_json(const struct line *l, unsigned n)
     return o;
 }
 
-static const char *const line_extra_members[] = {"line", "password_set"};
+static const char *const line_extra_members[] = {"line", "password_set", "provenance", "locked"};
 
 /* Every member name of a line object, for near-miss hints. */
 static size_t line_member_names(const char **names, size_t max)
@@ -418,7 +470,7 @@ static size_t line_member_names(const char **names, size_t max)
     size_t n = 0;
     for (size_t i = 0; i < line_nfields && n < max; i++)
         names[n++] = line_fields[i].json;
-    for (size_t i = 0; i < 2 && n < max; i++)
+    for (size_t i = 0; i < 4 && n < max; i++)
         names[n++] = line_extra_members[i];
     return n;
 }
@@ -448,6 +500,59 @@ static void text_from_json(const struct field_desc *d, const json_t *m, struct l
     }
 }
 
+/* "locked": ["proxy", ...], the fields to lock (the writer decides whether it may). */
+static void locked_from_json(const json_t *m, struct line *out, const char *path,
+                             struct diag_list *errs)
+{
+    if (!json_is_array(m)) {
+        diag_add(errs, path, "invalid_type", "locked must be an array of field names, not %s",
+                 type_word(m));
+        return;
+    }
+    uint32_t bits = 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(m, i, v) {
+        char item[DIAG_FIELD_MAX + 24];
+        snprintf(item, sizeof item, "%s[%zu]", path, i);
+        const struct field_desc *d = json_is_string(v) ? prov_row(json_string_value(v)) : NULL;
+        if (!json_is_string(v)) {
+            diag_add(errs, item, "invalid_type", "a locked field is named by a string, not %s",
+                     type_word(v));
+        } else if (!d) {
+            char q[QUOTE_MAX];
+            diag_add(errs, item, "unknown_field", "'%s' is not a field of a line, so it cannot "
+                     "be locked", diag_quote(q, sizeof q, json_string_value(v)));
+        } else {
+            bits |= UINT32_C(1) << (size_t)(d - line_fields);
+        }
+    }
+    out->locked = bits;
+}
+
+int line_provenance_from_json(const json_t *in, struct line *out)
+{
+    const json_t *prov = json_object_get(in, "provenance");
+    const char *key;
+    json_t *m;
+    int taken = 0;
+    json_object_foreach((json_t *)prov, key, m) {
+        const struct field_desc *d = prov_row(key);
+        const char *src = json_string_value(json_object_get(m, "source"));
+        const json_t *at = json_object_get(m, "at");
+        enum prov_source s;
+        int64_t t = 0;
+        if (!d || !src || prov_source_from_name(src, strlen(src), &s) < 0)
+            continue;
+        if (json_is_string(at) &&
+            prov_time_parse(json_string_value(at), json_string_length(at), &t) < 0)
+            continue;
+        out->prov[d - line_fields] = (struct prov){.source = (uint8_t)s, .at = t};
+        taken++;
+    }
+    return taken;
+}
+
 int line_from_json(const json_t *in, unsigned n, const struct line *current, struct line *out,
                    const char *prefix, struct diag_list *errs)
 {
@@ -457,8 +562,13 @@ int line_from_json(const json_t *in, unsigned n, const struct line *current, str
     size_t before = diag_count(errs);
 
     line_defaults(out);
-    if (current)
+    if (current) {
         memcpy(out->password, current->password, sizeof out->password);
+        /* a line without "locked" keeps its locks; records are restamped by the writer */
+        out->locked = current->locked;
+        memcpy(out->lock, current->lock, sizeof out->lock);
+        memcpy(out->prov, current->prov, sizeof out->prov);
+    }
     if (!json_is_object(in)) {
         diag_add(errs, prefix, "invalid_type", "a line must be a JSON object, not %s",
                  in ? type_word(in) : "nothing");
@@ -477,6 +587,17 @@ int line_from_json(const json_t *in, unsigned n, const struct line *current, str
                 diag_add(errs, path, "read_only",
                          "'line' is read-only: this is line %u, not line %lld", n,
                          (long long)json_integer_value(m));
+            continue;
+        }
+        if (strcmp(key, "provenance") == 0) {
+            /* Read-only, accepted so that a GET can be sent back as a PUT. */
+            if (!json_is_object(m))
+                diag_add(errs, path, "invalid_type", "provenance must be an object, not %s",
+                         type_word(m));
+            continue;
+        }
+        if (strcmp(key, "locked") == 0) {
+            locked_from_json(m, out, path, errs);
             continue;
         }
         if (strcmp(key, "password_set") == 0) {

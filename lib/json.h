@@ -42,6 +42,11 @@ json_t *line_to_json(const struct line *l, unsigned n);
 int line_from_json(const json_t *in, unsigned n, const struct line *current, struct line *out,
                    const char *prefix, struct diag_list *errs);
 
+/* The "provenance" a line object carries (an export's), into out->prov for
+ * every field with a valid record; the rest is left alone. The number taken.
+ * For `sipcfg import`, which keeps a clone's history; the API ignores it. */
+int line_provenance_from_json(const json_t *in, struct line *out);
+
 /* {"format": 1, "lines": [...]} without passwords. */
 json_t *config_to_json(const struct config *c);
 /* The shape of PUT /config. Decisions: "format" may be left out (taken as 1),

@@ -168,30 +168,33 @@ void line_defaults(struct line *l)
     }
 }
 
+_Static_assert(sizeof line_fields / sizeof line_fields[0] <= LINE_FIELDS_MAX,
+               "struct line's provenance and lock bits hold LINE_FIELDS_MAX fields");
+
+bool line_field_equal(const struct field_desc *d, const struct line *a, const struct line *b)
+{
+    const char *pa = (const char *)a + d->offset, *pb = (const char *)b + d->offset;
+    switch (d->type) {
+    case FT_BOOL:
+        return *(const bool *)pa == *(const bool *)pb;
+    case FT_UINT:
+        return *(const uint32_t *)pa == *(const uint32_t *)pb;
+    case FT_SERVER:
+        return server_equal((const struct server *)pa, (const struct server *)pb);
+    default:
+        return strcmp(pa, pb) == 0;
+    }
+}
+
 bool line_equal(const struct line *a, const struct line *b, bool with_resolved)
 {
     for (size_t i = 0; i < line_nfields; i++) {
         const struct field_desc *d = &line_fields[i];
-        const char *pa = (const char *)a + d->offset, *pb = (const char *)b + d->offset;
-        switch (d->type) {
-        case FT_BOOL:
-            if (*(const bool *)pa != *(const bool *)pb)
-                return false;
-            break;
-        case FT_UINT:
-            if (*(const uint32_t *)pa != *(const uint32_t *)pb)
-                return false;
-            break;
-        case FT_SERVER:
-            if (!server_equal((const struct server *)pa, (const struct server *)pb))
-                return false;
-            if (with_resolved && strcmp(a->resolved[d->server], b->resolved[d->server]) != 0)
-                return false;
-            break;
-        default:
-            if (strcmp(pa, pb) != 0)
-                return false;
-        }
+        if (!line_field_equal(d, a, b))
+            return false;
+        if (d->type == FT_SERVER && with_resolved &&
+            strcmp(a->resolved[d->server], b->resolved[d->server]) != 0)
+            return false;
     }
     return true;
 }

@@ -33,6 +33,16 @@ enum server_field {
     SF_COUNT
 };
 
+#define LINE_FIELDS_MAX 32        /* rows of line_fields at most: lock bits in a uint32_t */
+
+/* Where a field's value came from (API.md section 2; lib/provenance.h). */
+enum prov_source { PROV_DEFAULT = 0, PROV_IMAGE, PROV_PROVISIONING, PROV_API, PROV_PAGE };
+
+struct prov {
+    uint8_t source;               /* enum prov_source */
+    int64_t at;                   /* Unix seconds (UTC); 0 = unknown */
+};
+
 struct line {
     bool enabled;
     char label[LINE_TEXT_MAX + 1];
@@ -46,6 +56,12 @@ struct line {
     uint32_t register_expires;
     struct server srv[SF_COUNT];
     char resolved[SF_COUNT][RESOLVED_MAX + 1]; /* last ok resolution, flash format; "" = none */
+    /* Indexed like line_fields (not settings: line_equal ignores them):
+     * who set each field's value and when; the locked fields (bit i =
+     * line_fields[i]: only provisioning may change them) and who locked each. */
+    struct prov prov[LINE_FIELDS_MAX];
+    uint32_t locked;
+    struct prov lock[LINE_FIELDS_MAX];
 };
 
 enum field_type { FT_BOOL, FT_TEXT, FT_USER, FT_PASSWORD, FT_DOMAIN, FT_UINT, FT_SERVER };
@@ -91,6 +107,8 @@ int line_server_primary(const struct line *l, enum server_field backup);
 /* Factory defaults, from the table: disabled, empty texts, dns_srv and register
  * on, 3600 s, no servers. */
 void line_defaults(struct line *l);
+/* The same value of one field (a row of line_fields) in two lines. */
+bool line_field_equal(const struct field_desc *d, const struct line *a, const struct line *b);
 /* Same settings (resolved values ignored when `with_resolved` is false). */
 bool line_equal(const struct line *a, const struct line *b, bool with_resolved);
 

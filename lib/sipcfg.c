@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "provenance.h"
 #include "dns_target.h"
 #include "kv.h"
 #include "hostport.h"
@@ -190,4 +191,28 @@ const char *sipcfg_strerror(int err)
     case -EACCES: return "permission denied";
     default: return err < 0 ? strerror(-err) : "unknown error";
     }
+}
+
+int sipcfg_get_provenance(const sipcfg *c, unsigned n, const char *field,
+                          struct sipcfg_provenance *out)
+{
+    if (n < 1 || n > c->nlines)
+        return -ERANGE;
+    const struct field_desc *d =
+        line_field(field && strcmp(field, "password_set") == 0 ? "password" : field);
+    if (!d)
+        return -ENOENT;
+    size_t i = (size_t)(d - line_fields);
+    const struct line *l = &c->cfg->line[n - 1];
+    const char *src = prov_source_name((enum prov_source)l->prov[i].source);
+    memset(out, 0, sizeof *out);
+    snprintf(out->source, sizeof out->source, "%s", src ? src : "default");
+    prov_time_format(l->prov[i].at, out->at);
+    if (l->locked & (UINT32_C(1) << i)) {
+        const char *by = prov_source_name((enum prov_source)l->lock[i].source);
+        out->locked = 1;
+        snprintf(out->locked_by, sizeof out->locked_by, "%s", by ? by : "default");
+        prov_time_format(l->lock[i].at, out->locked_at);
+    }
+    return 0;
 }

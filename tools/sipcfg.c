@@ -21,6 +21,7 @@
 #include "dns_verdict.h"
 #include "json.h"
 #include "kv.h"
+#include "provenance.h"
 #include "hostport.h"
 #include "sipcfg.h"
 #include "store.h"
@@ -122,9 +123,10 @@ static int cmd_get(const char *path, const char *key)
     return rc;
 }
 
+/* lineN.password and admin.*; not lineN.provenance.password, which says who set it */
 static int is_secret_key(const char *key)
 {
-    const char *dot = strrchr(key, '.');
+    const char *dot = strchr(key, '.');
     return (dot && !strcmp(dot, ".password")) || !strncmp(key, "admin.", 6);
 }
 
@@ -449,6 +451,19 @@ static int import_dns(struct config *next, const struct import_opts *o, struct d
     return 0;
 }
 
+/* Every field the import changes was set by the image; a file that carries
+ * provenance (an export's) keeps it, so a clone tells the original's history
+ * and export then import gives the same GET /config. */
+static void import_provenance(const json_t *j, const struct config *cur, struct config *next)
+{
+    int64_t now = (int64_t)time(NULL);
+    const json_t *lines = json_object_get(j, "lines");
+    for (unsigned i = 0; i < next->nlines; i++) {
+        prov_stamp(&next->line[i], &cur->line[i], PROV_IMAGE, now, false);
+        line_provenance_from_json(json_array_get(lines, i), &next->line[i]);
+    }
+}
+
 static int parse_import_opts(int argc, char **argv, struct import_opts *o)
 {
     static const struct option opts[] = {
@@ -541,6 +556,7 @@ static int import_checked(const char *path, const struct import_opts *o, json_t 
         check_claimed_passwords(j, cur, next, o->strict, errs, warns);
         if (import_dns(next, o, errs, warns) < 0)
             goto out;
+        import_provenance(j, cur, next);
     }
     print_diags("warning", warns);
     if (errs->n || errs->dropped) {

@@ -45,9 +45,23 @@ for img in A B; do
 done
 if cmp -s "$T_DIR/A.config" "$T_DIR/B.config"; then ok "GET /config of the clone equals the original's"
 else fail "GET /config of the clone equals the original's" "$(diff "$T_DIR/A.config" "$T_DIR/B.config" | head -5)"; fi
+# the SIP core's view: export --format baresip reads the image through include/sipcfg.h
+acc_a=$("$SIPCFG" --flash "$A" export --format baresip --with-secrets 2>/dev/null)
+acc_b=$("$SIPCFG" --flash "$B" export --format baresip --with-secrets 2>/dev/null)
+has "reader API: the original's password" "$acc_a" "sip-secret-1001"
+check "reader API: the clone has the same accounts and passwords" "$acc_a" "$acc_b"
+check "clone: the lock" '["proxy"]' "$(jq -c '.lines[0].locked' "$T_DIR/B.config")"
+check "clone: the original's provenance" "$(jq -c '.lines[0].provenance' "$T_DIR/A.config")" \
+  "$(jq -c '.lines[0].provenance' "$T_DIR/B.config")"
+check "the original's provenance says image" image "$(jq -r '.lines[0].provenance.proxy.source' "$T_DIR/A.config")"
 for key in line1.password line1.backup_proxy.resolved line2.proxy.port; do
   check "clone: $key" "$("$SIPCFG" --flash "$A" get $key)" "$("$SIPCFG" --flash "$B" get $key)"
 done
+
+case "$("$SIPCFG" --flash "$B" get line1.locked.proxy)" in
+  "image "20*Z) ok "clone: locked by the image (when it was imported)" ;;
+  *) fail "clone: locked by the image" "$("$SIPCFG" --flash "$B" get line1.locked.proxy)" ;;
+esac
 
 # ---- a file that claims a password it does not carry
 run --flash "$C" import --strict "$T_DIR/plain.json"

@@ -16,8 +16,8 @@ line, line_in = schemas["Line"], schemas["LineInput"]
 problems = []
 def say(msg): problems.append(msg)
 # members that are not fields of the table: the line's number, and password_set
-extra_out = {"line", "password_set"}
-extra_in = {"line", "password_set"}
+extra_out = {"line", "password_set", "provenance", "locked"}
+extra_in = {"line", "password_set", "provenance", "locked"}
 names = [r["name"] for r in rows]
 types = {"boolean": "boolean", "integer": "integer", "text": "string", "user": "string",
          "password": "string", "domain": "string"}

@@ -1,5 +1,5 @@
 /* The configuration the store tests commit: a phone's six lines as the daemon
- * stores them (~3 KB), shared by test_store.c and test_powercut.c.
+ * stores them, provenance and locks included (~3 KB), shared by test_store.c and test_powercut.c.
  * Include after <cmocka.h>, "kv.h" and <stdio.h>/<string.h>. */
 #ifndef SIPCFG_TEST_STORE_FIXTURE_H
 #define SIPCFG_TEST_STORE_FIXTURE_H
@@ -29,6 +29,12 @@ static struct kv *make_config(int variant, size_t bulk)
         SET("dns_srv", "1");
         SET("register", "1");
         SET("register_expires", "%d", n == 3 ? 3600 + variant : 3600);
+        /* provenance and locks live in the same bank (lib/provenance.h) */
+        if (n <= 2) {
+            SET("provenance.user", "provisioning 2026-11-28T23:%02d:00Z", n == 1 ? variant % 60 : 0);
+            SET("provenance.password", "%s 2026-11-28T23:10:00Z", n == 2 && variant ? "page" : "api");
+            SET("locked.proxy", "provisioning 2026-11-28T23:10:00Z");
+        }
 #undef SET
         for (int f = 0; f < 4; f++) {
             if (f > 0 && n > 1)

@@ -149,6 +149,44 @@ static void test_notices_and_loads_a_newer_generation(void **state)
     sipcfg_close(c);
 }
 
+/* Provenance and locks travel with the line through flash to the SIP core. */
+static void test_provenance(void **state)
+{
+    struct fixture *f = *state;
+    struct line *l = &f->cfg->line[0];
+    office_line(l);
+    size_t proxy = (size_t)(line_field("proxy") - line_fields);
+    size_t pw = (size_t)(line_field("password") - line_fields);
+    l->prov[proxy] = (struct prov){.source = PROV_PROVISIONING, .at = 1795907400};
+    l->prov[pw] = (struct prov){.source = PROV_PAGE, .at = 1795907460};
+    l->locked = UINT32_C(1) << proxy;
+    l->lock[proxy] = (struct prov){.source = PROV_PROVISIONING, .at = 1795907400};
+    commit(f);
+
+    sipcfg *c;
+    assert_int_equal(sipcfg_open(f->path, &c), 0);
+    struct sipcfg_provenance p;
+    assert_int_equal(sipcfg_get_provenance(c, 1, "proxy", &p), 0);
+    assert_string_equal(p.source, "provisioning");
+    assert_string_equal(p.at, "2026-11-28T23:10:00Z");
+    assert_int_equal(p.locked, 1);
+    assert_string_equal(p.locked_by, "provisioning");
+    assert_string_equal(p.locked_at, "2026-11-28T23:10:00Z");
+    assert_int_equal(sipcfg_get_provenance(c, 1, "password_set", &p), 0);
+    assert_string_equal(p.source, "page");
+    assert_int_equal(p.locked, 0);
+    assert_string_equal(p.locked_by, "");
+    assert_int_equal(sipcfg_get_provenance(c, 1, "label", &p), 0);
+    assert_string_equal(p.source, "default");
+    assert_string_equal(p.at, "");
+    assert_int_equal(sipcfg_get_provenance(c, 1, "nosuch", &p), -ENOENT);
+    assert_int_equal(sipcfg_get_provenance(c, 99, "proxy", &p), -ERANGE);
+    assert_string_equal(sipcfg_get(c, "line1.locked.proxy"), "provisioning 2026-11-28T23:10:00Z");
+    assert_string_equal(sipcfg_get(c, "line1.provenance.password"), "page 2026-11-28T23:11:00Z");
+    assert_null(sipcfg_get(c, "line1.provenance.label"));   /* default: no key */
+    sipcfg_close(c);
+}
+
 static void test_hand_edited_value_falls_back_to_default(void **state)
 {
     struct fixture *f = *state;
@@ -180,6 +218,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_notices_and_loads_a_newer_generation, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_provenance, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hand_edited_value_falls_back_to_default, setup,
                                         teardown),
     };
