@@ -69,13 +69,19 @@ struct run {
     FILE *receipts;
 };
 
+/* "sipcfg provision: " + the message + a newline, on stderr. */
+__attribute__((format(printf, 1, 0))) static void vsay(const char *fmt, va_list ap)
+{
+    fprintf(stderr, "%s: ", prog);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 __attribute__((format(printf, 1, 2))) static int perr(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: ", prog);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsay(fmt, ap);
     va_end(ap);
     return 1;
 }
@@ -106,9 +112,7 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: ", prog);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsay(fmt, ap);
     va_end(ap);
     provision_usage(stderr);
     return 2;
