@@ -377,11 +377,11 @@ static bool refused_locked(struct resp *rs, const struct line *old, const struct
     char detail[96];
     snprintf(detail, sizeof detail, "%zu locked field%s would change; nothing was stored", n,
              n == 1 ? "" : "s");
-    json_t *p = api_problem_new(409, "Locked", detail);
+    json_t *p = resp_problem_new(409, "Locked", detail);
     if (!p || !errs) {
         json_decref(p);
         json_decref(errs);
-        api_problem(rs, 500, NULL, "out of memory");
+        resp_problem(rs, 500, NULL, "out of memory");
         return true;
     }
     json_object_set_new(p, "errors", errs);
