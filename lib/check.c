@@ -73,6 +73,15 @@ static size_t utf8_next(const unsigned char *s, size_t len, uint32_t *cp, const 
     return n;
 }
 
+/* Bidi embeddings, overrides and isolates, marks, zero-width characters,
+ * the word joiner and invisible operators, the BOM. */
+static bool invisible(uint32_t cp)
+{
+    return (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e) ||
+           (cp >= 0x2060 && cp <= 0x2064) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x061c ||
+           cp == 0x180e || cp == 0xfeff;
+}
+
 /* `secret`: a password, never quoted in a message (messages reach responses
  * and logs). */
 static int text_rules(const char *s, size_t len, size_t max, const char *field,
@@ -100,6 +109,16 @@ static int text_rules(const char *s, size_t len, size_t max, const char *field,
                      "%s%s%s contains a control character (U+%04X) at byte %zu: line breaks, "
                      "tabs and other control characters are not allowed",
                      secret ? "" : "'", q, secret ? "" : "'", (unsigned)cp, i);
+            return -EINVAL;
+        }
+        /* Characters that change how text around them is shown without
+         * showing themselves (bidi overrides, zero-width): a label reading
+         * "Office" could be something else. Passwords may hold anything. */
+        if (!secret && invisible(cp)) {
+            diag_add(errs, field, "invisible_character",
+                     "'%s' contains an invisible or direction-changing character (U+%04X) at "
+                     "byte %zu: it could make the text look like something else",
+                     q, (unsigned)cp, i);
             return -EINVAL;
         }
         i += k;
@@ -246,6 +265,25 @@ int check_resolved(const char *s, const char *path, struct diag_list *errs)
     return 0;
 }
 
+/* What is wrong with an IP literal as a server, or NULL (names and unicast). */
+static const char *odd_address(const char *host)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, host, &a4) == 1) {
+        uint32_t a = ntohl(a4.s_addr);
+        if (a == 0xffffffffu) return "the broadcast address";
+        if ((a >> 28) == 0xe) return "a multicast address";
+        if (a == 0) return "the unspecified address 0.0.0.0";
+        return NULL;
+    }
+    if (inet_pton(AF_INET6, host, &a6) == 1) {
+        if (a6.s6_addr[0] == 0xff) return "a multicast address";
+        if (IN6_IS_ADDR_UNSPECIFIED(&a6)) return "the unspecified address ::";
+    }
+    return NULL;
+}
+
 static void warn_same(struct diag_list *warns, const char *prefix, const struct line *l,
                       enum server_field a, enum server_field b, const char *code,
                       const char *why)
@@ -296,6 +334,13 @@ static void line_warnings(const struct line *l, const char *prefix, struct diag_
         if (!s->set)
             continue;
         diag_path(fpath, sizeof fpath, prefix, server_field_name((enum server_field)f));
+        const char *odd = odd_address(s->host);
+        if (odd) {
+            diag_path(path, sizeof path, fpath, "host");
+            diag_add(warns, path, "not_unicast",
+                     "%s is %s, not the address of one server: requests sent there do not "
+                     "reach a registrar", server_field_name((enum server_field)f), odd);
+        }
         diag_path(path, sizeof path, fpath, "port");
         if (s->transport == TRANSPORT_TLS && s->port == 5060)
             diag_add(warns, path, "tls_on_5060",

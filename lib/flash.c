@@ -25,7 +25,7 @@ struct flash {
     unsigned nblocks;
 
     unsigned long violations;
-    unsigned long long bytes_programmed, erases;
+    unsigned long long bytes_programmed, erases, syncs;
     unsigned long long reads;       /* flash_read calls (tests: what a poll costs) */
     unsigned long long mem_writes;  /* memory images: the stamp */
 
@@ -550,8 +550,11 @@ int flash_sync(struct flash *fl)
         if (fsync(fl->fd) < 0)
             return -errno;
     }
+    fl->syncs++;
     return 0;
 }
+
+unsigned long long flash_syncs(const struct flash *fl) { return fl ? fl->syncs : 0; }
 
 uint32_t flash_erase_count(const struct flash *fl, unsigned block)
 {

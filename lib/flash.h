@@ -117,5 +117,8 @@ void flash_error_arm(struct flash *fl, long long progs, long long erases, int er
  * commit. It may read the flash; fn NULL removes it. */
 typedef void (*flash_hook_fn)(struct flash *fl, void *arg);
 void flash_set_hook(struct flash *fl, flash_hook_fn fn, void *arg);
+/* Successful flash_sync calls since open: a hook reads it to see that each
+ * step of a commit was made durable before the next. */
+unsigned long long flash_syncs(const struct flash *fl);
 
 #endif

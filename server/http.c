@@ -257,6 +257,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         rq->method = method;
         rq->version = version;
         rq->phase = P_BODY;
+        if (!http_framing_ok(rq, &rs, version)) {
+            resp_header(&rs, "Connection", "close");
+            return http_send_resp(rq, &rs);
+        }
         if (guard_rejected(c)) {
             resp_problem(&rs, 503, NULL, "Too many connections: try again in a second.");
             resp_header(&rs, "Retry-After", "1");
@@ -281,11 +285,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             size_t n = *upload_data_size;
             *upload_data_size = 0;
             if (rq->too_large || rq->body_len + n > HTTP_BODY_MAX) {
-                /* Chunked (or lying) bodies: count, drop, answer 413 at the end;
-                 * a client that keeps sending long after that is cut off. */
+                /* Chunked (or lying) bodies: count, drop, answer 413 at the
+                 * end (libmicrohttpd cannot answer in the middle of a body);
+                 * one that never ends meets the guard's deadline. */
                 rq->too_large = true;
                 rq->discarded += n;
-                return rq->discarded > HTTP_DISCARD_MAX ? MHD_NO : MHD_YES;
+                return MHD_YES;
             }
             if (rq->body_len + n + 1 > rq->body_cap) {
                 size_t cap = rq->body_cap ? rq->body_cap : 1024;
@@ -348,6 +353,10 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
     const char *u = uri ? uri : "";
     size_t len = strlen(u), n = strcspn(u, "?");
     rq->path = "";
+    /* Called before libmicrohttpd cuts the query off or decodes: the target
+     * still ends at the space before the version (http_framing_ok). */
+    rq->uri_at = uri;
+    rq->uri_len = len;
     rq->raw = malloc(2 * len + 2);
     if (rq->raw) {
         memcpy(rq->raw, u, len + 1);

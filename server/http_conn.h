@@ -23,7 +23,6 @@
  * time: 32 KiB cost 49,000 instructions per request. */
 #define HTTP_TIMEOUT_S 15u
 #define HTTP_CONN_MEMORY ((size_t)8 * 1024)
-#define HTTP_DISCARD_MAX ((size_t)256 * 1024)  /* read past the cap before we hang up */
 #define HTTP_MAX_HEADERS 16
 #define HTTP_PATH_MAX 1024
 #define HTTP_KEPT 8                     /* whole answers kept for reuse (send_resp) */              /* longer paths are "" (404) */
@@ -68,6 +67,8 @@ struct req {
     enum phase phase;
     char *raw;                          /* the request target as sent, query included */
     const char *path;                   /* raw path (before '?'), "" when too long; in raw's block */
+    const char *uri_at;                 /* libmicrohttpd's copy of the target, and its strlen */
+    size_t uri_len;
     const char *method;
     const char *version;
     const char *api_path;               /* below /api/v1, or NULL */
@@ -110,6 +111,10 @@ void http_resp_reset(struct resp *rs);
 bool http_gate(struct req *rq, struct resp *rs, bool *is_asset);
 /* Whether the request comes with a body (judged before it is read). */
 bool http_has_body(struct req *rq);
+/* 400 for a NUL in the target or a header, a repeated framing header or a
+ * body framed twice; 501 for a transfer coding other than chunked. False
+ * after answering. version: the request line's (where the target ended). */
+bool http_framing_ok(struct req *rq, struct resp *rs, const char *version);
 /* http_assets.c: answers a request for the page's files. */
 enum MHD_Result http_serve_asset(struct req *rq, struct resp *rs);
 /* http_send.c */

@@ -138,6 +138,91 @@ static bool json_content_type(const char *ct, bool merge_patch_ok)
     return *p == '\0';
 }
 
+/* ---- request framing (issue 7, "also wrong") ----
+ * libmicrohttpd 0.9.75 hands us C strings, so a raw NUL cut a path or a Host
+ * short ("/index.html\0.png" was served as /index.html), and it takes the
+ * first of repeated headers. Both are refused with 400 before anything else,
+ * as is a body framed two ways; a transfer coding other than chunked is 501
+ * at once (it used to wait for the idle timeout). */
+
+struct header_scan {
+    const char *nul;                    /* a header whose name or value holds a NUL */
+    const char *prev_key, *prev_end;    /* the previous header, and where its value ended */
+    unsigned host, clen, ctype, authz, te;
+    bool patch, ctype_other;            /* PATCH; a Content-Type we would refuse */
+};
+
+/* libmicrohttpd 0.9.75 measures names and values with strlen and turns each
+ * line's CR LF (or bare LF) into NULs in place. So a value was cut by a NUL
+ * of its own when the byte after its end is not NUL and is not where the
+ * next header's name begins (a bare LF line end); an obsolete folded header,
+ * which 0.9.75 moves about in its buffer, may read as cut too and is refused
+ * as well (RFC 7230 allows that). */
+static bool cut_short(const char *end, const char *next_key)
+{
+    return end[1] != '\0' && end + 1 != next_key;
+}
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   size_t key_size, const char *value, size_t value_size)
+{
+    (void)kind;
+    struct header_scan *s = cls;
+    if (!key) return MHD_YES;
+    if (!s->nul && (strlen(key) != key_size || (value && strlen(value) != value_size))) s->nul = key;
+    if (!s->nul && s->prev_end && cut_short(s->prev_end, key)) s->nul = s->prev_key;
+    s->prev_key = key;
+    s->prev_end = value ? value + strlen(value) : NULL;
+    if (!strcasecmp(key, "Host")) s->host++;
+    else if (!strcasecmp(key, "Content-Length")) s->clen++;
+    else if (!strcasecmp(key, "Content-Type")) {
+        s->ctype++;
+        s->ctype_other |= !json_content_type(value, s->patch);
+    }
+    else if (!strcasecmp(key, "Authorization")) s->authz++;
+    else if (!strcasecmp(key, "Transfer-Encoding")) s->te++;
+    return MHD_YES;
+}
+
+bool http_framing_ok(struct req *rq, struct resp *rs, const char *version)
+{
+    /* The target's bytes run up to the space before the version: a NUL
+     * before that (strlen short of it) was cut off by libmicrohttpd. */
+    if (rq->uri_at && version && version[0] && rq->uri_at + rq->uri_len + 1 != version) {
+        resp_problem(rs, 400, NULL, "The request target contains a NUL byte.");
+        return false;
+    }
+    struct header_scan s = {.patch = rq->method && !strcmp(rq->method, "PATCH")};
+    MHD_get_connection_values_n(rq->c, MHD_HEADER_KIND, scan_header, &s);
+    if (!s.nul && s.prev_end && cut_short(s.prev_end, NULL)) s.nul = s.prev_key;
+    char d[128];
+    if (s.nul) {
+        snprintf(d, sizeof d, "The header %.40s contains a NUL byte.", s.nul);
+        resp_problem(rs, 400, NULL, d);
+        return false;
+    }
+    /* Two Content-Types that are both JSON mean the same (curl -H adds a
+     * second one beside a helper's); any other pair is ambiguous. */
+    const char *twice = s.host > 1 ? "Host" : s.clen > 1 ? "Content-Length"
+                      : s.ctype > 1 && s.ctype_other ? "Content-Type"
+                      : s.authz > 1 ? "Authorization" : s.te > 1 ? "Transfer-Encoding" : NULL;
+    if (twice) {
+        snprintf(d, sizeof d, "The header %s is given more than once.", twice);
+        resp_problem(rs, 400, NULL, d);
+        return false;
+    }
+    const char *te = req_header(rq, "Transfer-Encoding");
+    if (te && s.clen) {
+        resp_problem(rs, 400, NULL, "A body framed both by Content-Length and Transfer-Encoding.");
+        return false;
+    }
+    if (te && strcasecmp(te, "chunked") != 0) {
+        resp_problem(rs, 501, NULL, "Only the chunked transfer coding is supported.");
+        return false;
+    }
+    return true;
+}
+
 bool http_has_body(struct req *rq)
 {
     if (req_header(rq, "Transfer-Encoding")) return true;

@@ -65,6 +65,9 @@ check "DELETE takes dns (a write with a DNS policy)" 200 "$STATUS"
 st=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$BASE/api/v1/session?next=/" -H 'Content-Type: application/json'      --data-binary "$(jq -cn --arg p "$ADMIN_PASS" '{username:"admin",password:$p}')")
 check "POST /session?next=/ -> 400" 400 "$st"
 
+# ---- request framing: NUL bytes, repeated headers, transfer codings, a long chunked body ----
+attack framing
+
 # ---- 5. anyone can make libmicrohttpd log: it is rate-limited and summarised ----
 before=$(wc -l <"$T_DIR/sipcfgd.log")
 attack logflood

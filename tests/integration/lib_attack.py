@@ -404,7 +404,62 @@ def scenario_logflood():
         fail("at least 500 half-sent requests in 4 s", str(made[0]))
 
 
-SCENARIOS = {"digest": scenario_digest, "ratelimit": scenario_ratelimit, "slowloris": scenario_slowloris,
+# ---- request framing ("also wrong, smaller") ----
+def raw_exchange(data, wait=5.0, src="127.0.0.1"):
+    s = raw_conn(src)
+    try:
+        s.sendall(data)
+        return status_line(s, wait)
+    finally:
+        s.close()
+
+
+def scenario_framing():
+    cases = [
+        ("a raw NUL in the path (/index.html\\0.png)",
+         b"GET /index.html\x00.png HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", "400"),
+        ("a raw NUL in Host (localhost\\0.evil)",
+         b"GET / HTTP/1.1\r\nHost: localhost\x00.evil\r\n\r\n", "400"),
+        ("a raw NUL in another header",
+         b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: a\x00b\r\n\r\n", "400"),
+        ("two Host headers",
+         b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil.example\r\n\r\n", "400"),
+        ("two Content-Length headers",
+         b"POST /api/v1/session HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+         b"Content-Length: 2\r\nContent-Length: 2\r\n\r\n{}", "400"),
+        ("two Content-Type headers",
+         b"POST /api/v1/session HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+         b"Content-Type: text/plain\r\nContent-Length: 2\r\n\r\n{}", "400"),
+        ("Transfer-Encoding: gzip, answered at once",
+         b"POST /api/v1/session HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+         b"Transfer-Encoding: gzip\r\n\r\n", "501"),
+    ]
+    for name, data, want in cases:
+        t0 = time.monotonic()
+        got = raw_exchange(data, 3.0)
+        took = time.monotonic() - t0
+        check(f"{name} -> {want}", want, got if took < 3.0 else f"{got} after {took:.1f} s")
+    # the page itself is still served with an ordinary request
+    check("a clean request still gets the page", "200",
+          raw_exchange(b"GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"))
+    # A chunked body of 400 KiB: 413, not a reset.
+    s = raw_conn("127.0.0.1")
+    try:
+        s.sendall(b"POST /api/v1/session HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\n")
+        chunk = b"a" * 16384
+        for _ in range(25):
+            s.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+        s.sendall(b"0\r\n\r\n")
+        got = status_line(s, 10.0)
+    except OSError as e:
+        got = f"error {e}"
+    finally:
+        s.close()
+    check("a 400 KiB chunked body -> 413, not a reset", "413", got)
+
+
+SCENARIOS = {"framing": scenario_framing, "digest": scenario_digest, "ratelimit": scenario_ratelimit, "slowloris": scenario_slowloris,
              "logflood": scenario_logflood}
 
 if __name__ == "__main__":

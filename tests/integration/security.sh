@@ -206,6 +206,13 @@ check "Origin: null -> 403" 403 "$STATUS"
 sreq PATCH "/api/v1/lines/1?dns=skip" -H 'Content-Type: application/json' -H 'Sec-Fetch-Site: cross-site' \
   --data-binary '{"label":"Evil"}'
 check "Sec-Fetch-Site: cross-site -> 403" 403 "$STATUS"
+# The Origin must equal ours, not start with it (a prefix match would let these in).
+for o in "http://127.0.0.1:$PORT.evil.example" "http://127.0.0.1:${PORT}0" "http://127.0.0.1:$PORT/" \
+         "http://127.0.0.1:$PORT@evil.example" "https://127.0.0.1:$PORT" "http://127.0.0.1"; do
+  sreq PATCH "/api/v1/lines/1?dns=skip" -H 'Content-Type: application/json' -H "Origin: $o" \
+    --data-binary '{"label":"Evil"}'
+  check "Origin: $o -> 403" 403 "$STATUS"
+done
 sreq PATCH "/api/v1/lines/1?dns=skip" -H 'Content-Type: application/json' -H "Origin: http://127.0.0.1:$PORT" \
   --data-binary '{"label":"Same"}'
 check "a write from the page's own origin is fine" 200 "$STATUS"

@@ -205,6 +205,9 @@ static const char *fixed_args[] = {
     "--srv-host=_sip._udp.looptarget.test,loopback.test,5060,10,0",
     "--host-record=loopback.test,127.0.0.1",
     "--host-record=backup-same.test,192.0.2.11",
+    /* TTLs of their own (issue 7: the cache's expiry and its 300 s cap) */
+    "--host-record=ttl1.test,192.0.2.61,2001:db8::61,1",
+    "--host-record=ttlbig.test,192.0.2.62,2001:db8::62,9999",
 };
 
 static int start_dnsmasq(void)
@@ -809,6 +812,47 @@ static void test_cache_answers_repeat(void **state)
     dns_free(d);
 }
 
+/* An entry is served only while its TTL lasts: a 1 s record, checked, then
+ * checked again after 1.5 s, costs a new query (issue 7: no test used to
+ * outlive a TTL, so a cache serving expired entries passed). */
+static void test_cache_expires_with_ttl(void **state)
+{
+    (void)state;
+    struct dns *d = new_dns(dns_servers, 2000);
+    struct dns_result *r = check(d, "ttl1.test", 0, TRANSPORT_AUTO, false);
+    assert_int_equal(r->status, DNS_OK);
+    assert_false(r->from_cache);
+    assert_true(r->ttl <= 1);
+    dns_result_free(r);
+    unsigned long q = dns_queries_sent(d);
+    struct timespec pause = {1, 500 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    r = check(d, "ttl1.test", 0, TRANSPORT_AUTO, false);
+    assert_int_equal(r->status, DNS_OK);
+    assert_false(r->from_cache);
+    assert_true(dns_queries_sent(d) > q);
+    dns_result_free(r);
+    dns_free(d);
+}
+
+/* A record with a TTL of 9999 s is kept at most 300 s: the cached answer
+ * says so (its ttl is what is left of the capped lifetime). */
+static void test_cache_caps_ttl_at_300(void **state)
+{
+    (void)state;
+    struct dns *d = new_dns(dns_servers, 2000);
+    struct dns_result *r = check(d, "ttlbig.test", 0, TRANSPORT_AUTO, false);
+    assert_int_equal(r->status, DNS_OK);
+    assert_false(r->from_cache);
+    assert_int_equal(r->ttl, 9999);                 /* the answer as DNS gave it */
+    dns_result_free(r);
+    r = check(d, "ttlbig.test", 0, TRANSPORT_AUTO, false);
+    assert_true(r->from_cache);
+    assert_true(r->ttl >= 299 && r->ttl <= 300);
+    dns_result_free(r);
+    dns_free(d);
+}
+
 static void test_identical_checks_share_queries(void **state)
 {
     (void)state;
@@ -967,6 +1011,8 @@ int main(void)
         cmocka_unit_test(test_many_checks_at_once),
         cmocka_unit_test(test_capped_checks_wait_their_turn),
         cmocka_unit_test(test_cache_answers_repeat),
+        cmocka_unit_test(test_cache_expires_with_ttl),
+        cmocka_unit_test(test_cache_caps_ttl_at_300),
         cmocka_unit_test(test_identical_checks_share_queries),
         cmocka_unit_test(test_free_completes_pending),
         cmocka_unit_test(test_loopback_target_warns),

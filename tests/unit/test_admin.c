@@ -53,6 +53,18 @@ static void test_matches(void **state)
     assert_false(admin_password_matches("S3cr3t-XYZ", ""));
     assert_false(admin_password_matches("S3cr3t-XYZ", NULL));
     assert_false(admin_password_matches("S3cr3t-XYZ", "not hex"));
+    /* A stored hash that differs only in its last (or first) hex digit does
+     * not match: the whole hash is compared, not a prefix (issue 7). */
+    char near[sizeof HA1_S3CR3T];
+    for (size_t at = 0; at < 2; at++) {
+        memcpy(near, HA1_S3CR3T, sizeof near);
+        size_t i = at ? 0 : strlen(near) - 1;
+        near[i] = near[i] == '0' ? '1' : '0';
+        assert_false(admin_password_matches("S3cr3t-XYZ", near));
+    }
+    memcpy(near, HA1_S3CR3T, sizeof near);
+    near[32] = near[32] == '0' ? '1' : '0';          /* the second half */
+    assert_false(admin_password_matches("S3cr3t-XYZ", near));
 }
 
 static const char *check(const char *pw)

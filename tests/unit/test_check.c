@@ -71,6 +71,11 @@ static void test_text(void **state)
         {"a\x7f", 0, "control_character"},
         {"a\xc2\x85", 0, "control_character"},            /* U+0085 NEL (C1) */
         {"a\0b", 3, "control_character"},                 /* NUL inside */
+        {"Office\xe2\x80\xae" "fdp.exe", 0, "invisible_character"},   /* U+202E RLO */
+        {"a\xe2\x80\x8b" "b", 0, "invisible_character"},        /* U+200B zero width space */
+        {"a\xe2\x80\x8d" "b", 0, "invisible_character"},        /* U+200D ZWJ */
+        {"\xe2\x81\xa6x\xe2\x81\xa9", 0, "invisible_character"}, /* U+2066/2069 isolates */
+        {"\xef\xbb\xbfOffice", 0, "invisible_character"},       /* U+FEFF BOM */
         {"\xc0\xaf", 0, "invalid_utf8"},                  /* overlong '/' */
         {"\xe0\x80\xaf", 0, "invalid_utf8"},              /* overlong 3-byte */
         {"\xf0\x80\x80\xaf", 0, "invalid_utf8"},          /* overlong 4-byte */
@@ -317,6 +322,19 @@ static void test_warnings(void **state)
             assert_string_equal(warns.item[i].message,
                                 "registrar is the same server as proxy: leave registrar empty "
                                 "(null) and the proxy registers the line");
+
+    /* A broadcast or multicast address is no server (issue 7). */
+    line_defaults(&l);
+    diag_init(&warns);
+    set_server(&l, SF_PROXY, "255.255.255.255");
+    set_server(&l, SF_OUTBOUND_PROXY, "224.0.1.75");
+    set_server(&l, SF_BACKUP_PROXY, "[ff02::1]:5060");
+    set_server(&l, SF_REGISTRAR, "192.0.2.255");
+    assert_int_equal(check_line(&l, "lines[0]", &errs, &warns), 0);
+    assert_true(has(&warns, "lines[0].proxy.host", "not_unicast"));
+    assert_true(has(&warns, "lines[0].outbound_proxy.host", "not_unicast"));
+    assert_true(has(&warns, "lines[0].backup_proxy.host", "not_unicast"));
+    assert_false(has(&warns, "lines[0].registrar.host", "not_unicast"));   /* a unicast literal */
 
     /* Without a registrar the proxy registers: a backup registrar equal to it adds nothing. */
     line_defaults(&l);

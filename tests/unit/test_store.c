@@ -231,6 +231,41 @@ static void test_commit_alternates_banks(void **state)
     kv_free(empty);
 }
 
+/* Each step of a commit is durable before the next (API.md section 8):
+ * erase, sync, payload, sync, header fields, sync, magic, sync. The hook
+ * sees every erase and program with the number of syncs so far (issue 7: a
+ * commit missing the sync before the magic passed every other test). */
+struct sync_log {
+    unsigned n;
+    unsigned long long at[64];
+};
+
+static void log_syncs(struct flash *fl, void *arg)
+{
+    struct sync_log *l = arg;
+    if (l->n < 64) l->at[l->n++] = flash_syncs(fl);
+}
+
+static void test_commit_syncs_each_step(void **state)
+{
+    struct rig *r = *state;
+    struct store_info info;
+    for (int round = 0; round < 3; round++) {   /* both banks, and a bank written before */
+        struct sync_log l = {0};
+        unsigned long long s0 = flash_syncs(r->fl);
+        flash_set_hook(r->fl, log_syncs, &l);
+        assert_int_equal(store_commit(r->st, round == 1 ? r->b : r->a, NULL, &info), 0);
+        flash_set_hook(r->fl, NULL, NULL);
+        assert_true(l.n >= 4);                  /* >= 1 erase, then 3 programs */
+        for (unsigned i = 0; i + 3 < l.n; i++)
+            assert_int_equal(l.at[i], s0);      /* erases, nothing synced in between */
+        assert_int_equal(l.at[l.n - 3], s0 + 1);   /* payload after the erase's sync */
+        assert_int_equal(l.at[l.n - 2], s0 + 2);   /* header fields after the payload's */
+        assert_int_equal(l.at[l.n - 1], s0 + 3);   /* the magic after the fields' */
+        assert_int_equal(flash_syncs(r->fl), s0 + 4);  /* and the magic made durable */
+    }
+}
+
 /* The bytes on flash are exactly the documented layout (what a SIP core in
  * another language will parse). */
 static void test_bank_layout(void **state)
@@ -785,6 +820,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, rig_setup, rig_teardown)
     const struct CMUnitTest mem[] = {
         T(test_blank_image),
+        T(test_commit_syncs_each_step),
         T(test_commit_alternates_banks),
         T(test_bank_layout),
         T(test_unchanged_commit_writes_nothing),
