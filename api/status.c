@@ -52,5 +52,20 @@ void status_get(struct req *rq, struct resp *rs)
         resp_problem(rs, 500, NULL, "out of memory");
         return;
     }
+    /* A bank that held a finished commit and no longer validates (a bit
+     * flip): said here, with whether the store fell back a generation. */
+    json_t *st = json_object_get(out, "store");
+    if (info.damaged_bank >= 0 && st) {
+        char msg[200];
+        snprintf(msg, sizeof msg,
+                 info.rolled_back
+                     ? "bank %d held a newer configuration (generation %u) and is damaged: the "
+                       "previous generation is in use; save again to store a good copy"
+                     : "bank %d (generation %u, the spare) is damaged; the next save rewrites it",
+                 info.damaged_bank, (unsigned)info.seq[info.damaged_bank]);
+        json_object_set_new(st, "damaged_bank", json_integer(info.damaged_bank));
+        json_object_set_new(st, "rolled_back", json_boolean(info.rolled_back));
+        json_object_set_new(st, "warning", json_string(msg));
+    }
     resp_json(rs, 200, out);
 }

@@ -279,6 +279,14 @@ static void fill_info(struct store *st, const struct scan *s, struct store_info 
         info->saved_at = s->bk[s->active].saved_at;
     }
     info->capacity = st->capacity;
+    info->damaged_bank = -1;
+    for (int b = 0; b < 2; b++) {
+        if (s->bk[b].valid || !s->bk[b].written)
+            continue;
+        info->damaged_bank = b;
+        info->rolled_back = s->active >= 0 && s->active != b &&
+                            store_seq_newer(s->bk[b].seq, s->bk[s->active].seq);
+    }
 }
 
 /* A shared lock keeps a reader from parsing a bank mid-commit; the format would

@@ -36,6 +36,12 @@ struct store_info {
     uint32_t erase_count[2];    /* erases of the bank's first block */
     int64_t saved_at;           /* unix seconds of the active bank's commit */
     uint32_t capacity;          /* largest payload a bank holds */
+    /* A bank that finished a commit (its magic is written) but no longer
+     * validates: damaged since (a bit flip). -1 when none. When its sequence
+     * number is newer than the active bank's, the store rolled back to the
+     * previous generation: rolled_back. */
+    int damaged_bank;
+    bool rolled_back;
 };
 
 struct store;

@@ -312,6 +312,11 @@ int main(int argc, char **argv)
             fprintf(stderr, "sipcfgd: WARNING: flash key %s: %s (using the default)\n",
                     errs->item[i].field, errs->item[i].message);
         app.generation = info.generation;
+        if (info.damaged_bank >= 0)
+            fprintf(stderr, "sipcfgd: WARNING: %s: bank %d held a finished commit (generation %u) "
+                            "and is damaged now%s; GET /status says so until the next save\n",
+                    o.flash, info.damaged_bank, (unsigned)info.seq[info.damaged_bank],
+                    info.rolled_back ? ": ROLLED BACK to the previous generation" : "");
     }
     free(errs);
 

@@ -730,6 +730,10 @@ static int cmd_info(const char *path)
     print_bank(&in, 0);
     print_bank(&in, 1);
     printf("capacity: %u bytes per bank\n", (unsigned)in.capacity);
+    if (in.damaged_bank >= 0)
+        printf("WARNING: bank %d held a finished commit (seq %u) and is damaged now%s\n",
+               in.damaged_bank, (unsigned)in.seq[in.damaged_bank],
+               in.rolled_back ? ": the store ROLLED BACK to the previous generation" : "");
     return in.state == STORE_CORRUPT ? 1 : 0;
 }
 

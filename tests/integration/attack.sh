@@ -68,6 +68,8 @@ check "POST /session?next=/ -> 400" 400 "$st"
 # ---- request framing: NUL bytes, repeated headers, transfer codings, a long chunked body ----
 attack framing
 
+api GET /status; active=$(jq -r .store.active_bank <<<"$BODY"); gen=$(jq -r .store.generation <<<"$BODY")
+
 # ---- 5. anyone can make libmicrohttpd log: it is rate-limited and summarised ----
 before=$(wc -l <"$T_DIR/sipcfgd.log")
 attack logflood
@@ -79,6 +81,27 @@ sup=$(sed -n 's/^sipcfgd: libmicrohttpd: \([0-9]*\) similar messages suppressed.
       awk '{s += $1} END {print s + 0}')
 [ "$sup" -ge 100 ] && ok "the log says how many were suppressed ($sup)" \
   || fail "the log says how many similar messages were suppressed" "$sup"
+
+# ---- a bit flip in the active bank: the store falls back a generation, and says so ----
+python3 - "$FLASH" "$active" <<'PY'
+import sys
+p, bank = sys.argv[1], int(sys.argv[2])
+b = bytearray(open(p, 'rb').read())
+b[bank * 64 * 4096 // 2 + 40] ^= 0x04          # one bit of the active bank's payload
+open(p, 'wb').write(b)
+PY
+mv "$T_DIR/sipcfgd.log" "$T_DIR/sipcfgd.1.log"
+start_daemon || fail "restart after the bit flip"
+api GET /status
+check_json "after a bit flip /status names the damaged bank" '.store.damaged_bank' "$active"
+check_json "... says it rolled back" '.store.rolled_back' true
+check_json "... to the previous generation" '.store.generation' "$((gen - 1))"
+grep -q "WARNING: .*bank $active .*damaged.*ROLLED BACK" "$T_DIR/sipcfgd.log" \
+  && ok "the daemon logs the rollback" || fail "the daemon logs the rollback" "$(cat "$T_DIR/sipcfgd.log")"
+"$SIPCFG" --flash "$FLASH" info >"$T_DIR/info" 2>&1
+grep -q "ROLLED BACK" "$T_DIR/info" && ok "sipcfg info says so" || fail "sipcfg info says so" "$(cat "$T_DIR/info")"
+stop_daemon
+cat "$T_DIR/sipcfgd.1.log" >>"$T_DIR/sipcfgd.log"
 
 if grep -q 'Sanitizer\|runtime error' "$T_DIR/sipcfgd.log"; then
   fail "no sanitizer report" "$(grep -m3 'Sanitizer\|runtime error' "$T_DIR/sipcfgd.log")"

@@ -356,6 +356,11 @@ static void flip_bank(struct rig *r, int bank, const struct kv *other_cfg, size_
             fail_msg("bank %d bit %zu flipped: did not fall back", bank, bit);
         assert_int_equal(info.active_bank, 1 - bank);
         assert_false(info.valid[bank]);
+        if (bit >= STORE_HEADER_SIZE * 8) {
+            /* a finished commit damaged since: reported, and a rollback when it was the newer */
+            assert_int_equal(info.damaged_bank, bank);
+            assert_int_equal(info.rolled_back, bank == 1);
+        }
         kv_free(got);
         r->img2[off] = r->img[off];
         tried++;
