@@ -212,7 +212,7 @@ static const char *parse_digest(const char *p, struct digest_params *d)
         p++;
         while (*p == ' ' || *p == '\t') p++;
         size_t f = 0;
-        while (f < sizeof names / sizeof names[0] && strcmp(key, names[f])) f++;
+        while (f < sizeof names / sizeof names[0] && strcmp(key, names[f]) != 0) f++;
         if (f == sizeof names / sizeof names[0]) return "unknown parameter";
         if (d->seen & (1u << f)) return "a parameter is repeated";
         d->seen |= 1u << f;

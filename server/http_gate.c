@@ -288,7 +288,7 @@ static bool query_check(struct req *rq, struct resp *rs)
         /* The name as sent, printable, for the answer. */
         size_t k = 0;
         for (size_t i = 0; i < nlen && k + 4 < sizeof shown; i++)
-            shown[k++] = q[i] > 0x20 && q[i] < 0x7f ? q[i] : '?';
+            shown[k++] = (char)(q[i] > 0x20 && q[i] < 0x7f ? q[i] : '?');
         if (nlen > k) { memcpy(shown + k, "...", 3); k += 3; }
         shown[k] = '\0';
         const char *m = rq->route->method;
