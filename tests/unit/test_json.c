@@ -111,6 +111,26 @@ static void test_defaults_json(void **state)
     json_decref(j);
 }
 
+/* api/lines.c keeps a line's JSON and ETag while the bytes before
+ * `resolved` stay the same: the last DNS answers must not show in the JSON. */
+static void test_json_ignores_resolved(void **state)
+{
+    (void)state;
+    struct line l;
+    line_defaults(&l);
+    json_t *j = line_to_json(&l, 1);
+    char *before = dump(j);
+    json_decref(j);
+    for (int f = 0; f < SF_COUNT; f++)
+        snprintf(l.resolved[f], sizeof l.resolved[f], "udp:192.0.2.%d:5060", f + 1);
+    j = line_to_json(&l, 1);
+    char *after = dump(j);
+    json_decref(j);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+}
+
 static void test_api_example_round_trip(void **state)
 {
     (void)state;
@@ -655,6 +675,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_syntax_errors),
         cmocka_unit_test(test_defaults_json),
+        cmocka_unit_test(test_json_ignores_resolved),
         cmocka_unit_test(test_api_example_round_trip),
         cmocka_unit_test(test_full_line_round_trip),
         cmocka_unit_test(test_password_semantics),
