@@ -194,9 +194,16 @@ int api_commit(struct app *app, struct resp *rs, const struct config *next, unsi
         resp_problem(rs, 409, NULL,
                     "the configuration in flash was changed by someone else meanwhile; "
                     "read it again and retry");
-    } else if (rc == -ENOSPC) {
+    } else if (rc == -EFBIG) {
         resp_problem(rs, 507, NULL,
                     "the configuration does not fit in a flash bank; nothing was stored");
+    } else if (rc == -ENOSPC || rc == -EDQUOT) {
+        resp_problem(rs, 507, NULL,
+                    "no space left on the disk that holds the flash image; "
+                    "the previous configuration is kept");
+    } else if (rc == -EROFS) {
+        resp_problem(rs, 507, NULL,
+                    "the flash image is read-only; the previous configuration is kept");
     } else if (rc == -EIO || rc == -EPERM) {
         char why[160];
         snprintf(why, sizeof why, "writing flash failed (%s); the previous configuration is kept",

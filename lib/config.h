@@ -60,7 +60,7 @@ int config_load(struct store *st, unsigned nlines, struct config *c, struct kv *
  * generation is still *expect (NULL: whatever it is). Lines the image holds
  * above c->nlines stay as they are (a daemon started with --lines 4 must not
  * erase lines 5 and 6). Returns what store_commit returns: 0 written, 1
- * unchanged, -ESTALE, -ENOSPC, -EIO, -EPERM, or -ENOMEM. */
+ * unchanged, -ESTALE, -EFBIG, -ENOSPC, -EIO, -EPERM, or -ENOMEM. */
 int config_commit(struct store *st, const struct config *c, const uint32_t *expect,
                   struct store_info *info);
 /* What differs between two configurations, as bits: CONFIG_DIFF_SETTINGS is a

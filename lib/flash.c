@@ -299,8 +299,10 @@ int flash_open(const char *path, bool create, unsigned nblocks, struct flash **o
 
     bool readonly = false;
     int fd = open(path, O_RDWR | O_CLOEXEC);
-    if (fd < 0 && (errno == EACCES || errno == EROFS) && !create) {
-        /* A reader without write permission (the SIP core) may still read. */
+    if (fd < 0 && (errno == EACCES || errno == EROFS)) {
+        /* An image that exists but cannot be written (the SIP core without
+         * write permission, a file system mounted read-only) is still read;
+         * every program or erase then answers -EROFS. */
         fd = open(path, O_RDONLY | O_CLOEXEC);
         readonly = fd >= 0;
     }

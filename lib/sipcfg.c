@@ -185,7 +185,10 @@ const char *sipcfg_strerror(int err)
     case -ENOMEM: return "out of memory";
     case -ERANGE: return "no such line";
     case -ESTALE: return "the configuration was changed by someone else meanwhile";
-    case -ENOSPC: return "the configuration does not fit in a flash bank";
+    case -EFBIG: return "the configuration does not fit in a flash bank";
+    case -ENOSPC: return "no space left on the disk that holds the flash image";
+    case -EROFS: return "the flash image is read-only";
+    case -EDQUOT: return "the disk quota for the flash image is used up";
     case -EINVAL: return "invalid argument";
     case -EPERM: return "flash refused the write (bit set without erase)";
     case -EACCES: return "permission denied";

@@ -392,7 +392,7 @@ int store_commit(struct store *st, const struct kv *kv, const uint32_t *expect_g
         return rc;
     if (len > st->capacity) {
         free(payload);
-        return -ENOSPC;
+        return -EFBIG; /* -ENOSPC stays the file system's: a full disk is another story */
     }
 
     /* The lock spans the re-read and the write, so a commit from another

@@ -61,7 +61,7 @@ int store_load(struct store *st, struct kv **out, struct store_info *info);
 
 /* Commits kv. With expect_generation non-NULL, refuses with -ESTALE when the
  * stored generation is no longer that one (someone else committed meanwhile).
- * Returns 0 written, 1 unchanged (nothing erased or written), -ESTALE, -ENOSPC
+ * Returns 0 written, 1 unchanged (nothing erased or written), -ESTALE, -EFBIG (too big for a bank), -ENOSPC (disk full)
  * (payload too large), -EIO / -EPERM (flash failed: the old configuration stays).
  * Success is reported only after the header is durable. */
 int store_commit(struct store *st, const struct kv *kv, const uint32_t *expect_generation,

@@ -18,6 +18,7 @@
 #include "api.h"
 #include "auth.h"
 #include "http.h"
+#include "sipcfg.h"
 #include "text.h"
 
 #ifndef SIPCFG_VERSION
@@ -288,7 +289,7 @@ int main(int argc, char **argv)
         free(cert);
         free(key);
         fprintf(stderr, "sipcfgd: --flash: %s: %s\n", o.flash,
-                rc == -EBADMSG ? "not a sipcfg flash image (left untouched)" : strerror(-rc));
+                rc == -EBADMSG ? "not a sipcfg flash image (left untouched)" : sipcfg_strerror(rc));
         return 1;
     }
     struct store_info info = {0};

@@ -406,7 +406,14 @@ static int read_only_checks(const char *path)
     bad |= flash_lock_shared(fl) != 0;
     flash_unlock(fl);
     flash_close(fl);
-    bad |= flash_open(path, true, 0, &fl) != -EACCES;   /* a writer is told */
+    /* A writer gets the image to read (sipcfgd serves it) and is told at
+     * its first program or erase. */
+    if (flash_open(path, true, 0, &fl) != 0)
+        return 3;
+    bad |= flash_read(fl, 5, &z, 1) != 0 || z != 0x42;
+    bad |= flash_prog(fl, 5, &z, 1) != -EROFS;
+    bad |= flash_erase(fl, 1) != -EROFS;
+    flash_close(fl);
     return bad ? 2 : 0;
 }
 
