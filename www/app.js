@@ -408,7 +408,9 @@ function describe(i, r) {
   i.setAttribute('aria-describedby', ids.join(' '));
 }
 
-const isLocked = (st, name) => Array.isArray(st.saved.locked) && st.saved.locked.indexOf(name) >= 0;
+// The API names the password 'password_set' in 'locked' and 'provenance' (it never returns a 'password').
+const apiName = (name) => (name === 'password' ? 'password_set' : name);
+const isLocked = (st, name) => Array.isArray(st.saved.locked) && st.saved.locked.indexOf(apiName(name)) >= 0;
 
 function fill(st, line) {
   st.saved = line;
@@ -431,7 +433,7 @@ function fill(st, line) {
     const r = st.rows[f.name];
     const locked = isLocked(st, f.name);
     for (const x of inputsOf(st, f.name)) x.disabled = locked;
-    const p = line.provenance && line.provenance[f.name];
+    const p = line.provenance && line.provenance[apiName(f.name)];
     const bits = [];
     if (p && p.source && p.source !== 'default') {
       bits.push('Set by ' + (SOURCES[p.source] || p.source) + (p.at ? ' on ' + String(p.at).slice(0, 10) : '') + '.');

@@ -423,30 +423,40 @@ describe('the settings page does the whole job', () => {
     assert.doesNotMatch(await out.innerText(), /lines\[/);
   });
 
-  it('shows provenance and locks when a line carries them', async () => {
-    // The daemon adds these fields (API.md section 2) as provisioning lands;
-    // here the answer is given them so that the page's rendering is tested either way.
-    const withMeta = (l) => (l.line !== 1 ? l : Object.assign(l, {
-      provenance: { label: { source: 'provisioning', at: '2026-11-28T10:00:00Z' } }, locked: ['proxy', 'password'] }));
-    await page.route(/\/api\/v1\/lines(\/1)?$/, async (route) => {
-      const res = await route.fetch();
-      const body = await res.json();
-      if (body.lines) body.lines.forEach(withMeta); else withMeta(body);
-      await route.fulfill({ response: res, json: body });
-    });
+  it('shows provenance and locks that provisioning stored', async () => {
+    // Provisioning (PUT /config over digest) locks line 1's proxy and password
+    // and sets its label; the page must show who set what and keep locked
+    // fields read-only. Every line is sent back as it is, so nothing else changes.
+    const cfg = await digest(daemon.base, 'GET', '/config');
+    assert.equal(cfg.status, 200, cfg.text);
+    const put = (lock, label) => {
+      const lines = cfg.json.lines.map((l) => {
+        const o = { ...l };
+        delete o.provenance;
+        if (l.line === 1) Object.assign(o, { label, locked: lock, proxy: l.proxy || '192.0.2.10' });
+        return o;
+      });
+      return digest(daemon.base, 'PUT', '/config?dns=skip', { format: 1, lines });
+    };
+    const locked = await put(['proxy', 'password_set'], 'Provisioned');
+    assert.equal(locked.status, 200, locked.text);
+    const today = new Date().toISOString().slice(0, 10);
     await page.reload();
     await page.locator('#lines').waitFor({ state: 'visible' });
     await page.locator('#tab-1').click();
-    assert.equal(await page.locator('#l1-label-note').textContent(), 'Set by provisioning on 2026-11-28.');
+    assert.equal(await page.locator('#l1-label-note').textContent(), `Set by provisioning on ${today}.`);
     assert.match(await page.locator('#l1-proxy-note').textContent(), /Locked: only provisioning can change it/);
     assert.equal(await page.locator('#l1-proxy').isDisabled(), true);
     assert.equal(await page.locator('#l1-proxy-port').isDisabled(), true);
     assert.equal(await page.locator('#l1-label').isDisabled(), false);
-    assert.equal(await panel(1).locator('[data-field=password] button', { hasText: 'Replace' }).isVisible(), false);
+    assert.equal(await panel(1).locator('[data-field=password] button', { hasText: 'Replace' }).isVisible(), false,
+      'a locked password offers no Replace');
     assert.ok((await page.locator('#l1-proxy').getAttribute('aria-describedby')).includes('l1-proxy-note'));
-    await page.unroute(/\/api\/v1\/lines(\/1)?$/);
+    const unlocked = await put([], 'Provisioned');
+    assert.equal(unlocked.status, 200, unlocked.text);
     await page.reload();
     await page.locator('#lines').waitFor({ state: 'visible' });
+    await page.locator('#tab-1').click();
     assert.equal(await page.locator('#l1-proxy').isDisabled(), false, 'without locks, nothing is locked');
   });
 
