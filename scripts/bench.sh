@@ -25,8 +25,8 @@ for t in bare_mhd fsync_floor; do
 done
 # The bare responder gets sipcfgd's own per-connection pool: the yardstick is
 # sipcfgd's HTTP server with a trivial handler, nothing else.
-pool=$(awk '/^#define HTTP_CONN_MEMORY /{ if (match($0, /[0-9]+ \* 1024/)) print substr($0, RSTART, RLENGTH) * 1 * 1024 }' server/http.c)
-[ -n "$pool" ] || { echo "bench: cannot read HTTP_CONN_MEMORY from server/http.c" >&2; exit 1; }
+pool=$(cat server/*.h server/*.c | awk '/^#define HTTP_CONN_MEMORY /{ if (match($0, /[0-9]+ \* 1024/)) { split(substr($0, RSTART, RLENGTH), n, " "); print n[1] * 1024 } }')
+[ -n "$pool" ] || { echo "bench: cannot read HTTP_CONN_MEMORY from server/" >&2; exit 1; }
 
 die() { echo "bench: $*" >&2; exit 1; }
 fig=()        # the table: "name|value|goal|verdict"
