@@ -4,11 +4,6 @@
 source "$(dirname "$0")/../integration/lib.sh"
 
 IMG=$T_DIR/phone.img
-run() {  # run ARGS...: sets OUT, ERR, RC
-  "$SIPCFG" "$@" >"$T_DIR/out" 2>"$T_DIR/err"
-  RC=$?
-  OUT=$(cat "$T_DIR/out"); ERR=$(cat "$T_DIR/err")
-}
 has()    { case "$2" in *"$3"*) ok "$1";; *) fail "$1" "no '$3' in: $2";; esac; }
 hasnot() { case "$2" in *"$3"*) fail "$1" "'$3' in: $2";; *) ok "$1";; esac; }
 

@@ -2,11 +2,6 @@
 source "$(dirname "$0")/../integration/lib.sh"
 
 IMG=$T_DIR/phone.img
-run() {  # run ARGS...: sets OUT, ERR, RC
-  "$SIPCFG" "$@" >"$T_DIR/out" 2>"$T_DIR/err"
-  RC=$?
-  OUT=$(cat "$T_DIR/out"); ERR=$(cat "$T_DIR/err")
-}
 sum() { sha256sum "$1" | cut -c1-64; }
 
 # --- a missing image: every reading command says so, exit 1, nothing created

@@ -4,10 +4,6 @@
 # claims but does not carry, --dry-run, --dns, and the targets of IP literals.
 source "$(dirname "$0")/../integration/lib.sh"
 EX=$SIPCFG_TOP/examples
-run() {  # run ARGS...: sets OUT, ERR, RC
-  "$SIPCFG" "$@" >"$T_DIR/out" 2>"$T_DIR/err"
-  RC=$?; OUT=$(cat "$T_DIR/out"); ERR=$(cat "$T_DIR/err")
-}
 has() { case "$2" in *"$3"*) ok "$1" ;; *) fail "$1" "'$3' not in: $2" ;; esac; }
 sum() { sha256sum "$1" | cut -c1-64; }
 A=$T_DIR/a.img B=$T_DIR/b.img C=$T_DIR/c.img

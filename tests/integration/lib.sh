@@ -122,6 +122,12 @@ json_api() {
 # The last response's header (curl --digest writes the 401 challenge's headers first).
 header() { grep -i "^$1:" "$T_DIR/headers" | tail -1 | sed 's/^[^:]*: *//; s/\r$//'; }
 
+# run ARGS...: the CLI ($SIPCFG) as a script uses it; sets OUT, ERR and RC.
+run() {
+  "$SIPCFG" "$@" >"$T_DIR/out" 2>"$T_DIR/err"
+  RC=$?
+  OUT=$(cat "$T_DIR/out"); ERR=$(cat "$T_DIR/err")
+}
 ok()   { T_PASS=$((T_PASS + 1)); echo "ok - $1"; }
 fail() { T_FAIL=$((T_FAIL + 1)); echo "not ok - $1"; [ $# -gt 1 ] && echo "#   $2"; return 0; }
 # check NAME EXPECTED ACTUAL
