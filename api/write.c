@@ -15,6 +15,7 @@
 #include "check.h"
 #include "hostport.h"
 #include "provenance.h"
+#include "sipcfg.h"
 
 /* ---- resolved values ---- */
 
@@ -194,20 +195,12 @@ int api_commit(struct app *app, struct resp *rs, const struct config *next, unsi
         resp_problem(rs, 409, NULL,
                     "the configuration in flash was changed by someone else meanwhile; "
                     "read it again and retry");
-    } else if (rc == -EFBIG) {
-        resp_problem(rs, 507, NULL,
-                    "the configuration does not fit in a flash bank; nothing was stored");
-    } else if (rc == -ENOSPC || rc == -EDQUOT) {
-        resp_problem(rs, 507, NULL,
-                    "no space left on the disk that holds the flash image; "
-                    "the previous configuration is kept");
-    } else if (rc == -EROFS) {
-        resp_problem(rs, 507, NULL,
-                    "the flash image is read-only; the previous configuration is kept");
-    } else if (rc == -EIO || rc == -EPERM) {
+    } else if (rc == -EFBIG || rc == -ENOSPC || rc == -EDQUOT || rc == -EROFS || rc == -EIO ||
+               rc == -EPERM) {
+        /* The words are the reader library's, so the API, the CLI and a SIP
+         * core say the same thing about the same storage failure. */
         char why[160];
-        snprintf(why, sizeof why, "writing flash failed (%s); the previous configuration is kept",
-                 strerror(-rc));
+        snprintf(why, sizeof why, "%s; the previous configuration is kept", sipcfg_strerror(rc));
         resp_problem(rs, 507, NULL, why);
     } else {
         resp_problem(rs, 500, NULL, "the configuration could not be encoded for flash");
