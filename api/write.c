@@ -362,7 +362,7 @@ static bool refused_locked(struct resp *rs, const struct line *old, const struct
     for (size_t i = 0; errs && i < line_nfields; i++) {
         if (!(bits & (UINT32_C(1) << i)))
             continue;
-        const char *name = line_fields[i].json, *by = prov_source_name(old->lock[i].source);
+        const char *name = line_field_member(&line_fields[i]), *by = prov_source_name(old->lock[i].source);
         char at[PROV_TIME_LEN + 1], msg[DIAG_MESSAGE_MAX];
         prov_time_format(old->lock[i].at, at);
         by = by ? by : "default";

@@ -377,23 +377,6 @@ int server_from_json(const json_t *v, struct server *out, const char *field, str
 
 /* ---- lines ----------------------------------------------------------- */
 
-/* A field's name in "provenance" and "locked": its member in the line object,
- * so the password is "password_set" there too and no object the API returns
- * ever has a member named "password" (API.md section 2: write-only). */
-static const char *prov_name(const struct field_desc *d)
-{
-    return d->type == FT_PASSWORD ? "password_set" : d->json;
-}
-
-/* The row a name in "provenance" or "locked" stands for (the JSON name, or
- * "password_set" for the password). */
-static const struct field_desc *prov_row(const char *name)
-{
-    if (name && strcmp(name, "password_set") == 0)
-        name = "password";
-    return line_field(name);
-}
-
 static json_t *prov_to_json(const struct prov *p)
 {
     char at[PROV_TIME_LEN + 1];
@@ -410,9 +393,9 @@ static int provenance_to_json(json_t *o, const struct line *l)
     json_t *prov = json_object(), *locked = json_array();
     int rc = prov && locked ? 0 : -1;
     for (size_t i = 0; i < line_nfields && rc == 0; i++) {
-        rc = json_object_set_new(prov, prov_name(&line_fields[i]), prov_to_json(&l->prov[i]));
+        rc = json_object_set_new(prov, line_field_member(&line_fields[i]), prov_to_json(&l->prov[i]));
         if (rc == 0 && (l->locked & (UINT32_C(1) << i)))
-            rc = json_array_append_new(locked, json_string(prov_name(&line_fields[i])));
+            rc = json_array_append_new(locked, json_string(line_field_member(&line_fields[i])));
     }
     if (rc == 0) {
         rc = json_object_set_new(o, "provenance", prov);
@@ -515,7 +498,7 @@ static void locked_from_json(const json_t *m, struct line *out, const char *path
     json_array_foreach(m, i, v) {
         char item[DIAG_FIELD_MAX + 24];
         snprintf(item, sizeof item, "%s[%zu]", path, i);
-        const struct field_desc *d = json_is_string(v) ? prov_row(json_string_value(v)) : NULL;
+        const struct field_desc *d = json_is_string(v) ? line_field_by_member(json_string_value(v)) : NULL;
         if (!json_is_string(v)) {
             diag_add(errs, item, "invalid_type", "a locked field is named by a string, not %s",
                      type_word(v));
@@ -537,7 +520,7 @@ int line_provenance_from_json(const json_t *in, struct line *out)
     json_t *m;
     int taken = 0;
     json_object_foreach((json_t *)prov, key, m) {
-        const struct field_desc *d = prov_row(key);
+        const struct field_desc *d = line_field_by_member(key);
         const char *src = json_string_value(json_object_get(m, "source"));
         const json_t *at = json_object_get(m, "at");
         enum prov_source s;

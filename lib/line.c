@@ -100,6 +100,19 @@ const struct field_desc line_fields[] = {
 };
 const size_t line_nfields = sizeof line_fields / sizeof line_fields[0];
 
+const char *line_field_member(const struct field_desc *d)
+{
+    return d->type == FT_PASSWORD ? "password_set" : d->json;
+}
+
+const struct field_desc *line_field_by_member(const char *name)
+{
+    for (size_t i = 0; name && i < line_nfields; i++)
+        if (strcmp(line_field_member(&line_fields[i]), name) == 0)
+            return &line_fields[i];
+    return line_field(name);
+}
+
 const struct field_desc *line_field(const char *json_name)
 {
     if (!json_name)

@@ -91,6 +91,12 @@ extern const size_t line_nfields;
 
 /* The row for a JSON name, or NULL. */
 const struct field_desc *line_field(const char *json_name);
+/* A field's name in what the API returns (a line's "provenance" and "locked",
+ * a "locked" error): its member in the line object, so the write-only
+ * password is "password_set" there and no answer has a "password" member. */
+const char *line_field_member(const struct field_desc *d);
+/* The row for such a name (or for the JSON name itself), or NULL. */
+const struct field_desc *line_field_by_member(const char *name);
 /* The row of the struct line member at `offset` (offsetof(struct line, user)), or NULL. */
 const struct field_desc *line_field_at(size_t offset);
 /* JSON / flash name of a server field ("outbound_proxy"). */

@@ -46,6 +46,8 @@ struct login_limiter {
     void *clock_arg;
     struct login_addr a[LOGIN_ADDR_MAX];
     struct login_bucket suspect, clean;
+    char trusted[LOGIN_TRUSTED_MAX][LOGIN_ADDR_LEN];   /* a ring, "" = free */
+    unsigned trusted_next;
     uint64_t salt;
     int64_t seen_epoch;                      /* LOGIN_WINDOW_S periods since 0 */
     uint8_t seen[2][LOGIN_SEEN_BITS / 8];    /* [epoch % 2]: addresses that failed */
@@ -305,6 +307,13 @@ static bool suspect(struct login_limiter *l, const char *addr, int64_t now)
     return ((l->seen[0][b / 8] | l->seen[1][b / 8]) >> (b % 8)) & 1;
 }
 
+static bool trusted(const struct login_limiter *l, const char *addr)
+{
+    for (size_t i = 0; i < LOGIN_TRUSTED_MAX; i++)
+        if (l->trusted[i][0] && !strncmp(l->trusted[i], addr, LOGIN_ADDR_LEN - 1)) return true;
+    return false;
+}
+
 unsigned login_limiter_check(struct login_limiter *l, const char *addr)
 {
     if (!addr) addr = "";
@@ -312,7 +321,7 @@ unsigned login_limiter_check(struct login_limiter *l, const char *addr)
     int64_t now = clock_of(l->now, l->clock_arg);
     struct login_addr *e = addr_find(l, addr);
     unsigned s = e ? locked_for(e, now) : 0;
-    if (!s) {
+    if (!s && !trusted(l, addr)) {
         struct login_bucket *b = suspect(l, addr, now) ? &l->suspect : &l->clean;
         bucket_refill(b, now);
         if (!b->tokens) s = 1;
@@ -361,6 +370,10 @@ void login_limiter_success(struct login_limiter *l, const char *addr)
     pthread_mutex_lock(&l->lock);
     struct login_addr *e = addr_find(l, addr);
     if (e) memset(e, 0, sizeof *e);
+    if (!trusted(l, addr)) {
+        strncpy(l->trusted[l->trusted_next], addr, LOGIN_ADDR_LEN - 1);
+        l->trusted_next = (l->trusted_next + 1) % LOGIN_TRUSTED_MAX;
+    }
     pthread_mutex_unlock(&l->lock);
 }
 

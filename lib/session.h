@@ -22,13 +22,18 @@
  * token buckets refilled every second. Addresses that failed recently (in
  * the table, or remembered in a hashed bitmap after the table forgot them)
  * share one; addresses that never failed share the other, so an attack from
- * any number of failing addresses leaves the admin's clean address its own
- * budget. A check is refused (429, Retry-After: 1) while its bucket is empty;
- * only a failure takes a token, a right password never does. */
+ * any number of failing addresses leaves clean addresses a budget of their
+ * own. A check is refused (429, Retry-After: 1) while its bucket is empty;
+ * only a failure takes a token, a right password never does. An attacker
+ * with a fresh address per guess can still drain the clean bucket, so the
+ * addresses that logged in successfully last (LOGIN_TRUSTED_MAX) skip the
+ * global buckets: the admin's own address is never locked out by others,
+ * only by its own LOGIN_MAX_FAILURES. */
 #define LOGIN_SUSPECT_RATE 5           /* failures per second, refill */
 #define LOGIN_SUSPECT_BURST 20
 #define LOGIN_CLEAN_RATE 2
 #define LOGIN_CLEAN_BURST 10
+#define LOGIN_TRUSTED_MAX 8            /* addresses of the latest successful logins */
 #define LOGIN_SEEN_BITS 8192           /* per generation; two generations of LOGIN_WINDOW_S */
 
 /* Seconds of a monotonic clock; NULL = CLOCK_MONOTONIC. */
@@ -61,10 +66,11 @@ void login_limiter_free(struct login_limiter *l);
 /* 0 when addr may try to log in; otherwise the seconds until it may (>= 1):
  * LOGIN_MAX_FAILURES failures within LOGIN_WINDOW_S lock the address until
  * the oldest of them is LOGIN_WINDOW_S old (a sliding window); and while the
- * global bucket of its kind (recently failed or clean) is empty, 1. */
+ * global bucket of its kind (recently failed or clean) is empty, 1, unless
+ * the address is among the latest to log in successfully. */
 unsigned login_limiter_check(struct login_limiter *l, const char *addr);
 void login_limiter_fail(struct login_limiter *l, const char *addr);
-/* A successful login forgets the address's failures. */
+/* A successful login forgets the address's failures and trusts the address. */
 void login_limiter_success(struct login_limiter *l, const char *addr);
 
 /* ---- digest nonces (RFC 7616) ----

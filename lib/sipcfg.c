@@ -201,8 +201,7 @@ int sipcfg_get_provenance(const sipcfg *c, unsigned n, const char *field,
 {
     if (n < 1 || n > c->nlines)
         return -ERANGE;
-    const struct field_desc *d =
-        line_field(field && strcmp(field, "password_set") == 0 ? "password" : field);
+    const struct field_desc *d = line_field_by_member(field);
     if (!d)
         return -ENOENT;
     size_t i = (size_t)(d - line_fields);

@@ -86,6 +86,13 @@ check_json "locked: [] unlocks: a change" '"\(.changed) \(.lines[0].locked | len
 json_api PATCH "/lines/1?dns=skip" '{"proxy": "192.0.2.61"}'
 check_status "unlocked: digest PATCH of the proxy" 200
 check_json "...by the api" '.line.provenance.proxy.source' api
+# A locked password is named as everywhere else in answers: password_set.
+json_api PUT '/config?dns=skip' "$(printf '%s' "$cfg" | jq -c '.lines[0].locked = ["password_set"]')"
+check_status "PUT /config locks the password" 200
+json_api PATCH "/lines/1?dns=skip" '{"password": "another-secret"}'
+check_status "digest PATCH of a locked password: 409" 409
+check_json "...the error names it password_set, never password" '.errors[0] | "\(.field) \(.code)"' "password_set locked"
+json_api PUT '/config?dns=skip' "$(printf '%s' "$cfg" | jq -c '.lines[0].locked = []')"
 json_api PUT '/config?dns=skip' '{"lines": [{"locked": ["nosuch"]}]}'
 check_status "locking an unknown field: 422" 422
 check_json "...at the item" '.errors[0] | "\(.field) \(.code)"' "lines[0].locked[0] unknown_field"

@@ -265,6 +265,18 @@ static void test_limiter_global_ceiling(void **state)
     assert_int_equal(login_limiter_check(l, "127.0.2.1"), 1);
     fake_now++;
     assert_int_equal(login_limiter_check(l, "127.0.2.1"), 0);
+
+    /* The admin's address logged in before: fresh attacker addresses that
+     * drain the clean bucket never lock it out; its own failures still do. */
+    login_limiter_success(l, "192.0.2.77");
+    for (int i = 0; i < 1000; i++) {
+        snprintf(addr, sizeof addr, "10.8.%d.%d", i / 256, i % 256);
+        if (login_limiter_check(l, addr) == 0) login_limiter_fail(l, addr);
+    }
+    assert_int_equal(login_limiter_check(l, "127.0.2.2"), 1);
+    assert_int_equal(login_limiter_check(l, "192.0.2.77"), 0);
+    for (int i = 0; i < LOGIN_MAX_FAILURES; i++) login_limiter_fail(l, "192.0.2.77");
+    assert_true(login_limiter_check(l, "192.0.2.77") > 1);
     login_limiter_free(l);
 }
 

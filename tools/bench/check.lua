@@ -51,6 +51,7 @@ function done(summary, latency, requests)
   for _, th in ipairs(threads) do
     for k, _ in pairs(t) do t[k] = t[k] + (th:get(k) or 0) end
   end
-  io.write(string.format("checked %d ok %d close %d status %d body %d connect_errors %d\n",
-    t.n, t.ok, t.close, t.status, t.badbody, summary.errors.connect))
+  local e = summary.errors
+  io.write(string.format("checked %d ok %d close %d status %d body %d connect_errors %d read_write_timeout_errors %d\n",
+    t.n, t.ok, t.close, t.status, t.badbody, e.connect, e.read + e.write + e.timeout))
 end

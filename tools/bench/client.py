@@ -7,6 +7,16 @@
   client.py burst PORT COOKIE CSRF N    N POST /resolve of different names at
                                         once; print "seconds ok"
   client.py one PORT COOKIE CSRF NAME   one POST /resolve; print "seconds status"
+  client.py keepalive PORT PATH COOKIE N
+                                        N GETs one after another on ONE
+                                        connection; print how many got 200
+                                        (a server that closes after an answer,
+                                        with or without "Connection: close",
+                                        answers 1)
+  client.py cgi PORT PATH SECONDS TEXT  a GET per connection (a CGI server
+                                        closes each), for SECONDS, 4 at a
+                                        time; print "n ok req/s", ok = 200
+                                        with TEXT in the body
 
 sipcfgd allows 64 connections per address: the connections come from
 127.0.0.1, 127.0.0.2, ... (all loopback), at most 60 from each.
@@ -106,7 +116,63 @@ def burst(port, cookie, csrf, n):
     return 0
 
 
+def keepalive(port, path, cookie, n):
+    s = connect(port, 0)
+    answered = 0
+    try:
+        for _ in range(n):
+            s.sendall(request("GET", path, cookie))
+            st, _ = read_response(s)
+            if st != 200:
+                break
+            answered += 1
+    except (IOError, OSError):
+        pass
+    s.close()
+    print(answered)
+    return 0
+
+
+def cgi(port, path, seconds, text):
+    counts = [0, 0]
+    lock = threading.Lock()
+    end = time.monotonic() + seconds
+
+    def run():
+        while time.monotonic() < end:
+            good = False
+            try:
+                s = socket.create_connection(("127.0.0.1", port), timeout=10)
+                s.sendall(("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % path).encode())
+                data = b""
+                while len(data) < 1 << 20:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                s.close()
+                good = data.startswith(b"HTTP/1.") and data.split()[1] == b"200" and text.encode() in data
+            except (IOError, OSError, IndexError):
+                pass
+            with lock:
+                counts[0] += 1
+                counts[1] += good
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=seconds + 20)
+    print("%d %d %.1f" % (counts[0], counts[1], counts[1] / (time.monotonic() - t0)))
+    return 0
+
+
 def main(a):
+    if a[1] == "keepalive":
+        return keepalive(int(a[2]), a[3], a[4], int(a[5]))
+    if a[1] == "cgi":
+        return cgi(int(a[2]), a[3], float(a[4]), a[5])
     if a[1] == "hold":
         return hold(int(a[2]), int(a[3]), a[4])
     if a[1] == "burst":
