@@ -353,6 +353,11 @@ static int check_digest(struct auth *a, struct req *rq, struct resp *rs)
     rc = nonce_table_use(a->nonces, d->nonce, nc);
     explicit_bzero(d, sizeof *d);
     free(d);
+    /* A replay of a right header (curl or a browser retrying, someone on the
+     * admin's NAT): neither a failed login, which would let it lock the
+     * admin's address out, nor a success, which would clear the failures of
+     * whoever replays it and trust their address. A new challenge with
+     * stale=true lets an honest client answer it at once. */
     if (rc == -EALREADY)
         return unauthorized(a, rq, rs, "This nonce-count was already used (a replay?): authenticate again.",
                             true);

@@ -21,6 +21,9 @@ start_daemon || { fail "daemon starts"; t_done; exit 1; }
 # ---- 1. a captured digest header can never be used twice ----
 attack digest
 
+# ---- 1b. a replayed header is a stale nonce: never served, never a lockout ----
+attack replay
+
 # ---- 2. no number of addresses buys more password checks; a right digest clears failures ----
 attack ratelimit
 

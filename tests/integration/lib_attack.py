@@ -186,6 +186,100 @@ def scenario_digest():
           f"{st} {'stale' if 'stale=true' in h.get('www-authenticate', '') else 'no-stale'}")
 
 
+# ---- 1b. a replayed header is a stale nonce, not a wrong password ----
+def stale_of(h):
+    return "stale" if "stale=true" in h.get("www-authenticate", "") else "no-stale"
+
+
+def scenario_replay():
+    """A replay of a right header (curl or a browser retrying, a shared NAT)
+    must not lock its address out, and must still never be served; a wrong
+    response counts as a failed login whatever the nonce's state, and a
+    replay never clears failures."""
+    import subprocess
+    path = "/api/v1/status"
+    a = "127.0.18.1"
+    n = challenge(path, src=a)
+    captured = digest_header("GET", path, n, cnonce="replay1")
+    st, _, _ = request("GET", path, {"Authorization": captured}, src=a)
+    check("the admin's own request", 200, st)
+    got = []
+    for _ in range(10):
+        st, h, b = request("GET", path, {"Authorization": captured}, src=a, paced=False)
+        got.append(f"{st} {stale_of(h)}")
+    check("the same header replayed 10x from the same address: 401 stale=true each time",
+          ["401 stale"] * 10, got)
+    r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10",
+                        "--interface", a, "--digest", "-u", "admin:" + PASSWORD,
+                        f"http://{HOST}:{PORT}{path}"], capture_output=True, text=True)
+    check("right after, the admin's fresh curl --digest from that address", "200", r.stdout)
+
+    # A captured write replayed from its own address: never a 2xx, nothing written.
+    wpath = "/api/v1/lines/3?dns=skip"
+    hdr = {"Content-Type": "application/json"}
+    wn = challenge(wpath, "PATCH", src=a)
+    wh = digest_header("PATCH", wpath, wn, cnonce="replayw")
+    st, _, _ = request("PATCH", wpath, dict(hdr, Authorization=wh), json.dumps({"label": "Mine"}), src=a)
+    check("the admin's PATCH", 200, st)
+    got = []
+    for i in range(10):
+        st, _, _ = request("PATCH", wpath, dict(hdr, Authorization=wh),
+                           json.dumps({"label": f"Replayed {i}"}), src=a, paced=False)
+        got.append(st)
+    check("the PATCH replayed 10x with other bodies: 401 each time", [401] * 10, got)
+    st, _, b = request("GET", "/api/v1/lines/3",
+                       {"Authorization": digest_header("GET", "/api/v1/lines/3",
+                                                       challenge("/api/v1/lines/3", src=a), cnonce="rg")},
+                       src=a)
+    check("line 3 keeps the admin's label", "Mine", json.loads(b).get("label") if st == 200 else st)
+
+    # A replay neither clears failures nor trusts its address: 4 wrong
+    # passwords, the replay, one more wrong one lock the address.
+    b_ = "127.0.18.2"
+    got = []
+    for i in range(4):
+        nn = challenge(path, src=b_)
+        st, _, _ = request("GET", path, {"Authorization": digest_header("GET", path, nn, password=f"guess{i}")},
+                           src=b_, paced=False)
+        got.append(st)
+    st, h, _ = request("GET", path, {"Authorization": captured}, src=b_, paced=False)
+    got.append(f"{st} {stale_of(h)}")
+    nn = challenge(path, src=b_)
+    st, _, _ = request("GET", path, {"Authorization": digest_header("GET", path, nn, password="guess5")},
+                       src=b_, paced=False)
+    got.append(st)
+    st, _, _ = request("GET", path, {"Authorization": digest_header("GET", path, challenge(path, src=b_))},
+                       src=b_, paced=False)
+    got.append(st)
+    check("4 wrong, a replay, 1 wrong: locked (even the right password gets 429)",
+          [401, 401, 401, 401, "401 stale", 401, 429], got)
+
+    # A wrong response on a nonce-count already used still counts as a guess.
+    c_ = "127.0.18.3"
+    got = []
+    for i in range(5):
+        forged = digest_header("GET", path, n, cnonce="replay1", password=f"guess{i}")
+        st, h, bd = request("GET", path, {"Authorization": forged}, src=c_, paced=False)
+        got.append(f"{st} {stale_of(h)}")
+    st, _, _ = request("GET", path, {"Authorization": captured}, src=c_, paced=False)
+    got.append(st)
+    check("5 wrong responses on a used (nonce, nc): counted, then 429",
+          ["401 no-stale"] * 5 + [429], got)
+
+    # A nonce we did not issue: no password check at all, so the right and a
+    # wrong password get the same answer (no oracle, nothing counted).
+    d_ = "127.0.18.4"
+    fake = "cd" * 44
+    answers = set()
+    for pw in (PASSWORD, "wrong-1", "wrong-2", "wrong-3", "wrong-4", "wrong-5"):
+        st, h, bd = request("GET", path, {"Authorization": digest_header("GET", path, fake, password=pw)},
+                            src=d_, paced=False)
+        answers.add((st, stale_of(h), detail(bd)))
+    check("an unknown nonce: the same stale 401 for the right and wrong passwords",
+          1, len(answers))
+    check("... and it never counted: the address is not locked", 200, digest_get(path, d_))
+
+
 # ---- 2. the login rate limit with many addresses ----
 def login(src, password, c=None):
     body = json.dumps({"username": "admin", "password": password})
@@ -459,7 +553,7 @@ def scenario_framing():
     check("a 400 KiB chunked body -> 413, not a reset", "413", got)
 
 
-SCENARIOS = {"framing": scenario_framing, "digest": scenario_digest, "ratelimit": scenario_ratelimit, "slowloris": scenario_slowloris,
+SCENARIOS = {"framing": scenario_framing, "digest": scenario_digest, "replay": scenario_replay, "ratelimit": scenario_ratelimit, "slowloris": scenario_slowloris,
              "logflood": scenario_logflood}
 
 if __name__ == "__main__":
