@@ -185,6 +185,7 @@ void config_put(struct req *rq, struct resp *rs);
 void resolve_post(struct req *rq, struct resp *rs);
 void routing_get(struct req *rq, struct resp *rs);
 void routing_post(struct req *rq, struct resp *rs);
+void resolutions_get(struct req *rq, struct resp *rs);
 void status_get(struct req *rq, struct resp *rs);
 void openapi_get(struct req *rq, struct resp *rs);
 /* api/session.c (the server engineer's) */

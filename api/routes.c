@@ -17,6 +17,7 @@ const struct http_route api_routes[] = {
      * must be valid) because API.md calls DELETE a write with a DNS policy. */
     {"DELETE", "/lines/{n}", lines_delete, 0, "dns"},
     {"GET", "/lines/{n}/routing", routing_get, 0, NULL},
+    {"GET", "/lines/{n}/resolutions", resolutions_get, 0, NULL},
     {"POST", "/routing", routing_post, 0, NULL},
     {"POST", "/resolve", resolve_post, 0, NULL},
     {"GET", "/config", config_get, 0, NULL},
