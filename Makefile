@@ -89,9 +89,16 @@ build/embed: tools/embed.c
 	@mkdir -p build
 	$(CC) -std=c11 -O2 $(WARN) -o $@ $<
 
-build/gen/www_assets.c: build/embed $(WWW_FILES) build/gen/fields.json
+# Embedded without indentation and whole-line comments (scripts/www-min.sh): the
+# page's weight is what a phone sends, not what a reader of www/ needs.
+WWW_SERVED := $(WWW_FILES:www/%=build/gen/www/%)
+build/gen/www/%: www/% scripts/www-min.sh
+	@mkdir -p build/gen/www
+	scripts/www-min.sh $< $@
+
+build/gen/www_assets.c: build/embed $(WWW_SERVED) build/gen/fields.json
 	@mkdir -p build/gen
-	build/embed $@ $(WWW_FILES) build/gen/fields.json
+	build/embed $@ $(WWW_SERVED) build/gen/fields.json
 
 # lib/line.c's field table as JSON for the page, served as /fields.json.
 build/gen/fields: tools/gen/fields.c build/libsipcfg.a

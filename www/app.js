@@ -182,7 +182,7 @@ async function loadAll(focus) {
   const want = Number(sessionStorage.getItem('sipcfg-open')) || first;
   show(L.has(want) ? want : first, focus);
   loadStatus();
-  // Each line's current ETag, and whether its servers resolve (overview).
+  // Each line's current ETag, and what its last save stored of DNS (overview).
   for (const st of L.values()) reloadLine(st, true);
 }
 
@@ -234,12 +234,18 @@ function tabKeys(ev) {
   show(keys[(to + keys.length) % keys.length], true);
 }
 
-// The DNS state shown in the overview: from the last save's checks in this
-// session, else from a live check of the saved servers (GET .../routing).
-function setDns(st, checks) {
-  const bad = checks.filter((c) => c.status !== 'ok' && c.status !== 'skipped');
+// The overview's DNS state: what the last save stored of each server's DNS
+// (GET .../resolutions reads flash; no lookup). A server stored without an
+// ok resolution was saved with "Save anyway", or imported unchecked.
+async function loadStored(st) {
+  const r = await api('GET', '/lines/' + st.n + '/resolutions');
+  if (r.status !== 200 || L.get(st.n) !== st) return;
+  const res = r.json.resolutions || [];
+  const bad = res.filter((x) => !x.resolved).map((x) => labelOf(x.field).toLowerCase());
   st.dnsBad = bad.length > 0;
-  st.dns = !checks.length ? 'no server' : bad.length ? 'a server does not resolve' : 'servers resolve';
+  st.dns = !res.length ? 'no server set' : bad.length
+    ? bad.join(' and ').replace(/^./, (c) => c.toUpperCase()) + ' not resolved when saved (stored with DNS warnings or unchecked)'
+    : 'servers resolved when saved';
   renderTab(st);
 }
 
@@ -249,12 +255,7 @@ async function reloadLine(st, quiet) {
   if (r.status !== 200) return;
   st.etag = r.headers.get('ETag') || '';
   if (!quiet || !st.dirty) fill(st, r.json);
-  const rt = await api('GET', '/lines/' + st.n + '/routing');
-  if (rt.status === 200) {
-    const seen = new Map();
-    for (const h of (rt.json.register || []).concat(rt.json.invite || [])) if (h.resolution) seen.set(h.field, h.resolution);
-    setDns(st, [...seen.values()]);
-  }
+  loadStored(st);
 }
 
 // Presentation groups: a field the table adds later lands in "Account" (or
@@ -727,7 +728,7 @@ async function saveLine(st, dns) {
   if (r.status === 200) {
     st.etag = r.headers.get('ETag') || '';
     fill(st, r.json.line);
-    setDns(st, r.json.checks || []);
+    loadStored(st);
     for (const w of r.json.warnings || []) {
       const name = String(w.field || '').split(/[.[]/)[0];
       const row = st.rows[name];
@@ -776,7 +777,7 @@ async function resetLine(st, resetBtn) {
   if (r.status === 200) {
     st.etag = r.headers.get('ETag') || '';
     fill(st, r.json.line || r.json);
-    setDns(st, []);
+    loadStored(st);
     announce(st, 'Line ' + st.n + ' is back to factory defaults.', 'ok');
     loadStatus();
   } else {
