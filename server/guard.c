@@ -4,7 +4,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +13,7 @@
 
 struct gconn {
     struct gconn *prev, *next;
-    struct guard *g;
+    struct MHD_Connection *c;
     int fd;
     char ip[INET6_ADDRSTRLEN];
     int64_t since_ms;        /* when the request it owes us began (open or last answer) */
@@ -23,11 +22,9 @@ struct gconn {
     bool rejected;           /* let in over the limits: its request gets 503 */
 };
 
+/* libmicrohttpd's thread only (guard.h): no lock. */
 struct guard {
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    pthread_t reaper;
-    bool running, stop, tls;
+    bool tls;
     struct gconn *head;
     unsigned n;
 };
@@ -39,15 +36,27 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Writes a short problem+json answer on the raw socket (never over TLS) and
- * shuts the socket down. Called with the lock held, on a connection that has
- * not finished its request, so libmicrohttpd is not writing on it. */
+/* May the guard write on x's socket? Called in libmicrohttpd's thread, so
+ * libmicrohttpd is not inside a send; it must also have nothing pending of
+ * its own: a queued response (an error reply of its own or our answer, maybe
+ * half sent) or a "100 Continue" (sent, maybe in part, once the headers of a
+ * request with Expect are in). */
+static bool may_write(const struct guard *g, const struct gconn *x)
+{
+    if (g->tls) return false;          /* raw bytes would break the TLS stream */
+    if (MHD_get_connection_info(x->c, MHD_CONNECTION_INFO_HTTP_STATUS)) return false;
+    return !(MHD_get_connection_info(x->c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE) &&
+             MHD_lookup_connection_value(x->c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT));
+}
+
+/* Answers a short problem+json when it may (may_write), then shuts the
+ * socket down: libmicrohttpd sees the end at its next pass. */
 static void reap(struct guard *g, struct gconn *x, unsigned status)
 {
     if (x->reaped) return;
     x->reaped = true;
     x->incomplete = false;
-    if (!g->tls) {
+    if (may_write(g, x)) {
         const char *title = status == 408 ? "Request Timeout" : "Service Unavailable";
         const char *detail = status == 408
             ? "The request was not complete within 10 seconds."
@@ -67,26 +76,18 @@ static void reap(struct guard *g, struct gconn *x, unsigned status)
     shutdown(x->fd, SHUT_RDWR);
 }
 
-static void *reaper_main(void *arg)
+int guard_tick(struct guard *g)
 {
-    struct guard *g = arg;
-    pthread_mutex_lock(&g->lock);
-    while (!g->stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_nsec += 500 * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&g->wake, &g->lock, &until);
-        int64_t now = now_ms();
-        for (struct gconn *x = g->head; x; x = x->next)
-            if (x->incomplete && !x->reaped && now - x->since_ms > (int64_t)GUARD_DEADLINE_S * 1000)
-                reap(g, x, 408);
+    int64_t now = now_ms(), next = -1;
+    const int64_t limit = (int64_t)GUARD_DEADLINE_S * 1000;
+    for (struct gconn *x = g->head; x; x = x->next) {
+        if (!x->incomplete || x->reaped) continue;
+        int64_t left = x->since_ms + limit - now;
+        if (left < 0) reap(g, x, 408);
+        else if (next < 0 || left < next) next = left;
     }
-    pthread_mutex_unlock(&g->lock);
-    return NULL;
+    /* +1: wake just past the deadline, not just before it */
+    return next < 0 ? -1 : (int)next + 1;
 }
 
 int guard_new(bool tls, struct guard **out)
@@ -94,46 +95,18 @@ int guard_new(bool tls, struct guard **out)
     struct guard *g = calloc(1, sizeof *g);
     if (!g) return -ENOMEM;
     g->tls = tls;
-    pthread_mutex_init(&g->lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&g->wake, &ca);
-    pthread_condattr_destroy(&ca);
-    int rc = pthread_create(&g->reaper, NULL, reaper_main, g);
-    if (rc) {
-        pthread_cond_destroy(&g->wake);
-        pthread_mutex_destroy(&g->lock);
-        free(g);
-        return -rc;
-    }
-    g->running = true;
     *out = g;
     return 0;
-}
-
-void guard_stop(struct guard *g)
-{
-    if (!g || !g->running) return;
-    pthread_mutex_lock(&g->lock);
-    g->stop = true;
-    pthread_cond_signal(&g->wake);
-    pthread_mutex_unlock(&g->lock);
-    pthread_join(g->reaper, NULL);
-    g->running = false;
 }
 
 void guard_free(struct guard *g)
 {
     if (!g) return;
-    guard_stop(g);
     while (g->head) {                   /* none left after MHD_stop_daemon; be safe */
         struct gconn *x = g->head;
         g->head = x->next;
         free(x);
     }
-    pthread_cond_destroy(&g->wake);
-    pthread_mutex_destroy(&g->lock);
     free(g);
 }
 
@@ -169,12 +142,10 @@ void guard_notify(void *cls, struct MHD_Connection *c, void **socket_context,
         struct gconn *x = *socket_context;
         if (!x) return;
         *socket_context = NULL;
-        pthread_mutex_lock(&g->lock);
         if (x->prev) x->prev->next = x->next;
         else g->head = x->next;
         if (x->next) x->next->prev = x->prev;
         g->n--;
-        pthread_mutex_unlock(&g->lock);
         free(x);
         return;
     }
@@ -182,11 +153,10 @@ void guard_notify(void *cls, struct MHD_Connection *c, void **socket_context,
     if (!x) return;                     /* untracked: libmicrohttpd's idle timeout still applies */
     const union MHD_ConnectionInfo *fi = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     x->fd = fi ? fi->connect_fd : -1;
-    x->g = g;
+    x->c = c;
     client_ip(c, x->ip, sizeof x->ip);
     x->since_ms = now_ms();
     x->incomplete = x->fd >= 0;         /* cannot be reaped without its socket */
-    pthread_mutex_lock(&g->lock);
     x->next = g->head;
     if (g->head) g->head->prev = x;
     g->head = x;
@@ -207,7 +177,6 @@ void guard_notify(void *cls, struct MHD_Connection *c, void **socket_context,
         if (v) reap(g, v, 503);
         else x->rejected = true;
     }
-    pthread_mutex_unlock(&g->lock);
     *socket_context = x;
 }
 
@@ -220,22 +189,16 @@ static struct gconn *conn_of(struct MHD_Connection *c)
 void guard_request_received(struct MHD_Connection *c)
 {
     struct gconn *x = conn_of(c);
-    if (!x) return;
-    pthread_mutex_lock(&x->g->lock);
-    x->incomplete = false;
-    pthread_mutex_unlock(&x->g->lock);
+    if (x) x->incomplete = false;
 }
 
 void guard_request_done(struct MHD_Connection *c)
 {
     struct gconn *x = conn_of(c);
-    if (!x) return;
-    pthread_mutex_lock(&x->g->lock);
-    if (!x->reaped && x->fd >= 0) {
+    if (x && !x->reaped && x->fd >= 0) {
         x->incomplete = true;
         x->since_ms = now_ms();
     }
-    pthread_mutex_unlock(&x->g->lock);
 }
 
 bool guard_rejected(struct MHD_Connection *c)

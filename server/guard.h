@@ -7,7 +7,7 @@
  *  - gives every request a deadline, GUARD_DEADLINE_S from the moment the
  *    connection opened or its previous answer was sent, for its request
  *    line, headers and body; past it the connection gets 408 and is shut
- *    down (a reaper thread checks twice a second);
+ *    down (guard_tick, which also says when the next deadline falls);
  *  - when a new connection makes the table hold more than GUARD_CONN_LIMIT
  *    (or its address more than GUARD_PER_IP_LIMIT), closes the oldest
  *    connection that has not finished sending its request (of that address,
@@ -16,11 +16,17 @@
  *    newcomer in only to answer its request 503 with Retry-After, never a
  *    silent close. libmicrohttpd's own limit is set above ours
  *    (GUARD_CONN_HARD) and is reached only if even that fails.
- * The guard's answers are written on the socket directly (the request was
- * never complete, so libmicrohttpd has nothing to send on it), then the
- * socket is shut down; libmicrohttpd sees the end and frees the connection.
- * Over TLS nothing is written (the bytes would break the TLS stream): the
- * connection is only shut down. */
+ *
+ * Every function here runs in libmicrohttpd's thread (server/http.c drives
+ * libmicrohttpd from its own loop and calls guard_tick between passes), so
+ * the table needs no lock, and the guard never writes while libmicrohttpd
+ * is inside a send. The guard's 408/503 is written on the raw socket only
+ * when libmicrohttpd has nothing of its own to send on it: no response
+ * queued (libmicrohttpd's own 400/413/431 error replies, or ours, may be
+ * half sent) and no interim "100 Continue" (a request with Expect whose
+ * headers are in). Otherwise, and always over TLS (raw bytes would break
+ * the TLS stream), the socket is only shut down. libmicrohttpd then sees
+ * the end at its next pass and frees the connection. */
 #ifndef SIPCFG_GUARD_H
 #define SIPCFG_GUARD_H
 #include <microhttpd.h>
@@ -33,12 +39,15 @@
 
 struct guard;
 
-/* Starts the reaper thread. 0 or -errno. */
+/* 0 or -errno. */
 int guard_new(bool tls, struct guard **out);
-/* Stops the reaper (call before MHD_stop_daemon) ... */
-void guard_stop(struct guard *g);
-/* ... and frees the table (after MHD_stop_daemon: it still reports closes). */
+/* After MHD_stop_daemon (which still reports closes). */
 void guard_free(struct guard *g);
+
+/* Between two passes of libmicrohttpd: answers 408 to every connection past
+ * its deadline. Returns the milliseconds until the next deadline, -1 when
+ * no connection owes a request. */
+int guard_tick(struct guard *g);
 
 /* MHD_OPTION_NOTIFY_CONNECTION callback; cls is the guard. */
 void guard_notify(void *cls, struct MHD_Connection *c, void **socket_context,

@@ -1,5 +1,6 @@
-/* http: libmicrohttpd 0.9.75 under the API. One internal epoll thread serves
- * every connection; DNS work suspends a request instead of blocking it.
+/* http: libmicrohttpd 0.9.75 under the API. One thread of ours (loop_main)
+ * drives libmicrohttpd's epoll and serves every connection; DNS work
+ * suspends a request instead of blocking it.
  *
  * Every request goes through the same gate, in this order:
  *   1. Host check (DNS rebinding): a name that is not localhost and not
@@ -20,6 +21,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -28,6 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -116,6 +120,16 @@ void req_suspend(struct req *rq)
     pthread_mutex_unlock(&h->susp_lock);
 }
 
+/* Wakes loop_main (a resume, the stop). */
+static void http_wake(struct http *h)
+{
+    uint64_t one = 1;
+    ssize_t n;
+    do n = write(h->wake_fd, &one, sizeof one);
+    while (n < 0 && errno == EINTR);
+    /* EAGAIN: the counter is full, so the loop is awake anyway */
+}
+
 static void unlink_suspended(struct http *h, struct req *rq)
 {
     if (rq->prev_susp) rq->prev_susp->next_susp = rq->next_susp;
@@ -139,7 +153,10 @@ void req_resume(struct req *rq)
      * The request cannot end before this resume, and the MHD thread runs the
      * handler again only after it: rq may be gone right after, so it is not
      * touched again. */
-    if (c) MHD_resume_connection(c);
+    if (c) {
+        MHD_resume_connection(c);
+        http_wake(h);
+    }
 }
 
 /* ---- for auth.c ---- */
@@ -438,6 +455,29 @@ int http_parse_listen(const char *s, struct sockaddr_storage *out, char *host, s
     return 0;
 }
 
+/* libmicrohttpd's thread: its passes, and the guard's deadlines between
+ * them (guard.h: so the guard never writes while libmicrohttpd is inside a
+ * send). What 0.9.75's internal epoll thread does, plus guard_tick and a
+ * wake-up for resumes and the stop. */
+static void *loop_main(void *arg)
+{
+    struct http *h = arg;
+    struct pollfd p[2] = {{.fd = h->epoll_fd, .events = POLLIN}, {.fd = h->wake_fd, .events = POLLIN}};
+    for (;;) {
+        MHD_run(h->d);
+        int wait = guard_tick(h->guard);
+        if (h->loop_stop) break;
+        MHD_UNSIGNED_LONG_LONG mt;
+        if (MHD_get_timeout(h->d, &mt) == MHD_YES && (wait < 0 || mt < (MHD_UNSIGNED_LONG_LONG)wait))
+            wait = mt > INT_MAX ? INT_MAX : (int)mt;
+        if (poll(p, 2, wait) > 0 && (p[1].revents & POLLIN)) {
+            uint64_t v;
+            (void)!read(h->wake_fd, &v, sizeof v);
+        }
+    }
+    return NULL;
+}
+
 int http_start(struct app *app, const struct http_options *o, struct http **out)
 {
     struct sockaddr_storage ss;
@@ -471,7 +511,17 @@ int http_start(struct app *app, const struct http_options *o, struct http **out)
         free(h);
         return grc;
     }
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    h->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (h->wake_fd < 0) {
+        int e = -errno;
+        guard_free(h->guard);
+        pthread_mutex_destroy(&h->handler_lock);
+        pthread_mutex_destroy(&h->susp_lock);
+        free(h);
+        return e;
+    }
+    /* No internal thread: loop_main drives libmicrohttpd (http_conn.h). */
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6) {
         /* "[::]:PORT" means every address, IPv4 included (client addresses
          * then arrive v4-mapped and are shown as plain IPv4). */
@@ -496,17 +546,27 @@ int http_start(struct app *app, const struct http_options *o, struct http **out)
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, (void *)h,
                             MHD_OPTION_ARRAY, tls_opts,
                             MHD_OPTION_END);
-    if (!h->d) {
+    int rc = h->d ? 0 : -EADDRNOTAVAIL;
+    if (!rc) {
+        const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+        if (di && di->port) port = di->port;
+        snprintf(h->url, sizeof h->url, "%s://%s%s%s:%u/", h->tls ? "https" : "http",
+                 ss.ss_family == AF_INET6 ? "[" : "", host, ss.ss_family == AF_INET6 ? "]" : "", port);
+        const union MHD_DaemonInfo *ei = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
+        h->epoll_fd = ei ? ei->epoll_fd : -1;
+        if (h->epoll_fd < 0) rc = -EINVAL;
+    }
+    /* Nothing is served before the loop runs, so h is complete by then. */
+    if (!rc) rc = -pthread_create(&h->loop, NULL, loop_main, h);
+    if (rc) {
+        if (h->d) MHD_stop_daemon(h->d);
+        close(h->wake_fd);
         guard_free(h->guard);
         pthread_mutex_destroy(&h->handler_lock);
         pthread_mutex_destroy(&h->susp_lock);
         free(h);
-        return -EADDRNOTAVAIL;
+        return rc;
     }
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
-    if (di && di->port) port = di->port;
-    snprintf(h->url, sizeof h->url, "%s://%s%s%s:%u/", h->tls ? "https" : "http",
-             ss.ss_family == AF_INET6 ? "[" : "", host, ss.ss_family == AF_INET6 ? "]" : "", port);
     *out = h;
     return 0;
 }
@@ -538,6 +598,7 @@ void http_stop(struct http *h)
         pthread_mutex_unlock(&h->susp_lock);
         if (!c) break;
         MHD_resume_connection(c);
+        http_wake(h);
     }
     /* Let the MHD thread send the answers of resumed requests (bounded: a
      * client that does not read its answer is not waited for long). */
@@ -548,8 +609,11 @@ void http_stop(struct http *h)
         if (!n) break;
         usleep(10 * 1000);
     }
-    guard_stop(h->guard);
-    MHD_stop_daemon(h->d);
+    h->loop_stop = true;
+    http_wake(h);
+    pthread_join(h->loop, NULL);
+    MHD_stop_daemon(h->d);                  /* in this thread now: the loop is gone */
+    close(h->wake_fd);
     for (unsigned i = 0; i < HTTP_KEPT; i++) http_kept_drop(&h->kept[i]);
     guard_free(h->guard);
     http_log_flush();

@@ -466,6 +466,63 @@ def scenario_slowloris():
         fail("300 connections from one address: every one answered", f"{len(many)} opened, {codes}")
 
 
+# ---- the guard writes only where libmicrohttpd has nothing to send ----
+def read_all(s, wait):
+    """Everything the server sends on s until it closes (or wait seconds pass)."""
+    s.settimeout(wait)
+    end = time.monotonic() + wait
+    data = b""
+    try:
+        while time.monotonic() < end and len(data) < 65536:
+            chunk = s.recv(4096)
+            if not chunk:
+                return data, "closed"
+            data += chunk
+    except OSError:
+        return data, "timeout"
+    return data, "timeout"
+
+
+def scenario_guardwrite():
+    head = (b"POST /api/v1/session HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 40\r\n")
+    # A: Expect: 100-continue, then the body never comes. libmicrohttpd sent
+    # "100 Continue" (possibly in part, were the socket full): the guard must
+    # not add a 408 of its own after it; the deadline closes the connection.
+    a = raw_conn("127.0.70.1")
+    a.sendall(head + b"Expect: 100-continue\r\n\r\n")
+    # B: no Expect, half the body, then nothing: the body's deadline is a 408.
+    b = raw_conn("127.0.70.2")
+    b.sendall(head + b"\r\n{\"user")
+    # C: a keep-alive connection idle after its answer: 408 at the deadline.
+    c = raw_conn("127.0.70.3")
+    c.sendall(b"GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    first, _ = read_all(c, 1.0)
+    check("C: the first answer on the keep-alive connection", b"HTTP/1.1 200", first[:12])
+    t0 = time.monotonic()
+    got = {}
+
+    def collect(name, s):
+        got[name] = read_all(s, 14.0) + (time.monotonic() - t0,)
+
+    ts = [threading.Thread(target=collect, args=x) for x in (("a", a), ("b", b), ("c", c))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(20)
+    for s in (a, b, c):
+        s.close()
+    data, how, took = got.get("a", (b"", "none", 0))
+    check("A: Expect: 100-continue and no body: the 100, then a close by the deadline, nothing more",
+          (b"HTTP/1.1 100 Continue\r\n\r\n", "closed", True), (data, how, took < 12.5))
+    data, how, took = got.get("b", (b"", "none", 0))
+    check("B: half a body and no Expect: 408 and a close by the deadline",
+          ("408", "closed", True), (data[9:12].decode(errors="replace"), how, took < 12.5))
+    data, how, took = got.get("c", (b"", "none", 0))
+    check("C: idle after an answer: 408 and a close by the deadline",
+          ("408", "closed", True), (data[9:12].decode(errors="replace"), how, took < 12.5))
+
+
 # ---- 5. log flooding ----
 def scenario_logflood():
     # Half-sent requests from 4 addresses for 4 s: each one used to cost a
@@ -553,7 +610,7 @@ def scenario_framing():
     check("a 400 KiB chunked body -> 413, not a reset", "413", got)
 
 
-SCENARIOS = {"framing": scenario_framing, "digest": scenario_digest, "replay": scenario_replay, "ratelimit": scenario_ratelimit, "slowloris": scenario_slowloris,
+SCENARIOS = {"framing": scenario_framing, "digest": scenario_digest, "replay": scenario_replay, "ratelimit": scenario_ratelimit, "slowloris": scenario_slowloris, "guardwrite": scenario_guardwrite,
              "logflood": scenario_logflood}
 
 if __name__ == "__main__":
