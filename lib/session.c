@@ -468,7 +468,12 @@ static bool hex_field(const char *s, size_t n, uint64_t *out)
     return true;
 }
 
-/* Parses and authenticates a nonce; called with the lock held. */
+static bool nonce_fresh(int64_t issued, int64_t now)
+{
+    return issued <= now && now - issued <= NONCE_LIFETIME_S;
+}
+
+/* Parses and authenticates a nonce (its MAC); called with the lock held. */
 static int nonce_check(struct nonce_table *t, const char *nonce, int64_t now, uint64_t *seq,
                        int64_t *issued)
 {
@@ -481,8 +486,7 @@ static int nonce_check(struct nonce_table *t, const char *nonce, int64_t now, ui
     bool mine = session_token_equal(nonce, expect);
     explicit_bzero(expect, sizeof expect);
     *issued = (int64_t)ts;
-    if (!mine || *issued > now || now - *issued > NONCE_LIFETIME_S) return -ESTALE;
-    return 0;
+    return mine && nonce_fresh(*issued, now) ? 0 : -ESTALE;
 }
 
 void nonce_table_issue(struct nonce_table *t, char out[NONCE_HEX + 1])
@@ -494,7 +498,7 @@ void nonce_table_issue(struct nonce_table *t, char out[NONCE_HEX + 1])
     pthread_mutex_unlock(&t->lock);
 }
 
-int nonce_table_valid(struct nonce_table *t, const char *nonce)
+int nonce_table_valid(struct nonce_table *t, const char *nonce, struct nonce_ref *ref)
 {
     uint64_t seq;
     int64_t issued;
@@ -506,17 +510,19 @@ int nonce_table_valid(struct nonce_table *t, const char *nonce)
             if (t->u[i].used && t->u[i].seq == seq) rc = 0;
     }
     pthread_mutex_unlock(&t->lock);
+    if (!rc && ref) *ref = (struct nonce_ref){.seq = seq, .issued = issued};
     return rc;
 }
 
-int nonce_table_use(struct nonce_table *t, const char *nonce, uint64_t nc)
+int nonce_table_use(struct nonce_table *t, const struct nonce_ref *ref, uint64_t nc)
 {
     if (nc == 0) return -EALREADY;
-    uint64_t seq;
-    int64_t issued;
+    const uint64_t seq = ref->seq;
+    const int64_t issued = ref->issued;
     pthread_mutex_lock(&t->lock);
     int64_t now = clock_of(t->now, t->clock_arg);
-    int rc = nonce_check(t, nonce, now, &seq, &issued);
+    /* Authenticated by nonce_table_valid; only time may have passed since. */
+    int rc = nonce_fresh(issued, now) ? 0 : -ESTALE;
     struct nonce_used *e = NULL, *oldest = NULL, *free_slot = NULL;
     for (size_t i = 0; !rc && i < NONCE_USED_MAX; i++) {
         struct nonce_used *c = &t->u[i];

@@ -94,12 +94,20 @@ int nonce_table_new(session_clock now, void *clock_arg, struct nonce_table **out
 void nonce_table_free(struct nonce_table *t);
 /* A fresh nonce (NONCE_HEX characters and a NUL). */
 void nonce_table_issue(struct nonce_table *t, char out[NONCE_HEX + 1]);
-/* 0 when the nonce is one of ours and not expired (nothing is recorded);
- * -ESTALE otherwise (expired, forged, from an earlier run, or forgotten). */
-int nonce_table_valid(struct nonce_table *t, const char *nonce);
-/* Records the use of (nonce, nc), nc >= 1, for a request whose response was
- * right: 0 the first time; -EALREADY when that count was used before (a
- * replay); -ESTALE as nonce_table_valid. */
-int nonce_table_use(struct nonce_table *t, const char *nonce, uint64_t nc);
+/* What nonce_table_valid learnt of a nonce: nonce_table_use takes it, so
+ * the nonce's MAC is computed once per request. */
+struct nonce_ref {
+    uint64_t seq;
+    int64_t issued;
+};
+/* 0 when the nonce is one of ours and not expired (nothing is recorded),
+ * and *ref (if not NULL) names it; -ESTALE otherwise (expired, forged, from
+ * an earlier run, or forgotten). */
+int nonce_table_valid(struct nonce_table *t, const char *nonce, struct nonce_ref *ref);
+/* Records the use of (the nonce ref names, nc), nc >= 1, for a request
+ * whose response was right: 0 the first time; -EALREADY when that count was
+ * used before (a replay); -ESTALE when the nonce expired or was forgotten
+ * since nonce_table_valid. */
+int nonce_table_use(struct nonce_table *t, const struct nonce_ref *ref, uint64_t nc);
 
 #endif

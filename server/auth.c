@@ -326,7 +326,8 @@ static int check_digest(struct auth *a, struct req *rq, struct resp *rs)
         return unauthorized(a, rq, rs, detail, false);
     }
     int rc;
-    if (nonce_table_valid(a->nonces, d->nonce) != 0) {
+    struct nonce_ref ref;
+    if (nonce_table_valid(a->nonces, d->nonce, &ref) != 0) {
         /* Not ours, expired, or from before a restart: no password check at all. */
         explicit_bzero(d, sizeof *d);
         free(d);
@@ -340,8 +341,11 @@ static int check_digest(struct auth *a, struct req *rq, struct resp *rs)
         free(d);
         return unauthorized(a, rq, rs, "No admin password is set.", false);
     }
-    bool right = session_token_equal(d->username, ADMIN_USER) & session_token_equal(d->realm, ADMIN_REALM) &
-                 digest_response_right(rq, d, hex);
+    /* All three are computed, whatever the first says (no early exit to time). */
+    bool user_ok = session_token_equal(d->username, ADMIN_USER);
+    bool realm_ok = session_token_equal(d->realm, ADMIN_REALM);
+    bool response_ok = digest_response_right(rq, d, hex);
+    bool right = user_ok && realm_ok && response_ok;
     explicit_bzero(hex, sizeof hex);
     if (!right) {
         explicit_bzero(d, sizeof *d);
@@ -350,7 +354,7 @@ static int check_digest(struct auth *a, struct req *rq, struct resp *rs)
         auth_login_failed(a, ip);
         return unauthorized(a, rq, rs, "Wrong user name or password.", false);
     }
-    rc = nonce_table_use(a->nonces, d->nonce, nc);
+    rc = nonce_table_use(a->nonces, &ref, nc);
     explicit_bzero(d, sizeof *d);
     free(d);
     /* A replay of a right header (curl or a browser retrying, someone on the

@@ -280,6 +280,14 @@ static void test_limiter_global_ceiling(void **state)
     login_limiter_free(l);
 }
 
+/* How server/auth.c uses the table: valid (the MAC), then use (the count). */
+static int use_text(struct nonce_table *t, const char *nonce, uint64_t nc)
+{
+    struct nonce_ref ref;
+    int rc = nonce_table_valid(t, nonce, &ref);
+    return rc ? rc : nonce_table_use(t, &ref, nc);
+}
+
 /* Digest nonces: each count once, forged or expired ones stale, and a
  * full table never forgets a nonce in a way that re-opens a replay. */
 static void test_nonce_counts_once(void **state)
@@ -293,27 +301,52 @@ static void test_nonce_counts_once(void **state)
     nonce_table_issue(t, n2);
     assert_int_equal(strlen(n1), NONCE_HEX);
     assert_string_not_equal(n1, n2);            /* same second, still distinct */
-    assert_int_equal(nonce_table_valid(t, n1), 0);
-    assert_int_equal(nonce_table_use(t, n1, 0), -EALREADY);
-    assert_int_equal(nonce_table_use(t, n1, 1), 0);
-    assert_int_equal(nonce_table_use(t, n1, 1), -EALREADY);
-    assert_int_equal(nonce_table_use(t, n1, 3), 0);
-    assert_int_equal(nonce_table_use(t, n1, 2), 0);   /* out of order, once */
-    assert_int_equal(nonce_table_use(t, n1, 2), -EALREADY);
-    assert_int_equal(nonce_table_use(t, n1, 3), -EALREADY);
-    assert_int_equal(nonce_table_use(t, n1, 200), 0);
-    assert_int_equal(nonce_table_use(t, n1, 100), -EALREADY);  /* below the window */
-    assert_int_equal(nonce_table_use(t, n2, 1), 0);
+    assert_int_equal(nonce_table_valid(t, n1, NULL), 0);
+    assert_int_equal(use_text(t, n1, 0), -EALREADY);
+    assert_int_equal(use_text(t, n1, 1), 0);
+    assert_int_equal(use_text(t, n1, 1), -EALREADY);
+    assert_int_equal(use_text(t, n1, 3), 0);
+    assert_int_equal(use_text(t, n1, 2), 0);   /* out of order, once */
+    assert_int_equal(use_text(t, n1, 2), -EALREADY);
+    assert_int_equal(use_text(t, n1, 3), -EALREADY);
+    assert_int_equal(use_text(t, n1, 200), 0);
+    assert_int_equal(use_text(t, n1, 100), -EALREADY);  /* below the window */
+    assert_int_equal(use_text(t, n2, 1), 0);
     /* forged: one hex digit of the MAC changed */
     char f[NONCE_HEX + 1];
     memcpy(f, n2, sizeof f);
     f[NONCE_HEX - 1] = f[NONCE_HEX - 1] == '0' ? '1' : '0';
-    assert_int_equal(nonce_table_valid(t, f), -ESTALE);
-    assert_int_equal(nonce_table_use(t, f, 9), -ESTALE);
-    assert_int_equal(nonce_table_valid(t, "00"), -ESTALE);
+    assert_int_equal(nonce_table_valid(t, f, NULL), -ESTALE);
+    assert_int_equal(use_text(t, f, 9), -ESTALE);
+    assert_int_equal(nonce_table_valid(t, "00", NULL), -ESTALE);
     fake_now += NONCE_LIFETIME_S + 1;
-    assert_int_equal(nonce_table_valid(t, n2), -ESTALE);
-    assert_int_equal(nonce_table_use(t, n2, 5), -ESTALE);
+    assert_int_equal(nonce_table_valid(t, n2, NULL), -ESTALE);
+    assert_int_equal(use_text(t, n2, 5), -ESTALE);
+    nonce_table_free(t);
+}
+
+/* nonce_table_use trusts nonce_table_valid's MAC check but not its clock:
+ * a nonce that expires, or is forgotten, in between is stale. */
+static void test_nonce_use_rechecks_time(void **state)
+{
+    (void)state;
+    fake_now = 7000;
+    struct nonce_table *t;
+    assert_int_equal(nonce_table_new(fake_clock, NULL, &t), 0);
+    char n[NONCE_HEX + 1], m[NONCE_HEX + 1];
+    nonce_table_issue(t, n);
+    struct nonce_ref ref;
+    assert_int_equal(nonce_table_valid(t, n, &ref), 0);
+    fake_now += NONCE_LIFETIME_S + 1;
+    assert_int_equal(nonce_table_use(t, &ref, 1), -ESTALE);
+    /* forgotten in between: the table filled up with newer nonces */
+    nonce_table_issue(t, n);
+    assert_int_equal(nonce_table_valid(t, n, &ref), 0);
+    for (int i = 0; i < NONCE_USED_MAX; i++) {
+        nonce_table_issue(t, m);
+        assert_int_equal(use_text(t, m, 1), 0);
+    }
+    assert_int_equal(nonce_table_use(t, &ref, 1), -ESTALE);
     nonce_table_free(t);
 }
 
@@ -326,17 +359,17 @@ static void test_nonce_full_table_forgets_safely(void **state)
     char first[NONCE_HEX + 1], n[NONCE_HEX + 1], unused[NONCE_HEX + 1];
     nonce_table_issue(t, first);
     nonce_table_issue(t, unused);
-    assert_int_equal(nonce_table_use(t, first, 1), 0);
+    assert_int_equal(use_text(t, first, 1), 0);
     for (int i = 0; i < NONCE_USED_MAX; i++) {
         nonce_table_issue(t, n);
-        assert_int_equal(nonce_table_use(t, n, 1), 0);
+        assert_int_equal(use_text(t, n, 1), 0);
     }
     /* "first" was forgotten: it is stale now, never usable again */
-    assert_int_equal(nonce_table_use(t, first, 1), -ESTALE);
-    assert_int_equal(nonce_table_valid(t, first), -ESTALE);
-    assert_int_equal(nonce_table_use(t, unused, 1), -ESTALE);
-    assert_int_equal(nonce_table_use(t, n, 1), -EALREADY);
-    assert_int_equal(nonce_table_use(t, n, 2), 0);
+    assert_int_equal(use_text(t, first, 1), -ESTALE);
+    assert_int_equal(nonce_table_valid(t, first, NULL), -ESTALE);
+    assert_int_equal(use_text(t, unused, 1), -ESTALE);
+    assert_int_equal(use_text(t, n, 1), -EALREADY);
+    assert_int_equal(use_text(t, n, 2), 0);
     nonce_table_free(t);
 }
 
@@ -356,6 +389,7 @@ int main(void)
         cmocka_unit_test(test_limiter_many_addresses),
         cmocka_unit_test(test_limiter_global_ceiling),
         cmocka_unit_test(test_nonce_counts_once),
+        cmocka_unit_test(test_nonce_use_rechecks_time),
         cmocka_unit_test(test_nonce_full_table_forgets_safely),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
