@@ -218,9 +218,10 @@ function show(n, focus) {
     const on = k === n;
     st.tab.setAttribute('aria-selected', on ? 'true' : 'false');
     st.tab.tabIndex = on ? 0 : -1;
-    st.panel.hidden = !on;
+    if (st.panel) st.panel.hidden = !on;
   }
   const st = L.get(n);
+  if (st && !st.panel) buildPanel(st);
   if (st && !st.fresh) liveAll(st);
   if (st && focus) st.tab.focus();
 }
@@ -264,15 +265,21 @@ const GROUP_OF = { dns_srv: 'Servers', register: 'Registration', register_expire
 const GROUPS = ['Account', 'Registration', 'Servers'];
 const groupOf = (f) => GROUP_OF[f.name] || (f.type === 'server' ? 'Servers' : 'Account');
 
+// A line's tab now; its form when it is first opened (building every line's
+// form at load would be most of the page's work before it can be used).
 function addLine(line) {
   const n = line.line;
   const st = { n, saved: line, etag: '', dirty: false, inputs: {}, rows: {}, seq: {}, timers: {}, pw: 'keep', dns: '' };
   L.set(n, st);
   st.tab = btn('tab', null, () => show(n, false), { id: 'tab-' + n, onkeydown: tabKeys });
   st.tab.setAttribute('role', 'tab');
-  st.tab.setAttribute('aria-controls', 'panel-' + n);
   $('tabs').append(st.tab);
+  renderTab(st);
+}
 
+function buildPanel(st) {
+  const n = st.n;
+  st.tab.setAttribute('aria-controls', 'panel-' + n);
   const form = el('form', 'line', null, { id: 'panel-' + n, noValidate: true });
   form.dataset.line = String(n);
   form.setAttribute('role', 'tabpanel');
@@ -306,7 +313,7 @@ function addLine(line) {
   form.addEventListener('input', (ev) => edited(st, ev.target));
   form.addEventListener('change', (ev) => edited(st, ev.target));
   $('panels').append(form);
-  fill(st, line);
+  fill(st, st.saved);
 }
 
 function fieldRow(st, f) {
@@ -416,6 +423,7 @@ const isLocked = (st, name) => Array.isArray(st.saved.locked) && st.saved.locked
 function fill(st, line) {
   st.saved = line;
   st.pw = 'keep';
+  if (!st.panel) return renderTab(st);  // not opened yet: its form is built from st.saved
   for (const f of FIELDS) {
     const v = line[f.name];
     const i = st.inputs[f.name];

@@ -75,10 +75,12 @@ describe('sipcfgd page in chromium', () => {
     assert.equal(await page.locator('#logout').isVisible(), true);
     const api = await digest(daemon.base, 'GET', '/lines');
     assert.equal(api.status, 200);
-    const forms = page.locator('form.line');
-    assert.equal(await forms.count(), api.json.lines.length);
-    assert.equal(await forms.count(), 3);
-    const titles = await page.locator('.line-title').allTextContents();
+    // One tab per line; only the open line's form is built (and shown).
+    const tabs = page.locator('[role=tab]');
+    assert.equal(await tabs.count(), api.json.lines.length);
+    assert.equal(await tabs.count(), 3);
+    assert.equal(await page.locator('form.line').count(), 1);
+    const titles = await page.locator('.tab-title').allTextContents();
     assert.deepEqual(titles.map((t) => t.split(/[:( ]/).slice(0, 2).join(' ')), ['Line 1', 'Line 2', 'Line 3']);
     for (const name of ['proxy', 'registrar', 'outbound_proxy', 'backup_proxy', 'backup_registrar'])
       assert.equal(await page.locator(`#l1-${name}`).isVisible(), true, name + ' has an input');
@@ -156,16 +158,20 @@ describe('sipcfgd page in chromium', () => {
     }
     await page.reload();
     await page.locator('#lines').waitFor({ state: 'visible' });
-    const t2 = page.locator('form.line[data-line="2"] .line-title');
-    const t3 = page.locator('form.line[data-line="3"] .line-title');
-    assert.ok((await t2.textContent()).startsWith('Line 2: ' + XSS1), await t2.textContent());
-    assert.ok((await t3.textContent()).startsWith('Line 3: ' + XSS2), await t3.textContent());
-    // Visible verbatim, as a person reads it.
-    assert.ok((await t2.innerText()).includes(XSS1));
-    assert.ok((await t3.innerText()).includes(XSS2));
+    // In the overview's tabs, and in each line's form once it is opened.
+    await page.click('#tab-3');
+    await page.click('#tab-2');
+    for (const [t2, t3] of [['#tab-2 .tab-title', '#tab-3 .tab-title'],
+      ['form.line[data-line="2"] .line-title', 'form.line[data-line="3"] .line-title']].map((p) => p.map((q) => page.locator(q)))) {
+      assert.ok((await t2.textContent()).startsWith('Line 2: ' + XSS1), await t2.textContent());
+      assert.ok((await t3.textContent()).startsWith('Line 3: ' + XSS2), await t3.textContent());
+      // Visible verbatim, as a person reads it (the third line's form is hidden now).
+      assert.ok((await t2.innerText()).includes(XSS1));
+      if (await t3.isVisible()) assert.ok((await t3.innerText()).includes(XSS2));
+    }
     assert.equal(await page.evaluate(() => document.querySelectorAll('img').length), 0);
     assert.equal(await page.evaluate(() => document.querySelectorAll('script').length), 1, 'only /app.js');
-    assert.equal(await page.locator('.line-title *').count(), 0, 'titles have no child elements');
+    assert.equal(await page.locator('.line-title *, .tab-title *').count(), 0, 'titles have no child elements');
     await page.waitForTimeout(300);  // give a (wrongly) injected handler the chance to fire
     assert.deepEqual(dialogs, []);
     assert.deepEqual(pageErrors, []);
