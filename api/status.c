@@ -67,5 +67,10 @@ void status_get(struct req *rq, struct resp *rs)
         json_object_set_new(st, "rolled_back", json_boolean(info.rolled_back));
         json_object_set_new(st, "warning", json_string(msg));
     }
+    /* The image file itself cut short or its trailer damaged (docs/STORE.md 1). */
+    char why[400];
+    store_damage_text(&info, why, sizeof why);
+    if (why[0] && st)
+        json_object_set_new(st, "image_damage", json_string(why));
     resp_json(rs, 200, out);
 }

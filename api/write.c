@@ -196,7 +196,7 @@ int api_commit(struct app *app, struct resp *rs, const struct config *next, unsi
                     "the configuration in flash was changed by someone else meanwhile; "
                     "read it again and retry");
     } else if (rc == -EFBIG || rc == -ENOSPC || rc == -EDQUOT || rc == -EROFS || rc == -EIO ||
-               rc == -EPERM) {
+               rc == -EPERM || rc == -EUCLEAN) {
         /* The words are the reader library's, so the API, the CLI and a SIP
          * core say the same thing about the same storage failure. */
         char why[160];

@@ -75,8 +75,10 @@ struct sipcfg_line {
  * sipcfg_open - open a flash image and load its newest valid configuration.
  * @path: the image file.
  * @out:  the handle, to be closed with sipcfg_close().
- * Returns 0; -ENOENT (no image), -EBADMSG (neither bank is valid), -EIO, -ENOMEM.
- * A blank image (never written) opens fine and holds no keys.
+ * Returns 0; -ENOENT (no image), -EMEDIUMTYPE (not an image), -EBADMSG
+ * (neither bank is valid), -EIO, -ENOMEM. A blank image (never written) opens
+ * fine and holds no keys; so does a damaged image file whose banks can still
+ * be read (docs/STORE.md section 1: cut short, or a damaged trailer).
  */
 int sipcfg_open(const char *path, sipcfg **out);
 

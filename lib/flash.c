@@ -1,8 +1,8 @@
 /* flash: NOR flash emulated in a file or in memory, with power-cut injection.
  *
- * The file form is the data area followed by a trailer holding the geometry
- * and one erase count per block (flash.h, docs/STORE.md). Nothing is cached:
- * every read goes to the file, so a second process's commit is seen at once. */
+ * The file's layout (the data area, then a trailer with the geometry and one
+ * erase count per block) is lib/flash_image.c's. Nothing is cached: every
+ * read goes to the file, so a second process's commit is seen at once. */
 #include "flash.h"
 
 #include <errno.h>
@@ -23,6 +23,7 @@ struct flash {
     uint32_t *mem_counts;           /* in-memory erase counts */
     size_t size;
     unsigned nblocks;
+    struct flash_geometry geom;     /* files: what the image's trailer and size say */
 
     unsigned long violations;
     unsigned long long bytes_programmed, erases, syncs;
@@ -48,17 +49,6 @@ struct flash {
 
 /* ---- little helpers ---- */
 
-static void put_le32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint32_t get_le32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* splitmix64: small, seedable, good enough to pick torn bits. */
 static uint64_t rng_next(struct flash *fl)
 {
@@ -66,45 +56,6 @@ static uint64_t rng_next(struct flash *fl)
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
-}
-
-static size_t trailer_size(unsigned nblocks)
-{
-    return FLASH_TRAILER_FIXED + 4u * (size_t)nblocks;
-}
-
-static int pread_all(int fd, void *buf, size_t n, off_t off)
-{
-    unsigned char *p = buf;
-    while (n > 0) {
-        ssize_t r = pread(fd, p, n, off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -errno;
-        if (r == 0)
-            return -EIO;    /* the image is shorter than its geometry says */
-        p += r;
-        n -= (size_t)r;
-        off += r;
-    }
-    return 0;
-}
-
-static int pwrite_all(int fd, const void *buf, size_t n, off_t off)
-{
-    const unsigned char *p = buf;
-    while (n > 0) {
-        ssize_t r = pwrite(fd, p, n, off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -errno;
-        p += r;
-        n -= (size_t)r;
-        off += r;
-    }
-    return 0;
 }
 
 /* ---- backing store: the data area, and the erase counts ---- */
@@ -115,7 +66,8 @@ static int dev_read(const struct flash *fl, size_t off, void *buf, size_t n)
         memcpy(buf, fl->mem + off, n);
         return 0;
     }
-    return pread_all(fl->fd, buf, n, (off_t)off);
+    /* A damaged image's missing bytes read as 0x00, never as erased flash. */
+    return flash_image_read(fl->fd, buf, n, (off_t)off, fl->geom.state != FLASH_IMAGE_INTACT);
 }
 
 static int dev_write(struct flash *fl, size_t off, const void *buf, size_t n)
@@ -125,12 +77,7 @@ static int dev_write(struct flash *fl, size_t off, const void *buf, size_t n)
         fl->mem_writes++;
         return 0;
     }
-    return pwrite_all(fl->fd, buf, n, (off_t)off);
-}
-
-static off_t count_offset(const struct flash *fl, unsigned block)
-{
-    return (off_t)(fl->size + FLASH_TRAILER_FIXED + 4u * (size_t)block);
+    return flash_image_write(fl->fd, buf, n, (off_t)off);
 }
 
 static int count_get(const struct flash *fl, unsigned block, uint32_t *out)
@@ -139,11 +86,7 @@ static int count_get(const struct flash *fl, unsigned block, uint32_t *out)
         *out = fl->mem_counts[block];
         return 0;
     }
-    unsigned char b[4];
-    int rc = pread_all(fl->fd, b, 4, count_offset(fl, block));
-    if (rc == 0)
-        *out = get_le32(b);
-    return rc;
+    return flash_image_count_get(fl->fd, fl->nblocks, block, out);
 }
 
 static int count_bump(struct flash *fl, unsigned block)
@@ -152,13 +95,7 @@ static int count_bump(struct flash *fl, unsigned block)
         fl->mem_counts[block]++;
         return 0;
     }
-    uint32_t c;
-    int rc = count_get(fl, block, &c);
-    if (rc < 0)
-        return rc;
-    unsigned char b[4];
-    put_le32(b, c + 1);
-    return pwrite_all(fl->fd, b, 4, count_offset(fl, block));
+    return flash_image_count_bump(fl->fd, fl->nblocks, block);
 }
 
 static bool range_ok(const struct flash *fl, size_t off, size_t n)
@@ -199,70 +136,6 @@ int flash_open_mem(unsigned nblocks, struct flash **out)
     return 0;
 }
 
-static int fsync_parent_dir(const char *path)
-{
-    char dir[PATH_MAX];
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(dir, sizeof(dir), ".");
-    else if (slash == path)
-        snprintf(dir, sizeof(dir), "/");
-    else if ((size_t)(slash - path) < sizeof(dir))
-        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-    else
-        return -ENAMETOOLONG;
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
-        return -errno;
-    int rc = fsync(dfd) < 0 ? -errno : 0;
-    close(dfd);
-    return rc;
-}
-
-/* Writes a blank image beside `path` and links it into place, so no reader
- * ever sees a half-made image; losing the race to another creator is fine. */
-static int create_image(const char *path, unsigned nblocks)
-{
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof(tmp), "%s.new.XXXXXX", path) >= (int)sizeof(tmp))
-        return -ENAMETOOLONG;
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        return -errno;
-
-    int rc = 0;
-    unsigned char block[FLASH_BLOCK_SIZE];
-    memset(block, 0xFF, sizeof(block));
-    for (unsigned b = 0; b < nblocks && rc == 0; b++)
-        rc = pwrite_all(fd, block, sizeof(block), (off_t)b * FLASH_BLOCK_SIZE);
-
-    size_t tlen = trailer_size(nblocks);
-    unsigned char *t = calloc(1, tlen);     /* erase counts start at 0 */
-    if (!t)
-        rc = rc ? rc : -ENOMEM;
-    if (rc == 0) {
-        memcpy(t, FLASH_TRAILER_MAGIC, sizeof FLASH_TRAILER_MAGIC - 1);   /* a tag, no NUL */
-        put_le32(t + 8, FLASH_TRAILER_VERSION);
-        put_le32(t + 12, FLASH_BLOCK_SIZE);
-        put_le32(t + 16, nblocks);
-        rc = pwrite_all(fd, t, tlen, (off_t)nblocks * FLASH_BLOCK_SIZE);
-    }
-    free(t);
-    if (rc == 0 && fsync(fd) < 0)
-        rc = -errno;
-    close(fd);
-
-    if (rc == 0 && link(tmp, path) < 0 && errno != EEXIST) {
-        /* File systems without hard links: a rename that never replaces. */
-        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) < 0 && errno != EEXIST)
-            rc = -errno;
-    }
-    unlink(tmp);
-    if (rc == 0)
-        rc = fsync_parent_dir(path);
-    return rc;
-}
-
 static long long env_ll(const char *name)
 {
     const char *s = getenv(name);
@@ -288,7 +161,8 @@ static void arm_from_env(struct flash *fl)
     flash_fault_arm(fl, bytes, erases, how, (uint64_t)(bytes + 1) * 7919u + (uint64_t)erases);
 }
 
-int flash_open(const char *path, bool create, unsigned nblocks, struct flash **out)
+static int open_image(const char *path, bool create, unsigned nblocks, bool guess,
+                      struct flash **out)
 {
     if (!path || !out)
         return -EINVAL;
@@ -307,7 +181,7 @@ int flash_open(const char *path, bool create, unsigned nblocks, struct flash **o
         readonly = fd >= 0;
     }
     if (fd < 0 && errno == ENOENT && create) {
-        int rc = create_image(path, nblocks);
+        int rc = flash_image_create(path, nblocks);
         if (rc < 0)
             return rc;
         fd = open(path, O_RDWR | O_CLOEXEC);
@@ -315,31 +189,14 @@ int flash_open(const char *path, bool create, unsigned nblocks, struct flash **o
     if (fd < 0)
         return -errno;
 
-    /* The trailer is authoritative: its geometry must match the file size. */
-    struct stat sb;
-    unsigned char head[FLASH_TRAILER_FIXED];
-    int rc = fstat(fd, &sb) < 0 ? -errno : 0;
-    if (rc == 0 && (!S_ISREG(sb.st_mode) || sb.st_size < (off_t)FLASH_TRAILER_FIXED))
-        rc = -EBADMSG;
-    unsigned nb = 0;
-    if (rc == 0) {
-        /* Find the trailer from the end: size = nb*4096 + 24 + 4*nb. */
-        off_t sz = sb.st_size - FLASH_TRAILER_FIXED;
-        if (sz % (FLASH_BLOCK_SIZE + 4) != 0)
-            rc = -EBADMSG;
-        else
-            nb = (unsigned)(sz / (FLASH_BLOCK_SIZE + 4));
-    }
-    if (rc == 0 && (nb == 0 || nb > FLASH_MAX_BLOCKS))
-        rc = -EBADMSG;
-    if (rc == 0)
-        rc = pread_all(fd, head, sizeof(head), (off_t)nb * FLASH_BLOCK_SIZE);
-    if (rc == 0 && (memcmp(head, FLASH_TRAILER_MAGIC, 8) != 0 ||
-                    get_le32(head + 8) != FLASH_TRAILER_VERSION ||
-                    get_le32(head + 12) != FLASH_BLOCK_SIZE || get_le32(head + 16) != nb))
-        rc = -EBADMSG;
+    /* The trailer and the file's size give the geometry (flash_image.c);
+     * a guess from the size alone only when the caller asks for one. */
+    struct flash_geometry g;
+    int rc = flash_image_probe(fd, &g);
+    if (rc == -EMEDIUMTYPE && guess)
+        rc = flash_image_guess(fd, &g);
     struct flash *fl = NULL;
-    if (rc == 0 && !(fl = flash_alloc(nb)))
+    if (rc == 0 && !(fl = flash_alloc(g.nblocks)))
         rc = -ENOMEM;
     if (rc < 0) {
         close(fd);
@@ -347,9 +204,63 @@ int flash_open(const char *path, bool create, unsigned nblocks, struct flash **o
     }
     fl->fd = fd;
     fl->readonly = readonly;
+    fl->geom = g;
     arm_from_env(fl);
     *out = fl;
     return 0;
+}
+
+int flash_open(const char *path, bool create, unsigned nblocks, struct flash **out)
+{
+    return open_image(path, create, nblocks, false, out);
+}
+
+int flash_open_guess(const char *path, struct flash **out)
+{
+    return open_image(path, false, 0, true, out);
+}
+
+enum flash_image_state flash_damage(const struct flash *fl, char *buf, size_t n)
+{
+    if (!fl)
+        return FLASH_IMAGE_INTACT;
+    flash_image_describe(&fl->geom, buf, n);
+    return fl->geom.state;
+}
+
+int flash_recheck(struct flash *fl)
+{
+    if (!fl || fl->fd < 0 || fl->geom.state == FLASH_IMAGE_INTACT)
+        return 0;
+    struct flash_geometry now;
+    int rc = flash_image_probe(fl->fd, &now);
+    if (rc == 0 && now.nblocks == fl->nblocks)
+        fl->geom = now;     /* put right (or damaged otherwise) meanwhile */
+    return rc == -EMEDIUMTYPE ? 0 : rc;
+}
+
+/* Before the first write to a damaged image whose geometry is known: put its
+ * trailer right (it never touches the data area). Another process may have
+ * done it already, so look again first. A guessed geometry is never written. */
+int flash_repair(struct flash *fl)
+{
+    if (!fl)
+        return -EINVAL;
+    if (fl->geom.state == FLASH_IMAGE_INTACT)
+        return 0;
+    if (fl->geom.state == FLASH_IMAGE_GUESSED)
+        return -EUCLEAN;
+    struct flash_geometry now;
+    int rc = flash_image_probe(fl->fd, &now);
+    if (rc == -EMEDIUMTYPE || (rc == 0 && now.nblocks != fl->nblocks))
+        return -EUCLEAN;
+    if (rc == 0 && now.state != FLASH_IMAGE_INTACT)
+        rc = flash_image_repair(fl->fd, &now);
+    if (rc == 0) {
+        memset(&fl->geom, 0, sizeof fl->geom);
+        fl->geom.nblocks = fl->nblocks;
+    }
+    return rc;
 }
 
 void flash_close(struct flash *fl)
@@ -425,6 +336,8 @@ static unsigned char torn_byte(struct flash *fl, unsigned char old, unsigned cha
  * transient error armed by flash_error_arm (`countdown` reaching 0). */
 static int write_gate(struct flash *fl, long long *countdown)
 {
+    if (fl->geom.state == FLASH_IMAGE_GUESSED)
+        return -EUCLEAN;
     if (fl->readonly)
         return -EROFS;
     if (*countdown == 0) {
@@ -433,7 +346,7 @@ static int write_gate(struct flash *fl, long long *countdown)
     }
     if (*countdown > 0)
         (*countdown)--;
-    return 0;
+    return flash_repair(fl);
 }
 
 int flash_prog(struct flash *fl, size_t off, const void *buf, size_t n)

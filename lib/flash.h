@@ -2,6 +2,7 @@
  * Erase sets a whole block to 0xFF; programming can only clear bits; trying to
  * set a bit back to 1 without an erase is a violation the emulation counts and
  * refuses. Each block's erase count is kept in the image's trailer.
+ * The image file's layout and geometry are lib/flash_image.c's.
  * Fault injection cuts the power after K programmed bytes or N erases: the torn
  * byte is left half-programmed, as garbage or unstable, and every later operation fails
  * with -EIO until the handle is closed (the "reboot" is a fresh open).
@@ -23,13 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#define FLASH_BLOCK_SIZE 4096u
-#define FLASH_DEFAULT_BLOCKS 64u    /* 256 KiB: two banks of 128 KiB */
-#define FLASH_MAX_BLOCKS 65536u     /* 256 MiB */
-#define FLASH_TRAILER_MAGIC "SIPCFGFL"
-#define FLASH_TRAILER_VERSION 1u
-#define FLASH_TRAILER_FIXED 24u     /* bytes before the erase counts */
+#include "flash_image.h"
 
 struct flash;
 
@@ -38,8 +33,29 @@ struct flash;
  * then linked into place, so a concurrent creator never sees half an image).
  * An existing image keeps its own block count. Without write permission
  * (and without `create`) the image opens read-only: reads work, prog and
- * erase return -EROFS. -ENOENT, -EBADMSG (not an image), -EINVAL (nblocks), -EIO. */
+ * erase return -EROFS. -ENOENT, -EMEDIUMTYPE (not an image, or one whose
+ * geometry cannot be known), -EINVAL (nblocks), -EIO.
+ * A damaged image whose geometry is still known (flash_image_probe: a file
+ * cut short in its erase counts, grown, or with one wrong trailer field)
+ * opens: flash_damage says what is wrong, reads work (bytes the file lost
+ * read as 0x00), and the first prog or erase puts the trailer right first. */
 int flash_open(const char *path, bool create, unsigned nblocks, struct flash **out);
+/* flash_open, but when the geometry cannot be known, it is guessed from the
+ * file's size (flash_image_guess) to read what the banks hold: every prog and
+ * erase then answers -EUCLEAN. Only a bank that validates proves the guess
+ * right; the caller (store_open) checks that. */
+int flash_open_guess(const char *path, struct flash **out);
+/* The image file's state (FLASH_IMAGE_INTACT for memory images) and, in buf,
+ * the same in words ("" when intact). */
+enum flash_image_state flash_damage(const struct flash *fl, char *buf, size_t n);
+/* Looks at a damaged image's file again (another process may have repaired
+ * it): cheap, and a no-op for an intact one. 0 or the file's error. */
+int flash_recheck(struct flash *fl);
+/* Puts a damaged image's trailer and size right (flash_image_repair) when its
+ * geometry is known; a no-op for an intact one. Every prog and erase does it
+ * first anyway; a commit that writes nothing calls it to repair all the same.
+ * -EUCLEAN for a guessed geometry. Hold flash_lock. */
+int flash_repair(struct flash *fl);
 /* An image that lives in memory only (tests, fuzzing), blank (all 0xFF). */
 int flash_open_mem(unsigned nblocks, struct flash **out);
 void flash_close(struct flash *fl);
@@ -50,7 +66,8 @@ unsigned flash_nblocks(const struct flash *fl);
 /* All three: -EINVAL out of range, -EIO after a power cut. Bytes are
  * programmed in increasing address order (what a cut tears depends on it). */
 int flash_read(struct flash *fl, size_t off, void *buf, size_t n);
-/* -EPERM (and nothing written) when any byte would need a 0->1 bit. */
+/* -EPERM (and nothing written) when any byte would need a 0->1 bit. Both
+ * writes: -EROFS on a read-only image, -EUCLEAN on a guessed geometry. */
 int flash_prog(struct flash *fl, size_t off, const void *buf, size_t n);
 int flash_erase(struct flash *fl, unsigned block);
 /* Makes everything done so far durable (fsync for a file; no-op in memory). */

@@ -188,6 +188,9 @@ const char *sipcfg_strerror(int err)
     case -EFBIG: return "the configuration does not fit in a flash bank";
     case -ENOSPC: return "no space left on the disk that holds the flash image";
     case -EROFS: return "the flash image is read-only";
+    case -EMEDIUMTYPE: return "not a sipcfg flash image (left untouched)";
+    case -EUCLEAN: return "the flash image is damaged and its geometry unknown, so it is read-only "
+                          "(export, then import into a new image)";
     case -EDQUOT: return "the disk quota for the flash image is used up";
     case -EINVAL: return "invalid argument";
     case -EPERM: return "flash refused the write (bit set without erase)";

@@ -11,6 +11,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -110,6 +111,13 @@ int store_open(const char *path, int flags, struct store **out)
         return -EINVAL;
     struct flash *fl;
     int rc = flash_open(path, flags & STORE_CREATE, FLASH_DEFAULT_BLOCKS, &fl);
+    bool guessed = false;
+    if (rc == -EMEDIUMTYPE) {
+        /* Not an image, or one whose geometry cannot be known: read with a
+         * geometry guessed from its size, kept only if a bank proves it. */
+        rc = flash_open_guess(path, &fl);
+        guessed = rc == 0;
+    }
     if (rc < 0)
         return rc;
     rc = store_open_flash(fl, out);
@@ -118,6 +126,12 @@ int store_open(const char *path, int flags, struct store **out)
         return rc;
     }
     (*out)->own_flash = true;
+    struct store_info info;
+    if (guessed && ((rc = store_info(*out, &info)) < 0 || info.state != STORE_OK)) {
+        store_close(*out);
+        *out = NULL;
+        return rc < 0 ? rc : -EMEDIUMTYPE;     /* a file that is not an image is never written */
+    }
     return 0;
 }
 
@@ -279,6 +293,7 @@ static void fill_info(struct store *st, const struct scan *s, struct store_info 
         info->saved_at = s->bk[s->active].saved_at;
     }
     info->capacity = st->capacity;
+    info->image_state = flash_damage(st->fl, info->image_damage, sizeof info->image_damage);
     info->damaged_bank = -1;
     for (int b = 0; b < 2; b++) {
         if (s->bk[b].valid || !s->bk[b].written)
@@ -294,8 +309,12 @@ static void fill_info(struct store *st, const struct scan *s, struct store_info 
 static int scan_locked(struct store *st, struct scan *s)
 {
     int rc = flash_lock_shared(st->fl);
-    if (rc < 0)
+    if (rc == 0)
+        rc = flash_recheck(st->fl);     /* a damaged image may have been put right */
+    if (rc < 0) {
+        flash_unlock(st->fl);
         return rc;
+    }
     /* Stamped before reading: a write during the scan changes the stamp. */
     struct flash_stamp stamp;
     bool settled = false;
@@ -404,9 +423,16 @@ int store_commit(struct store *st, const struct kv *kv, const uint32_t *expect_g
     }
     struct scan s;
     unsigned char *img = NULL;
-    rc = scan_banks(st, &s);
-    if (rc < 0)
-        goto unlock;
+    /* A damaged image file is put right even when the payload turns out
+     * unchanged (it touches no bank); a guessed geometry: -EUCLEAN. */
+    rc = flash_repair(st->fl);
+    if (rc == 0)
+        rc = scan_banks(st, &s);
+    if (rc < 0) {
+        flash_unlock(st->fl);
+        free(payload);
+        return rc;
+    }
 
     const struct bank *act = s.active >= 0 ? &s.bk[s.active] : NULL;
     uint32_t gen = act ? act->seq : 0;
@@ -458,6 +484,30 @@ unlock:
     free(img);
     free(payload);
     return rc;
+}
+
+void store_damage_text(const struct store_info *in, char *buf, size_t n)
+{
+    if (!buf || n == 0)
+        return;
+    buf[0] = '\0';
+    if (!in || in->image_state == FLASH_IMAGE_INTACT)
+        return;
+    char banks[120];
+    int a = in->active_bank;
+    if (a < 0 || a > 1)
+        snprintf(banks, sizeof banks, "neither bank holds a valid configuration");
+    else if (in->valid[1 - a])
+        snprintf(banks, sizeof banks, "both banks are intact; bank %d (generation %u, the newer) "
+                                      "was used", a, (unsigned)in->generation);
+    else
+        snprintf(banks, sizeof banks, "bank %d (generation %u) is intact and was used", a,
+                 (unsigned)in->generation);
+    snprintf(buf, n, "%s; %s; %s", in->image_damage, banks,
+             in->image_state == FLASH_IMAGE_GUESSED
+                 ? "the image cannot be written safely (read-only): export the configuration "
+                   "and import it into a new image"
+                 : "the next saved change repairs the image");
 }
 
 int store_generation(struct store *st, uint32_t *generation, enum store_state *state)

@@ -42,6 +42,12 @@ struct store_info {
      * previous generation: rolled_back. */
     int damaged_bank;
     bool rolled_back;
+    /* The image file itself (not a bank) is damaged: its size or trailer
+     * disagree (flash_image.h). image_damage says how ("" when intact). With
+     * FLASH_IMAGE_GUESSED the geometry is a guess and nothing is written
+     * (-EUCLEAN); otherwise the next commit puts the file right. */
+    enum flash_image_state image_state;
+    char image_damage[200];
 };
 
 struct store;
@@ -49,7 +55,11 @@ struct store;
 enum { STORE_CREATE = 1 };
 
 /* Opens (STORE_CREATE: creates a blank image of FLASH_DEFAULT_BLOCKS when the
- * file is missing) the image at path. -EINVAL when the image's block count is odd. */
+ * file is missing) the image at path. -EINVAL when the image's block count is
+ * odd, -EMEDIUMTYPE when it is not an image. An image whose size and trailer
+ * do not give its geometry is still opened read-only (guessed from its size:
+ * writes get -EUCLEAN) when a bank validates with the guess, so that what
+ * the banks hold can be read. */
 int store_open(const char *path, int flags, struct store **out);
 /* On a flash the caller owns (tests); store_close does not close it. */
 int store_open_flash(struct flash *fl, struct store **out);
@@ -75,6 +85,11 @@ int store_info(struct store *st, struct store_info *info);
  * no bank when the image has not changed since the last scan, which is what
  * a daemon checking before every request, or a SIP core polling, needs. */
 int store_generation(struct store *st, uint32_t *generation, enum store_state *state);
+
+/* For a person: what is wrong with the image file (info->image_damage) and
+ * what was done about it ("...; bank 0 (generation 7) is intact and was used;
+ * the next saved change repairs the image"). "" when the file is intact. */
+void store_damage_text(const struct store_info *info, char *buf, size_t n);
 
 /* The flash under the store (tests: fault injection, counters). */
 struct flash *store_flash(struct store *st);

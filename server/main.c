@@ -318,6 +318,10 @@ int main(int argc, char **argv)
                             "and is damaged now%s; GET /status says so until the next save\n",
                     o.flash, info.damaged_bank, (unsigned)info.seq[info.damaged_bank],
                     info.rolled_back ? ": ROLLED BACK to the previous generation" : "");
+        char why[400];
+        store_damage_text(&info, why, sizeof why);
+        if (why[0])
+            fprintf(stderr, "sipcfgd: WARNING: %s: %s; GET /status says so\n", o.flash, why);
     }
     free(errs);
 

@@ -74,6 +74,17 @@ static void print_diags(const char *kind, const struct diag_list *l)
         fprintf(stderr, "%s: %s: %zu more not shown\n", prog, kind, l->dropped);
 }
 
+/* A damaged image file (cut short, a wrong trailer field) is read all the same: say so. */
+static void warn_damage(struct store *st, const char *path)
+{
+    struct store_info in;
+    char why[400] = "";
+    if (store_info(st, &in) == 0)
+        store_damage_text(&in, why, sizeof why);
+    if (why[0])
+        fprintf(stderr, "%s: warning: %s: %s\n", prog, path, why);
+}
+
 /* Opens the image and loads it; prints the reason and returns 1 on failure.
  * STORE_CREATE also lets a command that writes a whole configuration (import,
  * passwd) start over on an image whose banks are both corrupt, as sipcfgd's
@@ -101,6 +112,7 @@ static int open_load(const char *path, int flags, struct store **st, struct kv *
         store_close(*st);
         return fail("%s: %s", path, sipcfg_strerror(rc));
     }
+    warn_damage(*st, path);
     return 0;
 }
 
@@ -730,6 +742,10 @@ static int cmd_info(const char *path)
     print_bank(&in, 0);
     print_bank(&in, 1);
     printf("capacity: %u bytes per bank\n", (unsigned)in.capacity);
+    char why[400];
+    store_damage_text(&in, why, sizeof why);
+    if (why[0])
+        printf("WARNING: %s\n", why);
     if (in.damaged_bank >= 0)
         printf("WARNING: bank %d held a finished commit (seq %u) and is damaged now%s\n",
                in.damaged_bank, (unsigned)in.seq[in.damaged_bank],

@@ -167,28 +167,167 @@ static void test_not_an_image(void **state)
     struct flash *fl;
     path_of(path, sizeof(path), "junk.img");
     write_file(path, "hello", 5);
-    assert_int_equal(flash_open(path, true, NB, &fl), -EBADMSG);
+    assert_int_equal(flash_open(path, true, NB, &fl), -EMEDIUMTYPE);
+    assert_int_equal(flash_open_guess(path, &fl), -EMEDIUMTYPE);    /* not even two banks */
 
-    /* Right size, wrong magic. */
+    /* Right size, nothing of a trailer: no geometry to trust. */
     size_t n = 2 * FLASH_BLOCK_SIZE + FLASH_TRAILER_FIXED + 8;
     unsigned char *img = calloc(1, n);
     write_file(path, img, n);
-    assert_int_equal(flash_open(path, false, 2, &fl), -EBADMSG);
+    assert_int_equal(flash_open(path, false, 2, &fl), -EMEDIUMTYPE);
+    free(img);
+}
 
-    /* A good image with its last bytes cut off. */
-    char good[300];
-    path_of(good, sizeof(good), "short.img");
-    assert_int_equal(flash_open(good, true, 2, &fl), 0);
+static size_t file_size_of(const char *path)
+{
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    return (size_t)sb.st_size;
+}
+
+/* A 4-block image with a byte programmed, block 1 erased 3 times and block 3
+ * twice, read back whole into img (n bytes). */
+static unsigned char *made_image(const char *path, size_t *n)
+{
+    struct flash *fl;
+    unlink(path);
+    assert_int_equal(flash_open(path, true, NB, &fl), 0);
+    unsigned char z = 0x42;
+    assert_int_equal(flash_prog(fl, 5, &z, 1), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(flash_erase(fl, 1), 0);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(flash_erase(fl, 3), 0);
     flash_close(fl);
-    FILE *f = fopen(good, "rb");
-    assert_int_equal(fread(img, 1, n, f), n);
+    *n = file_size_of(path);
+    unsigned char *img = malloc(*n);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_int_equal(fread(img, 1, *n, f), *n);
     fclose(f);
-    write_file(good, img, n - 1);
-    assert_int_equal(flash_open(good, false, 2, &fl), -EBADMSG);
-    /* Geometry in the trailer disagreeing with the size. */
-    img[2 * FLASH_BLOCK_SIZE + 16] = 3;
-    write_file(good, img, n);
-    assert_int_equal(flash_open(good, false, 2, &fl), -EBADMSG);
+    return img;
+}
+
+/* Cut short by 1..4*NB bytes (inside the erase counts): the trailer still
+ * gives the geometry. Reads work, the damage is named, and the first write
+ * gives the file its size and trailer back; lost counts restart at the
+ * highest one left. */
+static void test_short_image(void **state)
+{
+    char path[300], why[200];
+    path_of(path, sizeof(path), "short.img");
+    size_t n;
+    unsigned char *img = made_image(path, &n);
+    static const size_t cuts[] = {1, 3, 4, 5, 4 * NB};
+    for (size_t c = 0; c < sizeof cuts / sizeof cuts[0]; c++) {
+        write_file(path, img, n - cuts[c]);
+        struct flash *fl;
+        assert_int_equal(flash_open(path, false, 0, &fl), 0);
+        assert_int_equal(flash_nblocks(fl), NB);
+        assert_int_equal(flash_damage(fl, why, sizeof why), FLASH_IMAGE_SHORT);
+        char want[200];
+        snprintf(want, sizeof want, "the image file is %zu byte%s shorter than its trailer's "
+                 "geometry (4 blocks) says; the erase counts of %zu block%s are lost",
+                 cuts[c], cuts[c] == 1 ? "" : "s", (cuts[c] + 3) / 4, cuts[c] <= 4 ? "" : "s");
+        assert_string_equal(why, want);
+        assert_int_equal(byte_at(fl, 5), 0x42);
+        assert_int_equal(flash_erase_count(fl, 1), cuts[c] <= 8 ? 3 : 0);
+        assert_int_equal(file_size_of(path), n - cuts[c]);   /* reading wrote nothing */
+
+        unsigned char z = 0x40;
+        assert_int_equal(flash_prog(fl, 5, &z, 1), 0);
+        assert_int_equal(flash_damage(fl, why, sizeof why), FLASH_IMAGE_INTACT);
+        assert_string_equal(why, "");
+        assert_int_equal(file_size_of(path), n);
+        flash_close(fl);
+        assert_int_equal(flash_open(path, false, 0, &fl), 0);
+        assert_int_equal(flash_damage(fl, NULL, 0), FLASH_IMAGE_INTACT);
+        assert_int_equal(byte_at(fl, 5), 0x40);
+        /* Block 3's count (the last) was lost with the cut: it restarts at the
+         * highest surviving one; block 1's stayed. */
+        assert_int_equal(flash_erase_count(fl, 3), cuts[c] <= 4 ? 3 : cuts[c] <= 8 ? 3 : 0);
+        assert_int_equal(flash_erase_count(fl, 1), cuts[c] <= 8 ? 3 : 0);
+        flash_close(fl);
+    }
+    /* Grown by a few bytes: the same, and the save cuts them off. */
+    unsigned char *longer = calloc(1, n + 7);
+    memcpy(longer, img, n);
+    write_file(path, longer, n + 7);
+    struct flash *fl;
+    assert_int_equal(flash_open(path, false, 0, &fl), 0);
+    assert_int_equal(flash_damage(fl, why, sizeof why), FLASH_IMAGE_LONG);
+    assert_string_equal(why, "the image file is 7 bytes longer than its trailer's geometry (4 blocks) says");
+    assert_int_equal(flash_erase(fl, 2), 0);
+    assert_int_equal(file_size_of(path), n);
+    assert_int_equal(flash_erase_count(fl, 3), 2);
+    flash_close(fl);
+    free(longer);
+    free(img);
+}
+
+/* One trailer field damaged, the size right: the size gives the geometry.
+ * Two fields damaged: nothing to trust (flash_open refuses; a guess is
+ * read-only and never writes). */
+static void test_trailer_damaged(void **state)
+{
+    char path[300], why[200];
+    path_of(path, sizeof(path), "short.img");
+    size_t n;
+    unsigned char *img = made_image(path, &n);
+    static const struct { size_t off; const char *name; } fields[] = {
+        {0, "magic"}, {7, "magic"}, {8, "version"}, {14, "block size"}, {16, "block count"}};
+    size_t t = NB * FLASH_BLOCK_SIZE;
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        img[t + fields[i].off] ^= 0x10;
+        write_file(path, img, n);
+        img[t + fields[i].off] ^= 0x10;
+        struct flash *fl;
+        assert_int_equal(flash_open(path, false, 0, &fl), 0);
+        assert_int_equal(flash_nblocks(fl), NB);
+        assert_int_equal(flash_damage(fl, why, sizeof why), FLASH_IMAGE_TRAILER);
+        char want[200];
+        snprintf(want, sizeof want, "the image's trailer has a damaged %s; the file's size gives "
+                 "its geometry (4 blocks)", fields[i].name);
+        assert_string_equal(why, want);
+        assert_int_equal(flash_erase_count(fl, 1), 3);
+        assert_int_equal(flash_erase(fl, 2), 0);    /* repairs first */
+        flash_close(fl);
+        FILE *f = fopen(path, "rb");
+        unsigned char *now = malloc(n);
+        assert_int_equal(fread(now, 1, n, f), n);
+        fclose(f);
+        assert_memory_equal(now + t, img + t, FLASH_TRAILER_FIXED);
+        free(now);
+    }
+    img[t + 0] ^= 0x10;
+    img[t + 16] ^= 0x10;
+    write_file(path, img, n);
+    struct flash *fl;
+    assert_int_equal(flash_open(path, false, 0, &fl), -EMEDIUMTYPE);
+    assert_int_equal(flash_open_guess(path, &fl), 0);
+    assert_int_equal(flash_damage(fl, why, sizeof why), FLASH_IMAGE_GUESSED);
+    assert_string_equal(why, "the image file's size (16424 bytes) and its trailer do not agree "
+                             "on a geometry; it was read as 4 blocks");
+    assert_int_equal(byte_at(fl, 5), 0x42);
+    unsigned char z = 0;
+    assert_int_equal(flash_prog(fl, 5, &z, 1), -EUCLEAN);
+    assert_int_equal(flash_erase(fl, 1), -EUCLEAN);
+    assert_int_equal(flash_repair(fl), -EUCLEAN);
+    flash_close(fl);
+    FILE *f = fopen(path, "rb");
+    unsigned char *now = malloc(n);
+    assert_int_equal(fread(now, 1, n, f), n);
+    fclose(f);
+    assert_memory_equal(now, img, n);   /* never written */
+    free(now);
+
+    /* Cut into the data area: the guess reads what the file lost as 0x00. */
+    write_file(path, img, NB * FLASH_BLOCK_SIZE - 10);
+    assert_int_equal(flash_open_guess(path, &fl), 0);
+    assert_int_equal(flash_nblocks(fl), NB);
+    assert_int_equal(byte_at(fl, NB * FLASH_BLOCK_SIZE - 1), 0x00);
+    assert_int_equal(byte_at(fl, NB * FLASH_BLOCK_SIZE - 11), 0xFF);
+    flash_close(fl);
     free(img);
 }
 
@@ -469,6 +608,8 @@ int main(void)
         cmocka_unit_test(test_nor_semantics),
         cmocka_unit_test(test_file_image),
         cmocka_unit_test(test_not_an_image),
+        cmocka_unit_test(test_short_image),
+        cmocka_unit_test(test_trailer_damaged),
         cmocka_unit_test(test_cut_prog_partial),
         cmocka_unit_test(test_cut_prog_garbage_and_budget),
         cmocka_unit_test(test_cut_erase),

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -740,6 +741,80 @@ static void test_file_poll_generation(void **state)
     kv_free(b);
 }
 
+static long file_size_at(const char *path)
+{
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    return (long)sb.st_size;
+}
+
+/* An image file cut short (or with a damaged trailer) whose banks are intact:
+ * the newest bank loads, the damage is said with the bank that was used, a
+ * commit repairs the file (seen by another handle too). Cut so short that the
+ * geometry is only a guess: it loads, commits get -EUCLEAN, nothing written.
+ * A guess no bank confirms: not an image. */
+static void test_file_damaged(void **state)
+{
+    char path[300], why[400];
+    image_path(path, sizeof(path));
+    unlink(path);
+    struct store *s1, *s2;
+    struct kv *a = make_config(1, 0), *b = make_config(2, 0), *kv;
+    struct store_info info;
+    assert_int_equal(store_open(path, STORE_CREATE, &s1), 0);
+    assert_int_equal(store_commit(s1, a, NULL, NULL), 0);
+    assert_int_equal(store_commit(s1, b, NULL, NULL), 0);
+    store_close(s1);
+    long full = file_size_at(path);
+
+    assert_int_equal(truncate(path, full - 3), 0);
+    assert_int_equal(store_open(path, 0, &s1), 0);
+    assert_int_equal(store_open(path, 0, &s2), 0);
+    assert_int_equal(store_load(s1, &kv, &info), 0);
+    assert_true(kv_equal(kv, b));
+    kv_free(kv);
+    assert_int_equal(info.image_state, FLASH_IMAGE_SHORT);
+    store_damage_text(&info, why, sizeof why);
+    assert_string_equal(why, "the image file is 3 bytes shorter than its trailer's geometry "
+                             "(64 blocks) says; the erase counts of 1 block are lost; both banks "
+                             "are intact; bank 1 (generation 2, the newer) was used; the next "
+                             "saved change repairs the image");
+    assert_int_equal(file_size_at(path), full - 3);   /* a load never writes */
+    assert_int_equal(store_commit(s1, a, NULL, &info), 0);
+    assert_int_equal(info.image_state, FLASH_IMAGE_INTACT);
+    assert_int_equal(file_size_at(path), full);
+    assert_int_equal(store_info(s2, &info), 0);     /* the other handle looks again */
+    assert_int_equal(info.image_state, FLASH_IMAGE_INTACT);
+    assert_int_equal(info.generation, 3);
+    store_close(s1);
+    store_close(s2);
+
+    /* 600 bytes short: the whole trailer is gone, the geometry a guess. */
+    assert_int_equal(truncate(path, full - 600), 0);
+    assert_int_equal(store_open(path, STORE_CREATE, &s1), 0);
+    assert_int_equal(store_load(s1, &kv, &info), 0);
+    assert_true(kv_equal(kv, a));
+    kv_free(kv);
+    assert_int_equal(info.image_state, FLASH_IMAGE_GUESSED);
+    store_damage_text(&info, why, sizeof why);
+    assert_non_null(strstr(why, "bank 0 (generation 3, the newer) was used; the image cannot be "
+                                "written safely (read-only)"));
+    assert_int_equal(store_commit(s1, b, NULL, &info), -EUCLEAN);
+    assert_int_equal(store_commit(s1, a, NULL, &info), -EUCLEAN);  /* even unchanged */
+    assert_int_equal(file_size_at(path), full - 600);
+    store_close(s1);
+
+    /* The same cut on a blank image: no bank proves the guess. */
+    unlink(path);
+    assert_int_equal(store_open(path, STORE_CREATE, &s1), 0);
+    store_close(s1);
+    assert_int_equal(truncate(path, full - 600), 0);
+    assert_int_equal(store_open(path, STORE_CREATE, &s1), -EMEDIUMTYPE);
+    assert_int_equal(file_size_at(path), full - 600);
+    kv_free(a);
+    kv_free(b);
+}
+
 #define WORKERS 2
 #define COMMITS_EACH 25
 
@@ -841,6 +916,7 @@ int main(void)
 #undef T
     const struct CMUnitTest file[] = {
         cmocka_unit_test(test_file_two_handles),
+        cmocka_unit_test(test_file_damaged),
         cmocka_unit_test(test_file_poll_generation),
         cmocka_unit_test(test_two_processes_commit),
     };
