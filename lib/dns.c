@@ -139,7 +139,7 @@ static bool start_job(struct dns *d, struct job *j)
     c->d = d;
     c->s = j->s;
     c->dns_srv = j->dns_srv;
-    c->mode = j->s.port ? MODE_PORT : j->dns_srv ? MODE_SRV : MODE_A;
+    c->mode = dns_check_mode(&j->s, j->dns_srv);
     c->method = c->mode == MODE_SRV ? DNS_METHOD_SRV : DNS_METHOD_A;
     c->started = j->started;
     c->deadline = j->started + d->timeout_ms;
@@ -308,6 +308,17 @@ static int sock_cb(ares_socket_t fd, int type, void *data)
     return ARES_SUCCESS;
 }
 
+/* Before connect: every TCP socket c-ares tries, refused ones included (the
+ * create callback above runs only after a connect that did not fail at once). */
+static int sock_config_cb(ares_socket_t fd, int type, void *data)
+{
+    struct dns *d = data;
+    (void)fd;
+    if (type == SOCK_STREAM)
+        d->tcp_tries++;
+    return ARES_SUCCESS;
+}
+
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
 static int lib_status;
 static void lib_init(void)
@@ -361,9 +372,9 @@ int dns_new(const struct dns_options *o, struct dns **out)
         err = -ENOMEM;
     }
     /* Per-try timeout so that the worst case of a silent server (tries with
-     * doubling, over every server) ends within 3/4 of the deadline: round 1
-     * then still reports "timeout" from c-ares, and our own deadline covers
-     * the later rounds. */
+     * doubling, over every server) ends at the deadline, not before: an answer
+     * that comes late but in time (to the first try, during the second) is
+     * still taken. Our own deadline covers the later rounds. */
     unsigned nservers = 0;
     struct ares_addr_port_node *list = NULL;
     if (ares_get_servers_ports(d->ch, &list) == ARES_SUCCESS) {
@@ -373,7 +384,7 @@ int dns_new(const struct dns_options *o, struct dns **out)
     }
     if (nservers == 0)
         nservers = 1;
-    unsigned per_try = d->timeout_ms * 3 / 4 / (3 * nservers);   /* t + 2t per server */
+    unsigned per_try = d->timeout_ms / (3 * nservers);   /* t + 2t per server */
     if (per_try < 20)
         per_try = 20;
     ares_destroy(d->ch);
@@ -389,6 +400,7 @@ int dns_new(const struct dns_options *o, struct dns **out)
         goto fail;
     }
     ares_set_socket_callback(d->ch, sock_cb, d);
+    ares_set_socket_configure_callback(d->ch, sock_config_cb, d);
 
     d->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (d->efd < 0) {

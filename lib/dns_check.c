@@ -34,6 +34,13 @@ static void query_cb(void *arg, int status, int timeouts, unsigned char *abuf, i
             dns_answer_naptr(q, abuf, alen);
         else
             dns_answer_addresses(q, abuf, alen);
+    } else if (status == ARES_ECONNREFUSED && c->d->tcp_tries != q->tcp_mark) {
+        /* c-ares opens TCP only for an answer truncated over UDP, and keeps
+         * ECONNREFUSED for its failure: the server answered, TCP refused.
+         * (Without a TCP attempt it is ICMP port unreachable: nobody there.) */
+        q->tcp_refused = true;
+        text_copy(q->outcome, sizeof q->outcome,
+                  "truncated over UDP, and the TCP connection for the whole answer was refused");
     } else {
         text_copy(q->outcome, sizeof q->outcome, dns_answer_outcome(status));
     }
@@ -79,6 +86,7 @@ static void send_queries(struct check *c, unsigned from)
         char fq[DNS_NAME_BUF + 1];
         snprintf(fq, sizeof fq, "%s.", c->q[i].name);   /* fully qualified: no search list */
         atomic_fetch_add(&c->d->queries, 1);
+        c->q[i].tcp_mark = c->d->tcp_tries;
         ares_query(c->d->ch, fq, C_IN, c->q[i].type, query_cb, &c->q[i]);
     }
 }
@@ -135,6 +143,7 @@ void dns_check_finish(struct check *c, enum dns_status forced)
             dns_found_from_srv(r, c);
         }
         dns_found_lookups(r, c);
+        dns_found_tcp_refused(r, c);
         if (r->status != DNS_OK)
             r->ntargets = 0;
         if (r->status == DNS_OK)
@@ -189,8 +198,13 @@ static int naptr_cmp(const void *a, const void *b)
     return (x->pref > y->pref) - (x->pref < y->pref);
 }
 
+enum mode dns_check_mode(const struct server *s, bool dns_srv)
+{
+    return s->port ? MODE_PORT : dns_srv ? MODE_SRV : MODE_A;
+}
+
 /* Round 1: everything that can go in parallel. */
-static void round_first(struct check *c)
+void dns_check_plan_first(struct check *c)
 {
     c->host_a = c->host_aaaa = -1;
     if (c->mode == MODE_SRV) {
@@ -202,6 +216,11 @@ static void round_first(struct check *c)
     }
     c->host_a = add_query(c, T_A, c->s.host, TRANSPORT_AUTO);
     c->host_aaaa = add_query(c, T_AAAA, c->s.host, TRANSPORT_AUTO);
+}
+
+static void round_first(struct check *c)
+{
+    dns_check_plan_first(c);
     send_queries(c, 0);
 }
 

@@ -46,6 +46,7 @@ struct dns {
     unsigned cache_max, ncache;
     struct cache_entry *cache;        /* resolver thread only */
     atomic_ulong queries, tcp;
+    unsigned long tcp_tries;          /* TCP sockets c-ares set up (resolver thread only) */
 };
 
 struct query {
@@ -56,6 +57,8 @@ struct query {
     bool warn_only;                   /* SRV asked only for srv_ignored_by_port */
     bool done;
     int status;                       /* ARES_* */
+    unsigned long tcp_mark;           /* the resolver's TCP attempts when it was sent */
+    bool tcp_refused;                 /* ECONNREFUSED after a TCP attempt: truncated over UDP */
     int64_t ttl;                      /* -1 = unknown */
     unsigned nrecords;                /* records of the asked type in the answer */
     bool dot;                         /* SRV: a target "." */
@@ -119,6 +122,9 @@ void dns_found_init(struct dns_result *r, const struct server *s);
 struct diag_list *dns_found_warnings(struct dns_result *r);
 void dns_found_warn_local(struct dns_result *r);
 void dns_found_lookups(struct dns_result *r, const struct check *c);
+/* A query the outcome depends on whose answer was truncated over UDP and whose
+ * TCP retry was refused: r->tcp_refused and a warning naming it. */
+void dns_found_tcp_refused(struct dns_result *r, const struct check *c);
 enum dns_status dns_found_srv_error(const struct check *c);
 bool dns_found_srv_dot(const struct check *c);
 void dns_found_from_host(struct dns_result *r, const struct check *c);
@@ -128,6 +134,12 @@ void dns_found_literal(struct dns_result *r, const struct server *s, const char 
 uint64_t dns_now_ms(void);                 /* monotonic */
 /* Runs the check's next round whenever nothing is outstanding; may free c. */
 void dns_check_step(struct check *c);
+/* RFC 3263 4.2: an explicit port means A/AAAA of the name only (SRV asked just
+ * to warn, with dns_srv); dns_srv off likewise; otherwise NAPTR/SRV. (An IP
+ * literal never gets this far: dns_check_start answers it.) */
+enum mode dns_check_mode(const struct server *s, bool dns_srv);
+/* The queries of round 1 for c->s, c->dns_srv and c->mode, added, not sent. */
+void dns_check_plan_first(struct check *c);
 /* Builds the result (or `forced` status), caches it, answers every waiter. */
 void dns_check_finish(struct check *c, enum dns_status forced);
 void dns_check_free(struct check *c);

@@ -24,11 +24,13 @@ static uint16_t default_port(enum transport t)
     return t == TRANSPORT_TLS ? 5061 : 5060;
 }
 
-/* The dns_status an ares status stands for, when it is an error of the server
- * (not an answer about the name); DNS_OK when it is an answer. */
-static enum dns_status error_status(int status)
+/* The dns_status a query's ares status stands for, when it is an error of the
+ * server (not an answer about the name); DNS_OK when it is an answer. */
+static enum dns_status error_status(const struct query *q)
 {
-    switch (status) {
+    if (q->tcp_refused)                /* it answered (truncated), then refused TCP */
+        return DNS_REFUSED;
+    switch (q->status) {
     case ARES_SUCCESS:
     case ARES_ENODATA:
     case ARES_ENOTFOUND:
@@ -124,6 +126,26 @@ void dns_found_lookups(struct dns_result *r, const struct check *c)
     }
 }
 
+void dns_found_tcp_refused(struct dns_result *r, const struct check *c)
+{
+    if (r->status != DNS_REFUSED)
+        return;
+    for (unsigned i = 0; i < c->nq; i++) {
+        const struct query *q = &c->q[i];
+        if (!q->tcp_refused)
+            continue;
+        r->tcp_refused = true;
+        struct diag_list *w = dns_found_warnings(r);
+        if (w)
+            diag_add(w, "host", "dns_tcp_refused",
+                     "the DNS server's answer for %s %s was too large for UDP (truncated), and "
+                     "its TCP port refused the connection needed for the whole answer",
+                     q->name, q->type == T_NAPTR ? "NAPTR" : q->type == T_SRV ? "SRV"
+                                                 : q->type == T_A ? "A" : "AAAA");
+        return;
+    }
+}
+
 static void ttl_min(uint32_t *best, bool *have, int64_t ttl)
 {
     if (ttl < 0)
@@ -168,7 +190,7 @@ static enum dns_status host_status(const struct check *c)
             addr = true;
         if (qs[i]->status == ARES_ENOTFOUND)
             nx = true;
-        enum dns_status e = error_status(qs[i]->status);
+        enum dns_status e = error_status(qs[i]);
         if (e != DNS_OK && err == DNS_OK)
             err = e;
     }
@@ -184,7 +206,7 @@ enum dns_status dns_found_srv_error(const struct check *c)
 {
     for (unsigned i = 0; i < c->nselected; i++) {
         const struct query *q = &c->q[c->selected[i]];
-        enum dns_status e = q->done ? error_status(q->status) : DNS_TIMEOUT;
+        enum dns_status e = q->done ? error_status(q) : DNS_TIMEOUT;
         if (e != DNS_OK)
             return e;
     }
@@ -283,7 +305,7 @@ void dns_found_from_srv(struct dns_result *r, struct check *c)
         for (size_t k = 0; k < 2; k++) {
             int qi = dns_check_find_query(c, types[k], t->host);
             enum dns_status e = qi < 0 ? DNS_OK
-                              : c->q[qi].done ? error_status(c->q[qi].status) : DNS_TIMEOUT;
+                              : c->q[qi].done ? error_status(&c->q[qi]) : DNS_TIMEOUT;
             if (e != DNS_OK && err == DNS_OK)
                 err = e;
         }

@@ -34,6 +34,7 @@ struct dns_result {
     uint32_t ttl;                    /* smallest TTL seen, seconds */
     uint32_t elapsed_ms;
     bool from_cache;
+    bool tcp_refused;                /* DNS_REFUSED came from a refused TCP retry, not a REFUSED answer */
     unsigned nlookups;
     struct dns_lookup lookups[DNS_MAX_LOOKUPS];
     struct diag_list *warnings;      /* owned by the result; may be NULL when none */

@@ -24,7 +24,11 @@ void dns_result_message(const struct dns_result *r, char *buf, size_t n)
         snprintf(buf, n, "the DNS server failed to resolve '%s' (SERVFAIL)", q);
         break;
     case DNS_REFUSED:
-        snprintf(buf, n, "the DNS server refused to resolve '%s' (REFUSED)", q);
+        if (r->tcp_refused)
+            snprintf(buf, n, "the DNS server's answer for '%s' was truncated over UDP and its TCP "
+                             "port refused the connection (refused)", q);
+        else
+            snprintf(buf, n, "the DNS server refused to resolve '%s' (REFUSED)", q);
         break;
     case DNS_TIMEOUT:
         snprintf(buf, n, "no answer from DNS for '%s' in time (timeout)", q);

@@ -73,7 +73,10 @@ static const char *explain(const struct dns_result *r, unsigned timeout_ms, char
     case DNS_UNAVAILABLE:
         return ": the domain says it offers no SIP service there (SRV target \".\")";
     case DNS_SERVFAIL: return ": the DNS server failed to answer (SERVFAIL)";
-    case DNS_REFUSED: return ": the DNS server refused the query";
+    case DNS_REFUSED:
+        return r->tcp_refused ? ": its answer was truncated over UDP and the DNS server's TCP port "
+                                "refused the connection"
+                              : ": the DNS server refused the query";
     case DNS_TIMEOUT:
         for (unsigned i = 0; i < r->nlookups; i++)
             if (strstr(r->lookups[i].outcome, "connection refused"))

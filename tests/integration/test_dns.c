@@ -26,12 +26,14 @@
 #include <unistd.h>
 
 #include "dns.h"
+#include "dns_verdict.h"
 
 static pid_t dnsmasq_pid = -1;
 static char dns_servers[64];          /* "127.0.0.1:PORT" of dnsmasq */
 static int silent_fd = -1;            /* bound, never read */
 static char silent_servers[64];
 static int servfail_fd = -1;
+static int servfail_tcp_fd = -1;      /* the same port over TCP: bound, not listening (refused) */
 static char servfail_servers[64];
 static pthread_t servfail_thread;
 static atomic_int servfail_stop;   /* read by the stub thread */
@@ -110,13 +112,48 @@ static int bind_udp(char *servers, size_t n)
  *   ptrloop.*    the answer's owner name is a compression pointer to itself
  *   cut.*        RDLENGTH 4 with 2 bytes of RDATA
  *   wrongid.*    the ok answer with another transaction ID (must be ignored)
+ *   late.*       the ok answer, LATE_MS after the question (each one)
+ *   trunc.*      A: an empty answer with TC set (so c-ares retries over TCP, where
+ *                the port is bound but not listening: refused); AAAA: no records
  *   anything else: SERVFAIL. */
+#define LATE_MS 1500
+#define LATE_MAX 16
+struct late_answer {
+    uint64_t due;
+    struct sockaddr_storage to;
+    socklen_t tolen;
+    size_t len;
+    unsigned char a[600];
+};
+static struct late_answer late[LATE_MAX];
+static unsigned nlate;
+
+static uint64_t now_ms(void);
+
+/* Sends the held answers that are due; returns ms until the next one (or 50). */
+static int send_late(void)
+{
+    int wait = 50;
+    uint64_t now = now_ms();
+    for (unsigned i = 0; i < nlate;) {
+        if (late[i].due <= now) {
+            sendto(servfail_fd, late[i].a, late[i].len, 0, (struct sockaddr *)&late[i].to,
+                   late[i].tolen);
+            late[i] = late[--nlate];
+            continue;
+        }
+        if ((int)(late[i].due - now) < wait)
+            wait = (int)(late[i].due - now);
+        i++;
+    }
+    return wait;
+}
 static void *fake_main(void *arg)
 {
     (void)arg;
     while (!servfail_stop) {
         struct pollfd p = { .fd = servfail_fd, .events = POLLIN };
-        if (poll(&p, 1, 50) <= 0)
+        if (poll(&p, 1, send_late()) <= 0)
             continue;
         unsigned char q[512], a[600];
         struct sockaddr_storage from;
@@ -142,11 +179,14 @@ static void *fake_main(void *arg)
         memset(a + 6, 0, 6);
         size_t len = qend;
         bool ok_like = !strcmp(first, "ok") || !strcmp(first, "zerofirst") ||
-                       !strcmp(first, "wrongid");
+                       !strcmp(first, "wrongid") || !strcmp(first, "late");
         bool known = ok_like || !strcmp(first, "badcount") || !strcmp(first, "ptrloop") ||
-                     !strcmp(first, "cut");
+                     !strcmp(first, "cut") || !strcmp(first, "trunc");
         if (!known) {
             a[3] = 0x82;                               /* SERVFAIL */
+        } else if (!strcmp(first, "trunc")) {
+            if (qtype == 1)
+                a[2] |= 0x02;                          /* TC: "ask again over TCP" */
         } else if (qtype == 1) {                       /* A */
             static const unsigned char rr[] = { 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4,
                                                 192, 0, 2, 1 };
@@ -166,6 +206,15 @@ static void *fake_main(void *arg)
             sendto(servfail_fd, a, 0, 0, (struct sockaddr *)&from, flen);
         if (!strcmp(first, "wrongid"))
             a[1] ^= 0x55;
+        if (!strcmp(first, "late") && nlate < LATE_MAX) {
+            struct late_answer *l = &late[nlate++];
+            l->due = now_ms() + LATE_MS;
+            l->to = from;
+            l->tolen = flen;
+            l->len = len;
+            memcpy(l->a, a, len);
+            continue;
+        }
         sendto(servfail_fd, a, len, 0, (struct sockaddr *)&from, flen);
     }
     return NULL;
@@ -301,6 +350,15 @@ static int group_setup(void **state)
     servfail_fd = bind_udp(servfail_servers, sizeof servfail_servers);
     if (silent_fd < 0 || servfail_fd < 0)
         return -1;
+    /* Hold the TCP port too, without listen(): a connection is refused, and
+     * nothing else can start listening there meanwhile. */
+    struct sockaddr_in ta = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t tl = sizeof ta;
+    if (getsockname(servfail_fd, (struct sockaddr *)&ta, &tl) != 0)
+        return -1;
+    servfail_tcp_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (servfail_tcp_fd < 0 || bind(servfail_tcp_fd, (struct sockaddr *)&ta, sizeof ta) != 0)
+        return -1;
     if (pthread_create(&servfail_thread, NULL, fake_main, NULL) != 0)
         return -1;
     return 0;
@@ -312,6 +370,7 @@ static int group_teardown(void **state)
     servfail_stop = 1;
     pthread_join(servfail_thread, NULL);
     close(servfail_fd);
+    close(servfail_tcp_fd);
     close(silent_fd);
     stop_dnsmasq();
     return 0;
@@ -641,6 +700,57 @@ static void test_timeout_within_deadline(void **state)
     assert_int_equal(r->status, DNS_TIMEOUT);
     assert_true(took >= deadline / 2 && took <= deadline + 1500);
     dns_result_free(r);
+    dns_free(d);
+}
+
+/* An answer that comes late but within the deadline is taken (issue 7: one at
+ * 1.5 s with a 2 s budget was reported as timeout). */
+static void test_late_answer_in_time(void **state)
+{
+    (void)state;
+    struct dns *d = new_dns(servfail_servers, 2000);
+    struct dns_result *r = check(d, "late.test", 5060, TRANSPORT_UDP, false);
+    assert_int_equal(r->status, DNS_OK);
+    assert_int_equal(r->ntargets, 1);
+    assert_string_equal(r->targets[0].addrs[0], "192.0.2.1");
+    assert_true(r->elapsed_ms >= LATE_MS - 100);
+    assert_string_equal(lookup(r, "late.test", "A")->outcome, "192.0.2.1");
+    dns_result_free(r);
+    dns_free(d);
+}
+
+/* An answer truncated over UDP whose TCP retry is refused: the server did
+ * answer, so not `timeout`; `refused`, with the words saying which. */
+static void test_truncated_then_tcp_refused(void **state)
+{
+    (void)state;
+    struct dns *d = new_dns(servfail_servers, 2000);
+    struct dns_result *r = check(d, "trunc.test", 5060, TRANSPORT_UDP, false);
+    assert_int_equal(r->status, DNS_REFUSED);
+    assert_true(r->tcp_refused);
+    assert_string_equal(lookup(r, "trunc.test", "A")->outcome,
+                        "truncated over UDP, and the TCP connection for the whole answer was refused");
+    assert_true(has_warning(r, "dns_tcp_refused"));
+    assert_true(r->elapsed_ms < 1500);      /* known at once, not at the deadline */
+    char msg[200];
+    dns_result_message(r, msg, sizeof msg);
+    assert_string_equal(msg, "the DNS server's answer for 'trunc.test' was truncated over UDP "
+                             "and its TCP port refused the connection (refused)");
+    dns_result_free(r);
+
+    /* Nothing listening at all (ICMP port unreachable) stays `timeout`. */
+    int fd = -1;
+    char closed[64];
+    fd = bind_udp(closed, sizeof closed);
+    close(fd);
+    struct dns *d2 = new_dns(closed, 800);
+    r = check(d2, "pbx.test", 5060, TRANSPORT_UDP, false);
+    assert_int_equal(r->status, DNS_TIMEOUT);
+    assert_false(r->tcp_refused);
+    assert_string_equal(lookup(r, "pbx.test", "A")->outcome,
+                        "no answer (connection refused: no DNS server there)");
+    dns_result_free(r);
+    dns_free(d2);
     dns_free(d);
 }
 
@@ -1007,6 +1117,8 @@ int main(void)
         cmocka_unit_test(test_dns_srv_off),
         cmocka_unit_test(test_negative_outcomes),
         cmocka_unit_test(test_timeout_within_deadline),
+        cmocka_unit_test(test_late_answer_in_time),
+        cmocka_unit_test(test_truncated_then_tcp_refused),
         cmocka_unit_test(test_truncated_answer_retried_over_tcp),
         cmocka_unit_test(test_many_checks_at_once),
         cmocka_unit_test(test_capped_checks_wait_their_turn),
