@@ -774,8 +774,13 @@ async function saveLine(st, dns) {
 function refused(st, names, head, tail) {
   const labels = names.map(labelOf);
   announce(st, head + (labels.length ? ' (' + labels.join(', ') + ')' : '') + '. ' + (tail || 'See the message at each marked field.'), 'bad');
-  const first = names.length ? inputsOf(st, names[0])[0] : null;
-  (first && !first.disabled ? first : st.result).focus();
+  // The input marked invalid (the port, say), its field's message in the middle
+  // of the view: on a phone the Save bar covers the bottom of the screen.
+  const ins = names.length ? inputsOf(st, names[0]) : [];
+  const first = ins.find((i) => i.getAttribute('aria-invalid')) || ins[0];
+  const ok = first && !first.disabled;
+  (ok ? first : st.result).focus({ preventScroll: ok });
+  if (ok) st.rows[names[0]].row.scrollIntoView({ block: 'center' });
 }
 
 async function resetLine(st, resetBtn) {

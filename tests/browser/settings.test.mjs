@@ -496,6 +496,36 @@ describe('the settings page does the whole job', () => {
     await page.setViewportSize(DESKTOP);
   });
 
+  it('on a phone, a refused save shows the first bad field and its message above the Save bar, and tabbing keeps the focus in view', async () => {
+    await page.setViewportSize(PHONE);
+    await page.locator('#tab-1').click();
+    await page.fill('#l1-registrar', 'pbx example.com');
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await panel(1).locator('button.save').click();
+    await panel(1).locator('.result.bad').filter({ hasText: 'Not saved' }).waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'l1-registrar');
+    const bar = await panel(1).locator('.actions').boundingBox();
+    for (const sel of ['#l1-registrar', '#l1-registrar-err']) {
+      const b = await page.locator(sel).boundingBox();
+      assert.ok(b.y >= 0 && b.y + b.height <= bar.y, `${sel} at ${b.y}..${b.y + b.height}, the Save bar from ${bar.y}`);
+    }
+    await page.fill('#l1-registrar', '');
+    // Tab down the form from its first field: each control focused is above the bar.
+    await page.focus('#l1-enabled');
+    for (let i = 0; i < 25; i++) {
+      await page.keyboard.press('Tab');
+      const r = await page.evaluate(() => {
+        const a = document.activeElement;
+        const form = a.closest('form.line');
+        if (!form || a.closest('.actions')) return null;
+        const b = a.getBoundingClientRect();
+        return { what: a.id || a.textContent, top: b.top, bottom: b.bottom, bar: form.querySelector('.actions').getBoundingClientRect().top };
+      });
+      if (r) assert.ok(r.top >= 0 && r.bottom <= r.bar, 'hidden by the Save bar: ' + JSON.stringify(r));
+    }
+    await page.setViewportSize(DESKTOP);
+  });
+
   it('changes the admin password: the session ends and the new password logs in', async () => {
     // A wrong current password is said at its field, and the session goes on.
     await page.fill('#pw-cur', 'not-the-password');
