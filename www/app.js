@@ -59,7 +59,8 @@ function human(msg) {
   let t = String(msg || '').replace(/lines\[(\d+)\]\.?/g, (m, i) => 'line ' + (Number(i) + 1) + ' ');
   const names = FIELDS.map((f) => f.name).filter((n) => n.indexOf('_') > 0).sort((a, b) => b.length - a.length);
   for (const n of names) t = t.replace(new RegExp('(^|[^\\w.-])' + n + '(?![\\w.-])', 'g'), '$1' + labelOf(n));
-  return t.replace(/\s+/g, ' ').trim();
+  // "(NXDOMAIN)", "(SERVFAIL)": the words before already say it
+  return t.replace(/ \((NXDOMAIN|SERVFAIL|REFUSED|timeout)\)/g, '').replace(/\s+/g, ' ').trim();
 }
 
 const TRANSPORTS = { auto: 'automatic', udp: 'UDP', tcp: 'TCP', tls: 'TLS' };
@@ -804,7 +805,7 @@ async function changePassword(ev) {
   const [cur, nw, nw2] = ['pw-cur', 'pw-new', 'pw-new2'].map($);
   let r = { status: -1, json: { detail: 'the two new passwords differ' } };
   if (nw.value === nw2.value) r = await api('PUT', '/admin/password', { current: cur.value, new: nw.value });
-  for (const i of [cur, nw, nw2]) i.removeAttribute('aria-invalid');
+  for (const i of [cur, nw, nw2]) { i.removeAttribute('aria-invalid'); i.removeAttribute('aria-describedby'); }
   if (r.status === 204) {
     for (const i of [cur, nw, nw2]) i.value = '';
     $('pw-msg').textContent = '';
@@ -819,6 +820,7 @@ async function changePassword(ev) {
   const bad = wrong ? cur : r.status === -1 ? nw2 : nw;
   $('pw-msg').textContent = 'Not changed: ' + (wrong ? 'the current password is wrong' : why(r)) + '.';
   bad.setAttribute('aria-invalid', 'true');
+  bad.setAttribute('aria-describedby', 'pw-msg');
   bad.focus();
   say($('pw-msg').textContent, true);
 }
@@ -916,6 +918,7 @@ async function applyImport() {
     $('import-apply').hidden = true;
     $('import-out').replaceChildren(el('p', 'ok', 'Imported.'));
     await loadAll(false);
+    $('import-file').focus();  // the Apply button it was on is gone
     say('Imported: the lines now show the new configuration.');
     return;
   }

@@ -344,6 +344,7 @@ describe('the settings page does the whole job', () => {
     await panel(3).locator('.result.bad').filter({ hasText: 'only the DNS check failed' }).waitFor();
     assert.equal(await page.locator('#l3-proxy').getAttribute('aria-invalid'), 'true');
     assert.match(await page.locator('#l3-proxy-err').textContent(), /does not exist in DNS/);
+    assert.doesNotMatch(await page.locator('#l3-proxy-err').textContent(), /NXDOMAIN/, 'words, not DNS codes');
     assert.equal((await line(3)).proxy, null);
     const anyway = panel(3).locator('button.anyway');
     assert.equal(await anyway.isVisible(), true);
@@ -426,6 +427,7 @@ describe('the settings page does the whole job', () => {
     await shot('import-dry-run', DESKTOP, '#import-out');
     await page.click('#import-apply');
     await out.filter({ hasText: 'Imported.' }).waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'import-file', 'focus stays in the import box, not on the body');
     assert.equal((await line(3)).label, 'Imported');
     assert.equal(await page.inputValue('#l3-label'), 'Imported');
     const [dl2] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
@@ -534,6 +536,7 @@ describe('the settings page does the whole job', () => {
     await page.click('#pw-form button[type=submit]');
     await page.locator('#pw-msg').filter({ hasText: 'the current password is wrong' }).waitFor();
     assert.equal(await page.locator('#pw-cur').getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.locator('#pw-cur').getAttribute('aria-describedby'), 'pw-msg', 'the message is tied to the field');
     assert.equal(await page.evaluate(() => document.activeElement.id), 'pw-cur');
     assert.equal(await page.locator('#lines').isVisible(), true, 'still logged in');
     // Two different new passwords never reach the daemon.
@@ -542,6 +545,8 @@ describe('the settings page does the whole job', () => {
     await page.click('#pw-form button[type=submit]');
     await page.locator('#pw-msg').filter({ hasText: 'the two new passwords differ' }).waitFor();
     assert.equal(await page.locator('#pw-new2').getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.locator('#pw-new2').getAttribute('aria-describedby'), 'pw-msg');
+    assert.equal(await page.locator('#pw-cur').getAttribute('aria-describedby'), null, 'no longer the field with the problem');
     await page.fill('#pw-cur', ADMIN_PASS);
     await page.fill('#pw-new', 'New-Browser-Pass-5678');
     await page.fill('#pw-new2', 'New-Browser-Pass-5678');
