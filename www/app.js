@@ -246,7 +246,7 @@ async function loadStored(st) {
   const bad = res.filter((x) => !x.resolved).map((x) => labelOf(x.field).toLowerCase());
   st.dnsBad = bad.length > 0;
   st.dns = !res.length ? 'no server set' : bad.length
-    ? bad.join(' and ').replace(/^./, (c) => c.toUpperCase()) + ' not resolved when saved (stored with DNS warnings or unchecked)'
+    ? bad.join(' and ').replace(/^./, (c) => c.toUpperCase()) + ' not resolved when saved (stored anyway)'
     : 'servers resolved when saved';
   renderTab(st);
 }

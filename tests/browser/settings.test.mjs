@@ -349,6 +349,7 @@ describe('the settings page does the whole job', () => {
     const anyway = panel(3).locator('button.anyway');
     assert.equal(await anyway.isVisible(), true);
     await shot('dns-failed', DESKTOP, '#l3-proxy');
+    await shot('dns-failed-phone', PHONE, '#l3-proxy');
     const [resp] = await Promise.all([
       page.waitForResponse((r) => r.url().includes('/api/v1/lines/3') && r.request().method() === 'PUT'),
       anyway.click(),
@@ -356,12 +357,13 @@ describe('the settings page does the whole job', () => {
     assert.match(resp.url(), /dns=warn/);
     await panel(3).locator('.result.warn').filter({ hasText: 'Saved.' }).waitFor();
     assert.equal((await line(3)).proxy.host, 'nosuch.example.test');
-    await page.locator('#tab-3').filter({ hasText: 'Proxy not resolved when saved (stored with DNS warnings' }).waitFor();
+    await page.locator('#tab-3').filter({ hasText: 'Proxy not resolved when saved (stored anyway)' }).waitFor();
     await page.reload();
     await page.locator('#lines').waitFor({ state: 'visible' });
     await page.locator('#tab-3').filter({ hasText: 'Proxy not resolved when saved' }).waitFor();
     assert.match(await page.locator('#tab-3 .tab-state').getAttribute('class'), /bad/);
     await shot('overview-dns-warning', DESKTOP);
+    await shot('overview-dns-warning-phone', PHONE, '#tab-3');
     await page.locator('#tab-3').click();
   });
 
