@@ -19,58 +19,6 @@
 
 /* ---- resolved values ---- */
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp((const char *)a, (const char *)b);
-}
-
-static int cmp_target(const void *pa, const void *pb)
-{
-    const struct dns_target *a = pa, *b = pb;
-    if (a->priority != b->priority)
-        return a->priority < b->priority ? -1 : 1;
-    if (a->weight != b->weight)
-        return a->weight > b->weight ? -1 : 1;
-    int c = strcmp(a->host, b->host);
-    if (c)
-        return c;
-    if (a->port != b->port)
-        return a->port < b->port ? -1 : 1;
-    return (int)a->transport - (int)b->transport;
-}
-
-/* Two lineN.F.resolved values that name the same targets and addresses, in any order. */
-static bool resolved_same(const char *x, const char *y)
-{
-    if (strcmp(x, y) == 0)
-        return true;
-    if (!x[0] || !y[0])
-        return false;
-    struct dns_target *a = calloc((size_t)2 * DNS_MAX_TARGETS, sizeof *a);
-    if (!a)
-        return false;
-    struct dns_target *b = a + DNS_MAX_TARGETS;
-    unsigned na = 0, nb = 0;
-    bool same = false;
-    if (dns_targets_from_flash(x, a, DNS_MAX_TARGETS, &na) == 0 &&
-        dns_targets_from_flash(y, b, DNS_MAX_TARGETS, &nb) == 0 && na == nb) {
-        for (unsigned i = 0; i < na; i++) {
-            qsort(a[i].addrs, a[i].naddrs, DNS_ADDR_MAX, cmp_str);
-            qsort(b[i].addrs, b[i].naddrs, DNS_ADDR_MAX, cmp_str);
-        }
-        qsort(a, na, sizeof *a, cmp_target);
-        qsort(b, nb, sizeof *b, cmp_target);
-        same = true;
-        for (unsigned i = 0; same && i < na; i++) {
-            same = cmp_target(&a[i], &b[i]) == 0 && a[i].naddrs == b[i].naddrs;
-            for (unsigned j = 0; same && j < a[i].naddrs; j++)
-                same = strcmp(a[i].addrs[j], b[i].addrs[j]) == 0;
-        }
-    }
-    free(a);
-    return same;
-}
-
 void api_apply_resolved(struct config *next, const struct config *old,
                         const struct api_checks *c)
 {
@@ -85,7 +33,7 @@ void api_apply_resolved(struct config *next, const struct config *old,
             char buf[RESOLVED_MAX + 1];
             if (l->srv[f].set && r && r->status == DNS_OK &&
                 dns_result_to_flash(r, buf, sizeof buf) >= 0 && buf[0]) {
-                if (unchanged && resolved_same(buf, o->resolved[f]))
+                if (unchanged && dns_resolved_same(buf, o->resolved[f]))
                     snprintf(res, RESOLVED_MAX + 1, "%s", o->resolved[f]);
                 else
                     snprintf(res, RESOLVED_MAX + 1, "%s", buf);

@@ -45,19 +45,6 @@ void dns_name_copy(char *dst, size_t n, const char *src)
     lower(dst);
 }
 
-/* A printable, bounded rendering of an untrusted name for a note. */
-static void quote(char *buf, size_t n, const char *s)
-{
-    size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p && o + 5 < n && o < 40; p++) {
-        if (*p >= 0x20 && *p < 0x7f && *p != '\'')
-            buf[o++] = (char)*p;
-        else
-            o += (size_t)snprintf(buf + o, n - o, "\\x%02x", *p);
-    }
-    buf[o] = '\0';
-}
-
 /* ------------------------------------------------- TTLs from the raw answer */
 
 static int skip_name(const unsigned char *a, int alen, int off)
@@ -163,8 +150,8 @@ void dns_answer_srv(struct query *q, const unsigned char *abuf, int alen)
             why = "port 0";
         if (why) {
             if (!dropped) {
-                char qb[48];
-                quote(qb, sizeof qb, r->host);
+                char qb[48];    /* diag_quote stops at the buffer: a note stays short */
+                diag_quote(qb, sizeof qb, r->host);
                 snprintf(note, sizeof note, "'%s': %s", qb, why);
             }
             dropped++;

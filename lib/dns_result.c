@@ -33,11 +33,33 @@ void dns_result_free(struct dns_result *r)
     free(r);
 }
 
+/* Each status: its name (API.md section 4) and its words for a person,
+ * around the quoted host name (dns_result_message). */
+static const struct {
+    const char *name, *before, *after;
+} statuses[] = {
+    [DNS_OK] = {"ok", "'", "' resolves"},
+    [DNS_NXDOMAIN] = {"nxdomain", "'", "' does not exist in DNS (NXDOMAIN)"},
+    [DNS_NO_RECORDS] = {"no_records", "'", "' has no SIP service (SRV) records and no address"},
+    [DNS_UNAVAILABLE] = {"unavailable", "'",
+                         "' says in DNS that it offers no SIP service (SRV target '.')"},
+    [DNS_SERVFAIL] = {"servfail", "the DNS server failed to resolve '", "' (SERVFAIL)"},
+    [DNS_REFUSED] = {"refused", "the DNS server refused to resolve '", "' (REFUSED)"},
+    [DNS_TIMEOUT] = {"timeout", "no answer from DNS for '", "' in time (timeout)"},
+    [DNS_SKIPPED] = {"skipped", "'", "' was not checked"},
+};
+
 const char *dns_status_name(enum dns_status s)
 {
-    static const char *const names[] = { "ok", "nxdomain", "no_records", "unavailable",
-                                         "servfail", "refused", "timeout", "skipped" };
-    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "unknown";
+    return (unsigned)s < sizeof statuses / sizeof statuses[0] ? statuses[s].name : "unknown";
+}
+
+void dns_status_words(enum dns_status s, const char **before, const char **after)
+{
+    if ((unsigned)s >= sizeof statuses / sizeof statuses[0])
+        s = DNS_SKIPPED;
+    *before = statuses[s].before;
+    *after = statuses[s].after;
 }
 
 const char *dns_method_name(enum dns_method m)

@@ -44,6 +44,8 @@ struct dns_result *dns_result_dup(const struct dns_result *r);
 void dns_result_free(struct dns_result *r);
 
 const char *dns_status_name(enum dns_status s);   /* "ok", "nxdomain", ... */
+/* A status in words: before + the quoted host + after ("'", "' resolves"). */
+void dns_status_words(enum dns_status s, const char **before, const char **after);
 const char *dns_method_name(enum dns_method m);   /* "literal", "naptr", "srv", "a" */
 
 /* The resolution object of API.md section 4; `field` may be NULL (then no "field"). */

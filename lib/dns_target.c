@@ -3,59 +3,21 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hostport.h"
 #include "text.h"
 
-/* Labels of letters, digits and inner hyphens; `srv_owner` also allows a
- * leading "_label" (the _sip._udp part of a NAPTR replacement). */
-static bool name_valid(const char *name, bool srv_owner)
-{
-    size_t len = strnlen(name, HOST_MAX + 2);
-    if (len == 0 || len > HOST_MAX + 1)
-        return false;
-    if (name[len - 1] == '.')
-        len--;                          /* one trailing dot: fully qualified */
-    if (len == 0 || len > HOST_MAX)
-        return false;
-    size_t label = 0;
-    bool underscore_ok = srv_owner;
-    for (size_t i = 0; i <= len; i++) {
-        char c = '.';                   /* the end closes the last label */
-        if (i < len)
-            c = name[i];
-        if (c == '.') {
-            if (label == 0 || label > 63 || name[i - 1] == '-')
-                return false;
-            label = 0;
-            continue;
-        }
-        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-        if (label == 0) {
-            if (c == '_' && underscore_ok) {
-                label++;
-                continue;
-            }
-            underscore_ok = false;      /* "_x" labels only at the start of the name */
-            if (!alnum)
-                return false;
-        } else if (!alnum && c != '-') {
-            return false;
-        }
-        label++;
-    }
-    return true;
-}
-
+/* The rule lives in hostport.c, with host_check's words for each reason. */
 bool dns_name_valid(const char *name)
 {
-    return name && name_valid(name, false);
+    return host_name_valid(name, false);
 }
 
 bool dns_owner_name_valid(const char *name)
 {
-    return name && name_valid(name, true);
+    return host_name_valid(name, true);
 }
 
 int dns_targets_to_flash(const struct dns_target *targets, unsigned nt, char *buf, size_t n)
@@ -127,7 +89,7 @@ int dns_target_parse(const char *entry, size_t elen, struct dns_target *t)
     if (parse_u16(f[0], 0, &t->priority) || parse_u16(f[1], 0, &t->weight) ||
         parse_u16(f[2], 1, &t->port) || stored_transport(f[3], &t->transport))
         return -EINVAL;
-    if (strlen(f[4]) > HOST_MAX || (!name_valid(f[4], false) && !host_ip_family(f[4])))
+    if (strlen(f[4]) > HOST_MAX || (!host_name_valid(f[4], false) && !host_ip_family(f[4])))
         return -EINVAL;
     text_copy(t->host, sizeof t->host, f[4]);
     size_t alen = strlen(f[5]);
@@ -174,18 +136,80 @@ int dns_targets_from_flash(const char *value, struct dns_target *targets, unsign
 
 /* ------------------------------------------------------------ ordering */
 
+/* Priority ascending, then weight descending: the display order's key. */
+static int rank_cmp(const struct dns_target *a, const struct dns_target *b)
+{
+    if (a->priority != b->priority)
+        return a->priority < b->priority ? -1 : 1;
+    if (a->weight != b->weight)
+        return a->weight > b->weight ? -1 : 1;
+    return 0;
+}
+
 void dns_targets_sort(struct dns_target *t, unsigned n)
 {
     for (unsigned i = 1; i < n; i++) {  /* insertion sort: stable, n <= 16 */
         struct dns_target x = t[i];
         unsigned j = i;
-        while (j > 0 && (t[j - 1].priority > x.priority ||
-                         (t[j - 1].priority == x.priority && t[j - 1].weight < x.weight))) {
+        while (j > 0 && rank_cmp(&t[j - 1], &x) > 0) {
             t[j] = t[j - 1];
             j--;
         }
         t[j] = x;
     }
+}
+
+int dns_target_cmp(const struct dns_target *a, const struct dns_target *b)
+{
+    int c = rank_cmp(a, b);
+    if (c == 0)
+        c = strcmp(a->host, b->host);
+    if (c == 0 && a->port != b->port)
+        c = a->port < b->port ? -1 : 1;
+    if (c == 0 && a->transport != b->transport)
+        c = a->transport < b->transport ? -1 : 1;
+    return c;
+}
+
+static int target_qsort_cmp(const void *a, const void *b)
+{
+    return dns_target_cmp(a, b);
+}
+
+static int addr_cmp(const void *a, const void *b)
+{
+    return strcmp((const char *)a, (const char *)b);
+}
+
+bool dns_resolved_same(const char *x, const char *y)
+{
+    if (strcmp(x, y) == 0)
+        return true;
+    if (!x[0] || !y[0])
+        return false;
+    struct dns_target *a = calloc((size_t)2 * DNS_MAX_TARGETS, sizeof *a);
+    if (!a)
+        return false;
+    struct dns_target *b = a + DNS_MAX_TARGETS;
+    unsigned na = 0, nb = 0;
+    bool same = false;
+    if (dns_targets_from_flash(x, a, DNS_MAX_TARGETS, &na) == 0 &&
+        dns_targets_from_flash(y, b, DNS_MAX_TARGETS, &nb) == 0 && na == nb) {
+        for (unsigned i = 0; i < na; i++) {
+            qsort(a[i].addrs, a[i].naddrs, DNS_ADDR_MAX, addr_cmp);
+            qsort(b[i].addrs, b[i].naddrs, DNS_ADDR_MAX, addr_cmp);
+        }
+        qsort(a, na, sizeof *a, target_qsort_cmp);
+        qsort(b, nb, sizeof *b, target_qsort_cmp);
+        same = true;
+        for (unsigned i = 0; same && i < na; i++) {
+            same = dns_target_cmp(&a[i], &b[i]) == 0 && a[i].naddrs == b[i].naddrs;
+            for (unsigned j = 0; same && j < a[i].naddrs; j++)
+                same = strcmp(a[i].addrs[j], b[i].addrs[j]) == 0;
+        }
+    }
+    free(a);
+    return same;
 }
 
 void dns_rfc2782_order(struct dns_target *t, unsigned n, uint32_t (*rnd)(uint32_t bound, void *),

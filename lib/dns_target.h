@@ -42,6 +42,11 @@ bool dns_owner_name_valid(const char *name);
 
 /* Display order: priority ascending, then weight descending (stable). */
 void dns_targets_sort(struct dns_target *t, unsigned n);
+/* The display order, then host, port and transport: a total order (<0, 0, >0). */
+int dns_target_cmp(const struct dns_target *a, const struct dns_target *b);
+/* Two stored values (lineN.F.resolved) that name the same targets with the
+ * same addresses, in any order (a fresh check that found what is stored). */
+bool dns_resolved_same(const char *x, const char *y);
 
 /* RFC 2782 weighted random order within each priority, for the SIP core;
  * `rnd` returns a uniform value in [0, bound]. */

@@ -7,37 +7,13 @@ void dns_result_message(const struct dns_result *r, char *buf, size_t n)
 {
     char q[64];
     diag_quote(q, sizeof q, r->server.host);
-    switch (r->status) {
-    case DNS_OK:
-        snprintf(buf, n, "'%s' resolves", q);
-        break;
-    case DNS_NXDOMAIN:
-        snprintf(buf, n, "'%s' does not exist in DNS (NXDOMAIN)", q);
-        break;
-    case DNS_NO_RECORDS:
-        snprintf(buf, n, "'%s' has no SIP service (SRV) records and no address", q);
-        break;
-    case DNS_UNAVAILABLE:
-        snprintf(buf, n, "'%s' says in DNS that it offers no SIP service (SRV target '.')", q);
-        break;
-    case DNS_SERVFAIL:
-        snprintf(buf, n, "the DNS server failed to resolve '%s' (SERVFAIL)", q);
-        break;
-    case DNS_REFUSED:
-        if (r->tcp_refused)
-            snprintf(buf, n, "the DNS server's answer for '%s' was truncated over UDP and its TCP "
-                             "port refused the connection (refused)", q);
-        else
-            snprintf(buf, n, "the DNS server refused to resolve '%s' (REFUSED)", q);
-        break;
-    case DNS_TIMEOUT:
-        snprintf(buf, n, "no answer from DNS for '%s' in time (timeout)", q);
-        break;
-    case DNS_SKIPPED:
-    default:
-        snprintf(buf, n, "'%s' was not checked", q);
-        break;
+    const char *before, *after;
+    dns_status_words(r->status, &before, &after);
+    if (r->status == DNS_REFUSED && r->tcp_refused) {   /* not a REFUSED answer: say which */
+        before = "the DNS server's answer for '";
+        after = "' was truncated over UDP and its TCP port refused the connection (refused)";
     }
+    snprintf(buf, n, "%s%s%s", before, q, after);
 }
 
 void dns_result_diag(const struct dns_result *r, const char *field, bool required,

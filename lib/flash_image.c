@@ -164,14 +164,19 @@ static int trailer_wrong(const unsigned char *h, unsigned nblocks, const char **
     return n;
 }
 
-static int file_size(int fd, unsigned long long *size)
+/* The start of both geometry functions: g cleared, the file's size, and the
+ * bytes before the trailer's fixed part. -EMEDIUMTYPE for what cannot be an image. */
+static int geometry_start(int fd, struct flash_geometry *g, unsigned long long *size,
+                          unsigned long long *body)
 {
+    memset(g, 0, sizeof *g);
     struct stat sb;
     if (fstat(fd, &sb) < 0)
         return -errno;
     if (!S_ISREG(sb.st_mode) || sb.st_size < (off_t)(FLASH_TRAILER_FIXED + FLASH_BLOCK_SIZE))
         return -EMEDIUMTYPE;
     *size = (unsigned long long)sb.st_size;
+    *body = *size - FLASH_TRAILER_FIXED;
     return 0;
 }
 
@@ -187,12 +192,10 @@ static int trailer_at(int fd, unsigned long long size, unsigned nblocks, unsigne
 
 int flash_image_probe(int fd, struct flash_geometry *g)
 {
-    memset(g, 0, sizeof *g);
-    unsigned long long size = 0;
-    int rc = file_size(fd, &size);
+    unsigned long long size = 0, body = 0;
+    int rc = geometry_start(fd, g, &size, &body);
     if (rc < 0)
         return rc;
-    unsigned long long body = size - FLASH_TRAILER_FIXED;
     unsigned char h[FLASH_TRAILER_FIXED];
     const char *bad;
 
@@ -240,14 +243,12 @@ int flash_image_probe(int fd, struct flash_geometry *g)
 
 int flash_image_guess(int fd, struct flash_geometry *g)
 {
-    memset(g, 0, sizeof *g);
-    unsigned long long size = 0;
-    int rc = file_size(fd, &size);
+    unsigned long long size = 0, body = 0;
+    int rc = geometry_start(fd, g, &size, &body);
     if (rc < 0)
         return rc;
     /* The smallest even geometry the file fits in: right for a file cut short
      * by less than a block (and for one whose trailer alone is wrecked). */
-    unsigned long long body = size - FLASH_TRAILER_FIXED;
     unsigned long long nb = (body + FLASH_BLOCK_SIZE + 3u) / (FLASH_BLOCK_SIZE + 4u);
     nb += nb % 2;
     if (nb < 2 || nb > FLASH_MAX_BLOCKS ||

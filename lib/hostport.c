@@ -99,12 +99,19 @@ static bool not_a_server(const char *s, size_t len, const char *path, struct dia
 }
 
 /* Why s[0..len) is not a host name, or NULL when its characters and labels are
- * fine. `why` receives the reason after "'host' is not a host name: ". */
-static bool name_problem(const char *s, size_t len, char *why, size_t n)
+ * fine. `why` receives the reason after "'host' is not a host name: ".
+ * `owner`: leading labels may start with '_' (the _sip._udp of an SRV owner). */
+static bool name_problem(const char *s, size_t len, bool owner, char *why, size_t n)
 {
     char q[QUOTE_MAX];
+    bool prefix = owner;                /* still in the leading "_label"s */
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
+        bool label_start = i == 0 || s[i - 1] == '.';
+        if (label_start)
+            prefix = prefix && c == '_';
+        if (c == '_' && label_start && prefix)
+            continue;
         if (c == ' ') {
             snprintf(why, n, "it contains a space");
             return true;
@@ -157,6 +164,19 @@ static bool name_problem(const char *s, size_t len, char *why, size_t n)
     return false;
 }
 
+bool host_name_valid(const char *name, bool srv_owner)
+{
+    if (!name)
+        return false;
+    size_t len = strnlen(name, HOST_MAX + 2);
+    if (len > HOST_MAX + 1)
+        return false;
+    if (len > 0 && name[len - 1] == '.')
+        len--;                          /* one trailing dot: fully qualified */
+    char why[MSG_MAX / 4];
+    return len > 0 && !name_problem(name, len, srv_owner, why, sizeof why);
+}
+
 /* Normalises and checks one host: brackets around an IPv6 literal are
  * dropped, IPv6 is written in its canonical form, names in lower case without
  * a trailing dot. `out` gets HOST_MAX + 1 bytes at most. */
@@ -199,7 +219,7 @@ static int host_parse_n(const char *in, size_t len, char *out, const char *path,
     /* One trailing dot is the DNS root: "pbx.example.com." is the same name. */
     if (len > 1 && in[len - 1] == '.')
         len--;
-    if (name_problem(in, len, why, sizeof why)) {
+    if (name_problem(in, len, false, why, sizeof why)) {
         snprintf(msg, sizeof msg, "'%s' is not a host name: %s", q, why);
         return add_err(errs, nerr, path, "invalid_host", msg);
     }

@@ -34,6 +34,11 @@ int host_check(const char *host, const char *field, struct diag_list *errs);
  * canonical inet_ntop form without brackets. 0, or -EINVAL with errors at `path`. */
 int host_parse(const char *in, size_t len, char out[HOST_MAX + 1], const char *path,
                struct diag_list *errs);
+/* The rule of host_check for a name, as a yes/no (the resolver checks every
+ * name an answer brings with it): LDH labels 1..63, at most 253 bytes, no
+ * leading or trailing hyphen, one trailing dot allowed. `srv_owner` also
+ * allows leading "_label"s (_sip._udp.example.com). */
+bool host_name_valid(const char *name, bool srv_owner);
 /* AF_INET / AF_INET6 for an IP literal (IPv6 without brackets), 0 for a name. */
 int host_ip_family(const char *host);
 /* The same, and `norm` (when not NULL) gets the literal's canonical inet_ntop text. */

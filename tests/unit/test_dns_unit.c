@@ -62,6 +62,27 @@ static void test_sort_priority_then_weight_desc(void **state)
     assert_string_equal(t[4].host, "backup.test");
 }
 
+/* A fresh check that found what is stored, in another order, is "the same". */
+static void test_resolved_same_any_order(void **state)
+{
+    (void)state;
+    const char *stored = "10 60 5060 udp a.test 192.0.2.1,192.0.2.2;20 0 5060 udp b.test 192.0.2.3";
+    assert_true(dns_resolved_same(stored, stored));
+    assert_true(dns_resolved_same(stored, "20 0 5060 udp b.test 192.0.2.3;"
+                                          "10 60 5060 udp a.test 192.0.2.2,192.0.2.1"));
+    assert_false(dns_resolved_same(stored, "10 60 5060 udp a.test 192.0.2.1;"
+                                           "20 0 5060 udp b.test 192.0.2.3"));
+    assert_false(dns_resolved_same(stored, "10 60 5062 udp a.test 192.0.2.1,192.0.2.2;"
+                                           "20 0 5060 udp b.test 192.0.2.3"));
+    assert_false(dns_resolved_same(stored, ""));
+    assert_false(dns_resolved_same(stored, "garbage"));
+    struct dns_target a = tgt(10, 60, 5060, TRANSPORT_UDP, "a.test", NULL);
+    struct dns_target b = tgt(10, 60, 5060, TRANSPORT_TCP, "a.test", NULL);
+    assert_true(dns_target_cmp(&a, &b) < 0);
+    assert_true(dns_target_cmp(&b, &a) > 0);
+    assert_int_equal(dns_target_cmp(&a, &a), 0);
+}
+
 /* ---------------------------------------------------------------- flash form */
 
 static void test_flash_round_trip(void **state)
@@ -394,6 +415,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sort_priority_then_weight_desc),
+        cmocka_unit_test(test_resolved_same_any_order),
         cmocka_unit_test(test_flash_round_trip),
         cmocka_unit_test(test_flash_bounded_whole_targets),
         cmocka_unit_test(test_flash_rejects_malformed),
