@@ -309,6 +309,8 @@ if [ -x /usr/bin/chromium ] && [ -d node_modules/playwright-core ]; then
     figure "page: navigation to $what usable, median of $LOADS (p90 $(pt $st 3) ms, painted $(pt $st-painted 2) ms)" \
       "$(pt $st 2) ms" "< 150 ms" "$(verdict "$(pt $st 2)" '<' 150)"
   done
+  figure "page: its own work at load, median: app.js + handlers (login / overview), building the overview" \
+    "$(pt login-script 2) / $(pt overview-script 2) / $(pt overview-render 2) ms" "(reported)" "-"
   figure "page: longest task during those loads (over 50 ms blocks input)" "$(pt longtask 2) ms" "(reported)" "-"
   figure "page: bytes of a first load in chromium (login, then the field table)" "$(pt bytes 2) bytes" "< 51200" \
     "$(verdict "$(pt bytes 2)" '<' 51200)"
