@@ -250,6 +250,8 @@ int flash_repair(struct flash *fl)
         return 0;
     if (fl->geom.state == FLASH_IMAGE_GUESSED)
         return -EUCLEAN;
+    if (fl->readonly)
+        return -EROFS;
     struct flash_geometry now;
     int rc = flash_image_probe(fl->fd, &now);
     if (rc == -EMEDIUMTYPE || (rc == 0 && now.nblocks != fl->nblocks))

@@ -428,11 +428,8 @@ int store_commit(struct store *st, const struct kv *kv, const uint32_t *expect_g
     rc = flash_repair(st->fl);
     if (rc == 0)
         rc = scan_banks(st, &s);
-    if (rc < 0) {
-        flash_unlock(st->fl);
-        free(payload);
-        return rc;
-    }
+    if (rc < 0)
+        goto unlock;
 
     const struct bank *act = s.active >= 0 ? &s.bk[s.active] : NULL;
     uint32_t gen = act ? act->seq : 0;

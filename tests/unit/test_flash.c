@@ -556,6 +556,21 @@ static int read_only_checks(const char *path)
     return bad ? 2 : 0;
 }
 
+/* A damaged image that cannot be written: read, never repaired (-EROFS). */
+static int read_only_damaged_checks(const char *path)
+{
+    struct flash *fl;
+    if (flash_open(path, false, 0, &fl) != 0)
+        return 1;
+    unsigned char z = 0;
+    int bad = flash_damage(fl, NULL, 0) != FLASH_IMAGE_SHORT;
+    bad |= flash_read(fl, 5, &z, 1) != 0 || z != 0x42;
+    bad |= flash_prog(fl, 5, &z, 1) != -EROFS;
+    bad |= flash_repair(fl) != -EROFS;
+    flash_close(fl);
+    return bad ? 2 : 0;
+}
+
 static void test_read_only_image(void **state)
 {
     char path[300];
@@ -566,8 +581,17 @@ static void test_read_only_image(void **state)
     assert_int_equal(flash_prog(fl, 5, &z, 1), 0);
     flash_close(fl);
     assert_int_equal(chmod(path, 0444), 0);
+    char shortp[300];
+    path_of(shortp, sizeof(shortp), "short.img");
+    size_t n;
+    unsigned char *img = made_image(shortp, &n);
+    write_file(shortp, img, n - 3);
+    free(img);
+    assert_int_equal(chmod(shortp, 0444), 0);
     if (geteuid() != 0) {
         assert_int_equal(read_only_checks(path), 0);
+        assert_int_equal(read_only_damaged_checks(shortp), 0);
+        assert_int_equal(file_size_of(shortp), n - 3);
         return;
     }
     /* Root writes anything: check as an unprivileged user instead. */
@@ -577,12 +601,15 @@ static void test_read_only_image(void **state)
     if (pid == 0) {
         if (setgid(65534) != 0 || setuid(65534) != 0)
             _exit(3);
-        _exit(read_only_checks(path));
+        int rc = read_only_checks(path);
+        _exit(rc ? rc : read_only_damaged_checks(shortp) ? 4 : 0);
     }
     int st = 0;
     assert_int_equal(waitpid(pid, &st, 0), pid);
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 0);
+    assert_int_equal(file_size_of(shortp), n - 3);
+    chmod(shortp, 0644);
 }
 
 static void test_snapshot_restore(void **state)
