@@ -113,6 +113,11 @@ void dns_found_warn_local(struct dns_result *r)
     }
 }
 
+static const char *type_name(int type)
+{
+    return type == T_NAPTR ? "NAPTR" : type == T_SRV ? "SRV" : type == T_A ? "A" : "AAAA";
+}
+
 void dns_found_lookups(struct dns_result *r, const struct check *c)
 {
     r->nlookups = 0;
@@ -120,8 +125,7 @@ void dns_found_lookups(struct dns_result *r, const struct check *c)
         const struct query *q = &c->q[i];
         struct dns_lookup *l = &r->lookups[r->nlookups++];
         text_copy(l->name, sizeof l->name, q->name);
-        text_copy(l->type, sizeof l->type,
-                 q->type == T_NAPTR ? "NAPTR" : q->type == T_SRV ? "SRV" : q->type == T_A ? "A" : "AAAA");
+        text_copy(l->type, sizeof l->type, type_name(q->type));
         text_copy(l->outcome, sizeof l->outcome, q->outcome);
     }
 }
@@ -140,8 +144,7 @@ void dns_found_tcp_refused(struct dns_result *r, const struct check *c)
             diag_add(w, "host", "dns_tcp_refused",
                      "the DNS server's answer for %s %s was too large for UDP (truncated), and "
                      "its TCP port refused the connection needed for the whole answer",
-                     q->name, q->type == T_NAPTR ? "NAPTR" : q->type == T_SRV ? "SRV"
-                                                 : q->type == T_A ? "A" : "AAAA");
+                     q->name, type_name(q->type));
         return;
     }
 }
