@@ -131,6 +131,17 @@ check_json "/status has no image_damage after the save" '.store.image_damage' nu
 check_json "/status: generation 3" '.store.generation' 3
 stop_daemon
 
+# The CLI repairs while sipcfgd runs: sipcfgd sees it at its next look.
+cp "$GOOD" "$FLASH"; truncate -s -3 "$FLASH"
+start_daemon || { fail "sipcfgd starts again on an image 3 bytes short"; t_done; exit 1; }
+api GET /status
+check_json "/status: image_damage before the CLI's save" '.store.image_damage | test("3 bytes shorter")' true
+printf '%s\n' "$ADMIN_PASS" | "$SIPCFG" --flash "$FLASH" passwd >/dev/null 2>&1
+check "the CLI's save gave the file its size back" "$GOOD_SIZE" "$(stat -c %s "$FLASH")"
+api GET /status
+check_json "/status: no image_damage after the CLI's save" '.store.image_damage' null
+stop_daemon
+
 # ---- sipcfgd on an image whose geometry cannot be known: read-only, 507
 FLASH=$T_DIR/dg.img
 cp "$GOOD" "$FLASH"; truncate -s -600 "$FLASH"; touch "$FLASH.passwd-set"
