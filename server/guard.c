@@ -18,6 +18,8 @@ struct gconn {
     char ip[INET6_ADDRSTRLEN];
     int64_t since_ms;        /* when the request it owes us began (open or last answer) */
     bool incomplete;         /* still owes us a request (line, headers or body) */
+    bool answering;          /* its answer is queued and not all sent */
+    int64_t answer_ms;       /* when it was queued */
     bool reaped;             /* answered by the guard and shut down */
     bool rejected;           /* let in over the limits: its request gets 503 */
 };
@@ -55,7 +57,7 @@ static void reap(struct guard *g, struct gconn *x, unsigned status)
 {
     if (x->reaped) return;
     x->reaped = true;
-    x->incomplete = false;
+    x->incomplete = x->answering = false;
     if (may_write(g, x)) {
         const char *title = status == 408 ? "Request Timeout" : "Service Unavailable";
         const char *detail = status == 408
@@ -81,8 +83,10 @@ int guard_tick(struct guard *g)
     int64_t now = now_ms(), next = -1;
     const int64_t limit = (int64_t)GUARD_DEADLINE_S * 1000;
     for (struct gconn *x = g->head; x; x = x->next) {
-        if (!x->incomplete || x->reaped) continue;
-        int64_t left = x->since_ms + limit - now;
+        if (x->reaped || !(x->incomplete || x->answering)) continue;
+        /* A late answer is only shut down (may_write: libmicrohttpd is sending). */
+        int64_t left = x->incomplete ? x->since_ms + limit - now
+                                     : x->answer_ms + (int64_t)GUARD_ANSWER_S * 1000 - now;
         if (left < 0) reap(g, x, 408);
         else if (next < 0 || left < next) next = left;
     }
@@ -110,16 +114,22 @@ void guard_free(struct guard *g)
     free(g);
 }
 
-/* The oldest connection still owing its request (of ip, when not NULL), other than self. */
-static struct gconn *oldest_incomplete(struct guard *g, const char *ip, const struct gconn *self)
+/* The connection to take for a newcomer (of ip, when not NULL), other than
+ * self: the one that has been sending its request the longest, else the
+ * slow reader whose answer has been pending the longest, else NULL. */
+static struct gconn *victim(struct guard *g, const char *ip, const struct gconn *self)
 {
-    struct gconn *best = NULL;
+    struct gconn *best = NULL, *slow = NULL;
+    int64_t now = now_ms();
     for (struct gconn *x = g->head; x; x = x->next) {
-        if (x == self || !x->incomplete || x->reaped) continue;
+        if (x == self || x->reaped) continue;
         if (ip && strcmp(x->ip, ip) != 0) continue;
-        if (!best || x->since_ms < best->since_ms) best = x;
+        if (x->incomplete && (!best || x->since_ms < best->since_ms)) best = x;
+        if (x->answering && now - x->answer_ms > GUARD_SLOW_MS &&
+            (!slow || x->answer_ms < slow->answer_ms))
+            slow = x;
     }
-    return best;
+    return best ? best : slow;
 }
 
 static void client_ip(struct MHD_Connection *c, char *ip, size_t n)
@@ -154,6 +164,10 @@ void guard_notify(void *cls, struct MHD_Connection *c, void **socket_context,
     const union MHD_ConnectionInfo *fi = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     x->fd = fi ? fi->connect_fd : -1;
     x->c = c;
+    if (x->fd >= 0) {
+        int sb = GUARD_SNDBUF;
+        (void)setsockopt(x->fd, SOL_SOCKET, SO_SNDBUF, &sb, sizeof sb);
+    }
     client_ip(c, x->ip, sizeof x->ip);
     x->since_ms = now_ms();
     x->incomplete = x->fd >= 0;         /* cannot be reaped without its socket */
@@ -166,14 +180,14 @@ void guard_notify(void *cls, struct MHD_Connection *c, void **socket_context,
         if (!y->reaped && !strcmp(y->ip, x->ip)) same++;
     /* Room for the newcomer: the one that has been sending its request the longest goes. */
     if (same > GUARD_PER_IP_LIMIT) {
-        struct gconn *v = oldest_incomplete(g, x->ip, x);
+        struct gconn *v = victim(g, x->ip, x);
         if (v) reap(g, v, 503);
         else x->rejected = true;
     }
     unsigned live = 0;
     for (struct gconn *y = g->head; y; y = y->next) live += !y->reaped;
     if (!x->rejected && live > GUARD_CONN_LIMIT) {
-        struct gconn *v = oldest_incomplete(g, NULL, x);
+        struct gconn *v = victim(g, NULL, x);
         if (v) reap(g, v, 503);
         else x->rejected = true;
     }
@@ -192,9 +206,20 @@ void guard_request_received(struct MHD_Connection *c)
     if (x) x->incomplete = false;
 }
 
+void guard_answer_queued(struct MHD_Connection *c)
+{
+    struct gconn *x = conn_of(c);
+    if (x && !x->reaped) {
+        x->incomplete = false;
+        x->answering = true;
+        x->answer_ms = now_ms();
+    }
+}
+
 void guard_request_done(struct MHD_Connection *c)
 {
     struct gconn *x = conn_of(c);
+    if (x) x->answering = false;
     if (x && !x->reaped && x->fd >= 0) {
         x->incomplete = true;
         x->since_ms = now_ms();

@@ -12,7 +12,8 @@
  *    (or its address more than GUARD_PER_IP_LIMIT), closes the oldest
  *    connection that has not finished sending its request (of that address,
  *    for the per-address limit) with a 503, so the newcomer is served;
- *  - when there is no such connection (every one is being served), lets the
+ *  - when there is no such connection (every one is being served, none is a
+ *    slow reader, below), lets the
  *    newcomer in only to answer its request 503 with Retry-After, never a
  *    silent close. libmicrohttpd's own limit is set above ours
  *    (GUARD_CONN_HARD) and is reached only if even that fails.
@@ -36,6 +37,18 @@
 #define GUARD_PER_IP_LIMIT 64u
 #define GUARD_CONN_HARD (GUARD_CONN_LIMIT + 64u)
 #define GUARD_DEADLINE_S 10u
+/* Slow readers (issue 7, found by attacking): a client that sends its
+ * requests at once (pipelined) and reads the answers a trickle at a time is
+ * past the request deadline, and libmicrohttpd's idle timeout never fires
+ * while every read lets it send a little. So each connection's kernel send
+ * buffer is bounded (it grew to 2 MiB on loopback: 256 slow readers held
+ * half a GiB), an answer must be handed to the kernel within
+ * GUARD_ANSWER_S, and when the table is full a connection whose answer has
+ * been pending for GUARD_SLOW_MS is taken like one still sending its
+ * request. */
+#define GUARD_SNDBUF (64 * 1024)
+#define GUARD_ANSWER_S 30u
+#define GUARD_SLOW_MS 2000
 
 struct guard;
 
@@ -55,6 +68,8 @@ void guard_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 
 /* The request on c has been received completely: no deadline while it is served. */
 void guard_request_received(struct MHD_Connection *c);
+/* Its answer is queued: GUARD_ANSWER_S for libmicrohttpd to send it. */
+void guard_answer_queued(struct MHD_Connection *c);
 /* Its answer went out: the deadline starts again for the next request. */
 void guard_request_done(struct MHD_Connection *c);
 /* True when c was let in over the limits: answer its request 503. */

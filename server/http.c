@@ -455,6 +455,12 @@ int http_parse_listen(const char *s, struct sockaddr_storage *out, char *host, s
     return 0;
 }
 
+static unsigned http_connections(struct http *h)
+{
+    const union MHD_DaemonInfo *i = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+    return i ? i->num_connections : 0;
+}
+
 /* libmicrohttpd's thread: its passes, and the guard's deadlines between
  * them (guard.h: so the guard never writes while libmicrohttpd is inside a
  * send). What 0.9.75's internal epoll thread does, plus guard_tick and a
@@ -464,12 +470,18 @@ static void *loop_main(void *arg)
     struct http *h = arg;
     struct pollfd p[2] = {{.fd = h->epoll_fd, .events = POLLIN}, {.fd = h->wake_fd, .events = POLLIN}};
     for (;;) {
+        unsigned before = http_connections(h);
         MHD_run(h->d);
         int wait = guard_tick(h->guard);
         if (h->loop_stop) break;
         MHD_UNSIGNED_LONG_LONG mt;
         if (MHD_get_timeout(h->d, &mt) == MHD_YES && (wait < 0 || mt < (MHD_UNSIGNED_LONG_LONG)wait))
             wait = mt > INT_MAX ? INT_MAX : (int)mt;
+        /* At its limit libmicrohttpd takes the listening socket out of its
+         * epoll set and puts it back only at the start of a pass: when this
+         * pass made room, run the next one now, or newcomers would wait for
+         * some other event (its internal thread loops at once too). */
+        if (before >= GUARD_CONN_HARD && http_connections(h) < GUARD_CONN_HARD) wait = 0;
         if (poll(p, 2, wait) > 0 && (p[1].revents & POLLIN)) {
             uint64_t v;
             (void)!read(h->wake_fd, &v, sizeof v);

@@ -68,7 +68,7 @@ enum MHD_Result http_serve_asset(struct req *rq, struct resp *rs)
     http_security_headers(h, r);
     MHD_add_response_header(r, "Content-Type", a->content_type);
     rq->phase = P_DONE;
-    guard_request_received(rq->c);
+    guard_answer_queued(rq->c);
     enum MHD_Result ret = MHD_queue_response(rq->c, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     return ret;

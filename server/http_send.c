@@ -95,7 +95,7 @@ enum MHD_Result http_send_resp(struct req *rq, struct resp *rs)
     size_t hl = 0;
     bool keep = rs->status == 200 && rs->body && !strcmp(rq->method, "GET") &&
                 flatten_headers(rs, hb, sizeof hb, &hl);
-    guard_request_received(rq->c);     /* an early answer ends the request too */
+    guard_answer_queued(rq->c);        /* an early answer ends the request too */
     if (keep) {
         struct kept *k = kept_find(h, rs, hb, hl);
         if (k) {

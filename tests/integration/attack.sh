@@ -33,6 +33,9 @@ attack slowloris
 # ---- the guard's 408 never follows bytes libmicrohttpd sent (100 Continue) ----
 attack guardwrite
 
+# ---- slow readers: bounded kernel memory, and the admin is still served ----
+attack slowread
+
 # ---- 4. a query parameter the route does not define, or one given twice: 400, nothing written ----
 json_api PUT '/lines/1?dns=skip' '{"label":"Keep me","user":"1001","proxy":"192.0.2.10"}'
 check_status "line 1 is set up" 200

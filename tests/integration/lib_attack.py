@@ -523,6 +523,99 @@ def scenario_guardwrite():
           ("408", "closed", True), (data[9:12].decode(errors="replace"), how, took < 12.5))
 
 
+# ---- slow readers: requests sent at once, answers read a trickle at a time ----
+def scenario_slowread():
+    """4 addresses x 64 connections with a tiny receive window, each asking
+    for the page's script 8 times (pipelined) and reading 2 KiB every few
+    seconds: their requests are complete, so the request deadline never
+    applies; libmicrohttpd's idle timeout neither (every read lets it send).
+    The admin must still be served, during the attack and after 15 s."""
+    import subprocess
+    # The kernel memory one slow reader holds: 8 connections, 64 answers
+    # each, nothing read (it was 2 MiB per connection on loopback).
+    hogs = []
+    for _ in range(8):
+        h = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        h.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+        h.settimeout(5)
+        h.bind(("127.0.82.1", 0))
+        h.connect((HOST, PORT))
+        h.sendall(b"GET /app.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" * 64)
+        hogs.append(h)
+    time.sleep(2.0)
+    out = subprocess.run(["ss", "-tnH", f"( sport = :{PORT} and dst 127.0.82.1 )"],
+                         capture_output=True, text=True).stdout
+    queues = [int(line.split()[2]) for line in out.splitlines() if line.split()]
+    for h in hogs:
+        h.close()
+    if len(queues) == 8 and max(queues) <= 256 * 1024:
+        ok(f"a slow reader holds at most 256 KiB of the kernel's memory ({max(queues)} bytes)")
+    else:
+        fail("a slow reader holds at most 256 KiB of the kernel's memory", f"send queues {queues}")
+
+    req = b"GET /app.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" * 8
+    socks = []
+    for a in range(1, 5):
+        for _ in range(64):
+            try:
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+                s.settimeout(5)
+                s.bind((f"127.0.80.{a}", 0))
+                s.connect((HOST, PORT))
+                s.sendall(req)
+                socks.append(s)
+            except OSError:
+                pass
+    check("256 slow readers connected", 256, len(socks))
+    stop = threading.Event()
+
+    def trickle():
+        while not stop.wait(3.0):
+            for s in list(socks):
+                try:
+                    s.setblocking(False)
+                    s.recv(2048)
+                except (BlockingIOError, InterruptedError):
+                    pass
+                except OSError:
+                    socks.remove(s)
+                    try:
+                        s2 = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                        s2.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+                        s2.settimeout(2)
+                        s2.bind((s.getsockname()[0], 0))
+                        s2.connect((HOST, PORT))
+                        s2.sendall(req)
+                        socks.append(s2)
+                    except OSError:
+                        pass
+
+    t = threading.Thread(target=trickle)
+    t.start()
+    try:
+        got = []
+        start = time.monotonic()
+        for when in (4.0, 18.0):
+            time.sleep(max(0.0, start + when - time.monotonic()))
+            try:
+                st, _, _ = request("GET", "/", src="127.0.81.1")
+            except OSError as e:
+                st = f"error {e}"
+            try:
+                st2 = digest_get("/api/v1/status", "127.0.81.1")
+            except OSError as e:
+                st2 = f"error {e}"
+            got.append((st, st2))
+        check("the admin is served while 256 connections read slowly (at 4 s and 18 s)",
+              [(200, 200), (200, 200)], got)
+    finally:
+        stop.set()
+        t.join(10)
+        for s in socks:
+            s.close()
+
+
 # ---- 5. log flooding ----
 def scenario_logflood():
     # Half-sent requests from 4 addresses for 4 s: each one used to cost a
@@ -610,7 +703,7 @@ def scenario_framing():
     check("a 400 KiB chunked body -> 413, not a reset", "413", got)
 
 
-SCENARIOS = {"framing": scenario_framing, "digest": scenario_digest, "replay": scenario_replay, "ratelimit": scenario_ratelimit, "slowloris": scenario_slowloris, "guardwrite": scenario_guardwrite,
+SCENARIOS = {"framing": scenario_framing, "digest": scenario_digest, "replay": scenario_replay, "ratelimit": scenario_ratelimit, "slowloris": scenario_slowloris, "guardwrite": scenario_guardwrite, "slowread": scenario_slowread,
              "logflood": scenario_logflood}
 
 if __name__ == "__main__":
