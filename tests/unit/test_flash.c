@@ -208,6 +208,18 @@ static unsigned char *made_image(const char *path, size_t *n)
     return img;
 }
 
+/* Opens a damaged image: its own geometry, `state`, and `want` as the words. */
+static struct flash *open_damaged(const char *path, enum flash_image_state state, const char *want)
+{
+    struct flash *fl;
+    char why[200];
+    assert_int_equal(flash_open(path, false, 0, &fl), 0);
+    assert_int_equal(flash_nblocks(fl), NB);
+    assert_int_equal(flash_damage(fl, why, sizeof why), state);
+    assert_string_equal(why, want);
+    return fl;
+}
+
 /* Cut short by 1..4*NB bytes (inside the erase counts): the trailer still
  * gives the geometry. Reads work, the damage is named, and the first write
  * gives the file its size and trailer back; lost counts restart at the
@@ -221,15 +233,11 @@ static void test_short_image(void **state)
     static const size_t cuts[] = {1, 3, 4, 5, 4 * NB};
     for (size_t c = 0; c < sizeof cuts / sizeof cuts[0]; c++) {
         write_file(path, img, n - cuts[c]);
-        struct flash *fl;
-        assert_int_equal(flash_open(path, false, 0, &fl), 0);
-        assert_int_equal(flash_nblocks(fl), NB);
-        assert_int_equal(flash_damage(fl, why, sizeof why), FLASH_IMAGE_SHORT);
         char want[200];
         snprintf(want, sizeof want, "the image file is %zu byte%s shorter than its trailer's "
                  "geometry (4 blocks) says; the erase counts of %zu block%s are lost",
                  cuts[c], cuts[c] == 1 ? "" : "s", (cuts[c] + 3) / 4, cuts[c] <= 4 ? "" : "s");
-        assert_string_equal(why, want);
+        struct flash *fl = open_damaged(path, FLASH_IMAGE_SHORT, want);
         assert_int_equal(byte_at(fl, 5), 0x42);
         assert_int_equal(flash_erase_count(fl, 1), cuts[c] <= 8 ? 3 : 0);
         assert_int_equal(file_size_of(path), n - cuts[c]);   /* reading wrote nothing */
@@ -281,14 +289,10 @@ static void test_trailer_damaged(void **state)
         img[t + fields[i].off] ^= 0x10;
         write_file(path, img, n);
         img[t + fields[i].off] ^= 0x10;
-        struct flash *fl;
-        assert_int_equal(flash_open(path, false, 0, &fl), 0);
-        assert_int_equal(flash_nblocks(fl), NB);
-        assert_int_equal(flash_damage(fl, why, sizeof why), FLASH_IMAGE_TRAILER);
         char want[200];
         snprintf(want, sizeof want, "the image's trailer has a damaged %s; the file's size gives "
                  "its geometry (4 blocks)", fields[i].name);
-        assert_string_equal(why, want);
+        struct flash *fl = open_damaged(path, FLASH_IMAGE_TRAILER, want);
         assert_int_equal(flash_erase_count(fl, 1), 3);
         assert_int_equal(flash_erase(fl, 2), 0);    /* repairs first */
         flash_close(fl);
