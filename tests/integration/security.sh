@@ -238,6 +238,9 @@ for c in "=v" "sid=" "sid=$long" "$long=x" "sid=$SID; sid=$SID" "sid=$SID; sid=0
 done
 req GET /api/v1/lines -H "Cookie: theme=dark; sid=$SID"
 check "the session cookie among others works" 200 "$STATUS"
+req GET /api/v1/lines -H "Cookie: sid=$SID" -H "Authorization: Basic eDp4"
+case "$STATUS" in 401|429) ok "a bad Authorization beside a good session cookie -> $STATUS (the header is judged)" ;;
+  *) fail "a bad Authorization beside a good session cookie is judged by the header" "got $STATUS" ;; esac
 
 # ---- H1/H2 are MHD's (timeouts and limits are set); the daemon still answers ----
 req GET /
