@@ -58,8 +58,9 @@ int guard_new(bool tls, struct guard **out);
 void guard_free(struct guard *g);
 
 /* Between two passes of libmicrohttpd: answers 408 to every connection past
- * its deadline. Returns the milliseconds until the next deadline, -1 when
- * no connection owes a request. */
+ * its request deadline, shuts down every one whose answer is later than
+ * GUARD_ANSWER_S. Returns the milliseconds until the next deadline, -1 when
+ * there is none. */
 int guard_tick(struct guard *g);
 
 /* MHD_OPTION_NOTIFY_CONNECTION callback; cls is the guard. */

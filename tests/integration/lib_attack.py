@@ -524,6 +524,17 @@ def scenario_guardwrite():
 
 
 # ---- slow readers: requests sent at once, answers read a trickle at a time ----
+def slow_conn(src, data):
+    """A connection that reads little: a 2 KiB receive buffer; sends data."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+    s.settimeout(5)
+    s.bind((src, 0))
+    s.connect((HOST, PORT))
+    s.sendall(data)
+    return s
+
+
 def scenario_slowread():
     """4 addresses x 64 connections with a tiny receive window, each asking
     for the page's script 8 times (pipelined) and reading 2 KiB every few
@@ -535,13 +546,7 @@ def scenario_slowread():
     # each, nothing read (it was 2 MiB per connection on loopback).
     hogs = []
     for _ in range(8):
-        h = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        h.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
-        h.settimeout(5)
-        h.bind(("127.0.82.1", 0))
-        h.connect((HOST, PORT))
-        h.sendall(b"GET /app.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" * 64)
-        hogs.append(h)
+        hogs.append(slow_conn("127.0.82.1", b"GET /app.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" * 64))
     time.sleep(2.0)
     out = subprocess.run(["ss", "-tnH", f"( sport = :{PORT} and dst 127.0.82.1 )"],
                          capture_output=True, text=True).stdout
@@ -558,13 +563,7 @@ def scenario_slowread():
     for a in range(1, 5):
         for _ in range(64):
             try:
-                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
-                s.settimeout(5)
-                s.bind((f"127.0.80.{a}", 0))
-                s.connect((HOST, PORT))
-                s.sendall(req)
-                socks.append(s)
+                socks.append(slow_conn(f"127.0.80.{a}", req))
             except OSError:
                 pass
     check("256 slow readers connected", 256, len(socks))
@@ -581,13 +580,7 @@ def scenario_slowread():
                 except OSError:
                     socks.remove(s)
                     try:
-                        s2 = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                        s2.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
-                        s2.settimeout(2)
-                        s2.bind((s.getsockname()[0], 0))
-                        s2.connect((HOST, PORT))
-                        s2.sendall(req)
-                        socks.append(s2)
+                        socks.append(slow_conn(s.getsockname()[0], req))
                     except OSError:
                         pass
 
