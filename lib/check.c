@@ -14,7 +14,6 @@
 #include "hostport.h"
 #include "text.h"
 
-#define QUOTE_MAX 200
 #define MSG_MAX 1024
 
 /* One strict UTF-8 sequence (RFC 3629): no overlong forms, no surrogates,
@@ -87,7 +86,7 @@ static bool invisible(uint32_t cp)
 static int text_rules(const char *s, size_t len, size_t max, const char *field,
                       struct diag_list *errs, bool secret)
 {
-    char q[QUOTE_MAX];
+    char q[DIAG_QUOTE_MAX];
     if (secret)
         snprintf(q, sizeof q, "the password");
     const unsigned char *u = (const unsigned char *)s;
@@ -153,7 +152,7 @@ int check_user(const char *s, size_t len, size_t max, const char *field, struct 
 {
     static const char mark[] = "-_.!~*'()";
     static const char user_unreserved[] = "&=+,/";
-    char q[QUOTE_MAX];
+    char q[DIAG_QUOTE_MAX];
     if (check_text(s, len, max, field, errs) < 0)
         return -EINVAL;
     for (size_t i = 0; i < len; i++) {
@@ -242,7 +241,7 @@ int check_uint(const struct field_desc *f, long long v, const char *path, struct
 int check_resolved(const char *s, const char *path, struct diag_list *errs)
 {
     size_t len = strnlen(s, RESOLVED_MAX + 1);
-    char q[QUOTE_MAX];
+    char q[DIAG_QUOTE_MAX];
     if (len > RESOLVED_MAX) {
         diag_add(errs, path, "too_long", "the stored resolution is over %d bytes long",
                  RESOLVED_MAX);

@@ -31,7 +31,9 @@ void diag_merge(struct diag_list *to, const struct diag_list *from);
  * an empty prefix gives just the name. Returns buf. */
 char *diag_path(char *buf, size_t n, const char *prefix, const char *name);
 /* Quotes user text for a message: printable ASCII kept, everything else as \xNN,
- * cut to at most 40 characters with "..." so a message never carries raw input. */
+ * cut to at most 40 characters with "..." so a message never carries raw input.
+ * DIAG_QUOTE_MAX holds any quote: 40 characters of up to \xNN each, "...", NUL. */
+#define DIAG_QUOTE_MAX 200
 const char *diag_quote(char *buf, size_t n, const char *s);
 /* diag_quote of the piece s[0..len) (a message never shows raw bytes). */
 const char *diag_quote_n(char *buf, size_t n, const char *s, size_t len);

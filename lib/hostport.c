@@ -13,7 +13,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define QUOTE_MAX 200   /* diag_quote output: 40 shown characters, each up to \xNN, + "..." */
 #define LABEL_MAX 63
 #define MSG_MAX 1024    /* composed here, cut to DIAG_MESSAGE_MAX by diag_add */
 
@@ -78,7 +77,7 @@ int host_ip_family(const char *host)
 static bool not_a_server(const char *s, size_t len, const char *path, struct diag_list *errs,
                          int *nerr)
 {
-    char q[QUOTE_MAX], msg[MSG_MAX];
+    char q[DIAG_QUOTE_MAX], msg[MSG_MAX];
     const char *sep = memmem(s, len, "://", 3);
     if (sep) {
         bool web = (sep - s == 4 && strncasecmp(s, "http", 4) == 0) ||
@@ -103,7 +102,7 @@ static bool not_a_server(const char *s, size_t len, const char *path, struct dia
  * `owner`: leading labels may start with '_' (the _sip._udp of an SRV owner). */
 static bool name_problem(const char *s, size_t len, bool owner, char *why, size_t n)
 {
-    char q[QUOTE_MAX];
+    char q[DIAG_QUOTE_MAX];
     bool prefix = owner;                /* still in the leading "_label"s */
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -183,7 +182,7 @@ bool host_name_valid(const char *name, bool srv_owner)
 static int host_parse_n(const char *in, size_t len, char *out, const char *path,
                         struct diag_list *errs, int *nerr)
 {
-    char q[QUOTE_MAX], msg[MSG_MAX], why[MSG_MAX / 4];
+    char q[DIAG_QUOTE_MAX], msg[MSG_MAX], why[MSG_MAX / 4];
     char buf[HOST_MAX + 1];
 
     out[0] = '\0';
@@ -267,7 +266,7 @@ int host_check(const char *host, const char *field, struct diag_list *errs)
 static int port_parse(const char *s, size_t len, uint16_t *out, const char *path,
                       struct diag_list *errs, int *nerr)
 {
-    char q[QUOTE_MAX], msg[MSG_MAX];
+    char q[DIAG_QUOTE_MAX], msg[MSG_MAX];
     if (len == 0)
         return add_err(errs, nerr, path, "invalid_port", "the port is missing after ':'");
     diag_quote_n(q, sizeof q, s, len);
@@ -292,7 +291,7 @@ static int port_parse(const char *s, size_t len, uint16_t *out, const char *path
 static void params_parse(const char *s, size_t len, bool *have, enum transport *t,
                          const char *field, struct diag_list *errs, int *nerr)
 {
-    char path[DIAG_FIELD_MAX], q[QUOTE_MAX], msg[MSG_MAX];
+    char path[DIAG_FIELD_MAX], q[DIAG_QUOTE_MAX], msg[MSG_MAX];
     const char *p = s, *end = s + len;
     while (p <= end) {
         const char *semi = memchr(p, ';', (size_t)(end - p));
@@ -330,7 +329,7 @@ static void params_parse(const char *s, size_t len, bool *have, enum transport *
 int server_parse(const char *text, struct server *out, const char *field, struct diag_list *errs)
 {
     char hpath[DIAG_FIELD_MAX], ppath[DIAG_FIELD_MAX], tpath[DIAG_FIELD_MAX];
-    char q[QUOTE_MAX], msg[MSG_MAX];
+    char q[DIAG_QUOTE_MAX], msg[MSG_MAX];
     int nerr = 0;
 
     memset(out, 0, sizeof *out);

@@ -11,283 +11,9 @@
 #include "check.h"
 #include "provenance.h"
 #include "hostport.h"
+#include "json_hint.h"
 
-#define QUOTE_MAX 200
 #define NAME_MAX_NORM 64
-
-/* ---- syntax ---------------------------------------------------------- */
-
-/* A number too large for jansson (an integer beyond int64, a real beyond
- * double) is well-formed JSON: the body is valid and only the value is out of
- * range, which is the field's 422, not a 400. jansson stops at the first such
- * number, its end in e->position; in a copy of the body that number is
- * overwritten by the largest value of its kind and sign, padded with spaces
- * (always as short: an overflowing integer has at least 19 digits, an
- * overflowing real an exponent of at least 308), so that lines and columns
- * stay those of the body as sent; then the copy is parsed again, at most
- * NUMBER_FIXES times (a body made of thousands of them stays a 400). */
-#define NUMBER_FIXES 32
-
-static bool number_char(char c)
-{
-    return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
-}
-
-/* Overwrites the overflowing number that ends at or before `end`; 0 or -EINVAL. */
-static int clamp_number(char *buf, size_t len, size_t end)
-{
-    if (end > len)
-        end = len;
-    while (end > 0 && !number_char(buf[end - 1]))
-        end--;
-    size_t start = end;
-    while (start > 0 && number_char(buf[start - 1]))
-        start--;
-    if (start == end || !(buf[start] == '-' || (buf[start] >= '0' && buf[start] <= '9')))
-        return -EINVAL;
-    bool neg = buf[start] == '-', real = false;
-    for (size_t i = start; i < end; i++)
-        if (buf[i] == '.' || buf[i] == 'e' || buf[i] == 'E')
-            real = true;
-    const char *rep = real ? (neg ? "-1e308" : "1e308")
-                           : (neg ? "-9223372036854775808" : "9223372036854775807");
-    size_t rl = strlen(rep);
-    if (rl > end - start)
-        return -EINVAL;
-    /* overwrites the digits inside the body: no terminator wanted */
-    memcpy(buf + start, rep, rl); // NOLINT(bugprone-not-null-terminated-result)
-    memset(buf + start + rl, ' ', end - start - rl);
-    return 0;
-}
-
-json_t *json_parse_body(const char *buf, size_t len, struct json_syntax_error *err)
-{
-    json_error_t e;
-    memset(err, 0, sizeof *err);
-    if (!buf) {
-        buf = "";
-        len = 0;
-    }
-    json_t *v = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &e);
-    if (!v && json_error_code(&e) == json_error_numeric_overflow) {
-        json_error_t first = e;
-        char *copy = malloc(len + 1);
-        if (copy) {
-            memcpy(copy, buf, len);
-            copy[len] = '\0';
-            for (int i = 0; i < NUMBER_FIXES && !v &&
-                            json_error_code(&e) == json_error_numeric_overflow; i++) {
-                if (clamp_number(copy, len, (size_t)e.position) < 0)
-                    break;
-                v = json_loadb(copy, len, JSON_REJECT_DUPLICATES, &e);
-            }
-            explicit_bzero(copy, len);     /* it may hold a password */
-            free(copy);
-        }
-        if (!v && json_error_code(&e) == json_error_numeric_overflow)
-            e = first;
-    }
-    if (!v) {
-        /* 1-based, also for an empty body (jansson says column 0 there) */
-        err->line = e.line > 0 ? e.line : 1;
-        err->column = e.column > 0 ? e.column : 1;
-        err->position = e.position;
-        snprintf(err->code, sizeof err->code, "%s",
-                 json_error_code(&e) == json_error_duplicate_key ? "duplicate_key"
-                                                                 : "invalid_json");
-        /* jansson quotes the offending input ("near '...'"): keep printable
-         * ASCII only, so no raw byte of the body reaches a response. */
-        size_t o = 0;
-        for (const char *p = e.text; *p && o + 1 < sizeof err->text; p++) {
-            if (*p >= 0x20 && *p < 0x7f)
-                err->text[o++] = *p;
-            else
-                err->text[o++] = '?';
-        }
-        err->text[o] = '\0';
-        return NULL;
-    }
-    if (!json_is_object(v)) {
-        json_decref(v);
-        err->line = 1;
-        err->column = 1;
-        snprintf(err->code, sizeof err->code, "not_an_object");
-        snprintf(err->text, sizeof err->text, "the body must be a JSON object ({...})");
-        return NULL;
-    }
-    return v;
-}
-
-/* ---- helpers --------------------------------------------------------- */
-
-static const char *type_word(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number with a fraction";
-    case JSON_TRUE:
-    case JSON_FALSE: return "true/false";
-    default: return "null";
-    }
-}
-
-/* "Outbound Proxy", "reg.x.server.1", "Display-Name" -> "outbound_proxy", ... */
-static void normalise_name(const char *in, char *out, size_t n)
-{
-    size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)in; *p && o + 1 < n; p++) {
-        unsigned char c = *p;
-        if (c >= 'A' && c <= 'Z')
-            c = (unsigned char)(c - 'A' + 'a');
-        else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
-            c = '_';
-        out[o++] = (char)c;
-    }
-    out[o] = '\0';
-}
-
-/* Optimal string alignment distance (a swap of two neighbours costs 1, so
- * "hots" is 1 from "host"), capped for speed: names are short. */
-static unsigned name_distance(const char *a, const char *b)
-{
-    enum { M = NAME_MAX_NORM };
-    size_t la = strlen(a), lb = strlen(b);
-    if (la >= M || lb >= M)
-        return 99;
-    unsigned d[3][M + 1];
-    unsigned *pp = d[0], *p = d[1], *c = d[2];
-    for (size_t j = 0; j <= lb; j++)
-        p[j] = (unsigned)j;
-    for (size_t i = 1; i <= la; i++) {
-        c[0] = (unsigned)i;
-        for (size_t j = 1; j <= lb; j++) {
-            unsigned cost = a[i - 1] != b[j - 1];
-            unsigned v = p[j] + 1;
-            if (c[j - 1] + 1 < v)
-                v = c[j - 1] + 1;
-            if (p[j - 1] + cost < v)
-                v = p[j - 1] + cost;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-                pp[j - 2] + 1 < v)
-                v = pp[j - 2] + 1;
-            c[j] = v;
-        }
-        unsigned *t = pp;
-        pp = p;
-        p = c;
-        c = t;
-    }
-    return p[lb];
-}
-
-/* A normalised vendor name against a normalised key; Polycom's "reg.x.server.1"
- * stands for "reg.1.server.1" and so on, so an "x" between separators matches
- * a line number. */
-static bool vendor_name_match(const char *vn, const char *key)
-{
-    const char *start = vn;
-    while (*vn && *key) {
-        bool x = vn > start && vn[-1] == '_' && vn[0] == 'x' && vn[1] == '_';
-        if (x && *key >= '0' && *key <= '9') {
-            while (*key >= '0' && *key <= '9')
-                key++;
-            vn++;
-            continue;
-        }
-        if (*vn++ != *key++)
-            return false;
-    }
-    return *vn == *key;
-}
-
-/* Vendors (from the table's "Vendor: Name; ..." text) whose name for row d is
- * `norm`; writes "Snom and Grandstream" into buf. */
-static bool vendor_match(const struct field_desc *d, const char *norm, char *buf, size_t n)
-{
-    const char *p = d->vendors;
-    size_t found = 0;
-    buf[0] = '\0';
-    while (p && *p) {
-        const char *semi = strchr(p, ';');
-        size_t el = semi ? (size_t)(semi - p) : strlen(p);
-        const char *colon = memchr(p, ':', el);
-        if (colon) {
-            char vendor[32], name[NAME_MAX_NORM], vn[NAME_MAX_NORM];
-            size_t vl = (size_t)(colon - p), nl = el - vl - 1;
-            const char *np = colon + 1;
-            while (nl && *np == ' ') {
-                np++;
-                nl--;
-            }
-            if (vl < sizeof vendor && nl < sizeof name) {
-                memcpy(vendor, p, vl);
-                vendor[vl] = '\0';
-                memcpy(name, np, nl);
-                name[nl] = '\0';
-                normalise_name(name, vn, sizeof vn);
-                if (vendor_name_match(vn, norm)) {
-                    size_t used = strlen(buf);
-                    snprintf(buf + used, n - used, "%s%s", found ? " and " : "", vendor);
-                    found++;
-                }
-            }
-        }
-        if (!semi)
-            break;
-        p = semi + 1;
-        while (*p == ' ')
-            p++;
-    }
-    return found > 0;
-}
-
-/* unknown_field at prefix.key, with a hint: the real name for a near miss, or
- * the field a vendor's name stands for. `names` are the members of the object;
- * `rows` (may be NULL) the table rows whose vendor names are known. */
-static void unknown_key(struct diag_list *errs, const char *prefix, const char *key,
-                        const char *what, const char *const *names, size_t nnames,
-                        const struct field_desc *rows, size_t nrows)
-{
-    char path[DIAG_FIELD_MAX], q[QUOTE_MAX], norm[NAME_MAX_NORM], vendors[128];
-    char hint[1024] = "";   /* cut to DIAG_MESSAGE_MAX by diag_add */
-    diag_path(path, sizeof path, prefix, key);
-    diag_quote(q, sizeof q, key);
-    normalise_name(key, norm, sizeof norm);
-
-    const char *best = NULL;
-    unsigned best_d = 99;
-    for (size_t i = 0; i < nnames && !best; i++)
-        if (strcmp(norm, names[i]) == 0)
-            best = names[i], best_d = 0;
-    for (size_t i = 0; i < nrows && !best; i++)
-        if (vendor_match(&rows[i], norm, vendors, sizeof vendors))
-            snprintf(hint, sizeof hint, ": '%s' is what %s %s '%s'", q, vendors,
-                     strstr(vendors, " and ") ? "call" : "calls", rows[i].json);
-    const char *second = NULL;      /* as close as best: name both */
-    if (!best && !hint[0]) {
-        size_t kl = strlen(norm);
-        for (size_t i = 0; i < nnames; i++) {
-            unsigned d = name_distance(norm, names[i]);
-            if (kl < 3 || d > (kl >= 6 ? 2u : 1u))
-                continue;
-            if (d < best_d)
-                best = names[i], best_d = d, second = NULL;
-            else if (d == best_d && !second)
-                second = names[i];
-        }
-        for (size_t i = 0; i < nnames && !best; i++)
-            if (kl >= 4 && strncmp(names[i], norm, kl) == 0)
-                best = names[i];
-    }
-    if (best && second)
-        snprintf(hint, sizeof hint, ": did you mean '%s' or '%s'?", best, second);
-    else if (best)
-        snprintf(hint, sizeof hint, ": did you mean '%s'?", best);
-    diag_add(errs, path, "unknown_field", "'%s' is not a field of %s%s", q, what, hint);
-}
 
 /* ---- servers --------------------------------------------------------- */
 
@@ -323,7 +49,7 @@ int server_from_json(const json_t *v, struct server *out, const char *field, str
     if (!json_is_object(v)) {
         diag_add(errs, field, "invalid_type",
                  "a server is a string such as \"pbx.example.com:5060\", an object "
-                 "{\"host\", \"port\", \"transport\"} or null, not %s", type_word(v));
+                 "{\"host\", \"port\", \"transport\"} or null, not %s", json_type_word(v));
         return -EINVAL;
     }
 
@@ -337,7 +63,7 @@ int server_from_json(const json_t *v, struct server *out, const char *field, str
             have_host = true;
             if (!json_is_string(m))
                 diag_add(errs, path, "invalid_type", "host must be a string, not %s",
-                         type_word(m));
+                         json_type_word(m));
             else
                 host_parse(json_string_value(m), json_string_length(m), out->host, path, errs);
         } else if (strcmp(key, "port") == 0) {
@@ -346,7 +72,7 @@ int server_from_json(const json_t *v, struct server *out, const char *field, str
             else if (!json_is_integer(m))
                 diag_add(errs, path, "invalid_type",
                          "port must be an integer %u..%u or null, not %s", PORT_MIN, PORT_MAX,
-                         type_word(m));
+                         json_type_word(m));
             else if (json_integer_value(m) < PORT_MIN || json_integer_value(m) > PORT_MAX)
                 diag_add(errs, path, "invalid_port", "port %s%lld is out of range: use %u..%u",
                          json_integer_value(m) == LLONG_MAX ? "beyond " : "",
@@ -354,19 +80,19 @@ int server_from_json(const json_t *v, struct server *out, const char *field, str
             else
                 out->port = (uint16_t)json_integer_value(m);
         } else if (strcmp(key, "transport") == 0) {
-            char q[QUOTE_MAX];
+            char q[DIAG_QUOTE_MAX];
             if (json_is_null(m))
                 out->transport = TRANSPORT_AUTO;
             else if (!json_is_string(m))
                 diag_add(errs, path, "invalid_type",
                          "transport must be \"auto\", \"udp\", \"tcp\" or \"tls\", not %s",
-                         type_word(m));
+                         json_type_word(m));
             else if (transport_from_name(json_string_value(m), &out->transport) < 0)
                 diag_add(errs, path, "invalid_transport",
                          "'%s' is not a transport: use udp, tcp, tls or auto",
                          diag_quote(q, sizeof q, json_string_value(m)));
         } else {
-            unknown_key(errs, field, key, "a server", server_members, 3, NULL, 0);
+            json_hint_unknown(errs, field, key, "a server", server_members, 3, NULL, 0);
         }
     }
     if (!have_host)
@@ -464,7 +190,7 @@ static void text_from_json(const struct field_desc *d, const json_t *m, struct l
     char *dst = (char *)out + d->offset;
     if (!json_is_string(m)) {
         diag_add(errs, path, "invalid_type", "%s must be a string, not %s", d->json,
-                 type_word(m));
+                 json_type_word(m));
         return;
     }
     const char *s = json_string_value(m);
@@ -489,7 +215,7 @@ static void locked_from_json(const json_t *m, struct line *out, const char *path
 {
     if (!json_is_array(m)) {
         diag_add(errs, path, "invalid_type", "locked must be an array of field names, not %s",
-                 type_word(m));
+                 json_type_word(m));
         return;
     }
     uint32_t bits = 0;
@@ -501,9 +227,9 @@ static void locked_from_json(const json_t *m, struct line *out, const char *path
         const struct field_desc *d = json_is_string(v) ? line_field_by_member(json_string_value(v)) : NULL;
         if (!json_is_string(v)) {
             diag_add(errs, item, "invalid_type", "a locked field is named by a string, not %s",
-                     type_word(v));
+                     json_type_word(v));
         } else if (!d) {
-            char q[QUOTE_MAX];
+            char q[DIAG_QUOTE_MAX];
             diag_add(errs, item, "unknown_field", "'%s' is not a field of a line, so it cannot "
                      "be locked", diag_quote(q, sizeof q, json_string_value(v)));
         } else {
@@ -554,7 +280,7 @@ int line_from_json(const json_t *in, unsigned n, const struct line *current, str
     }
     if (!json_is_object(in)) {
         diag_add(errs, prefix, "invalid_type", "a line must be a JSON object, not %s",
-                 in ? type_word(in) : "nothing");
+                 in ? json_type_word(in) : "nothing");
         return -EINVAL;
     }
 
@@ -565,7 +291,7 @@ int line_from_json(const json_t *in, unsigned n, const struct line *current, str
         if (strcmp(key, "line") == 0) {
             if (!json_is_integer(m))
                 diag_add(errs, path, "invalid_type", "line must be an integer, not %s",
-                         type_word(m));
+                         json_type_word(m));
             else if (json_integer_value(m) != (json_int_t)n)
                 diag_add(errs, path, "read_only",
                          "'line' is read-only: this is line %u, not line %lld", n,
@@ -576,7 +302,7 @@ int line_from_json(const json_t *in, unsigned n, const struct line *current, str
             /* Read-only, accepted so that a GET can be sent back as a PUT. */
             if (!json_is_object(m))
                 diag_add(errs, path, "invalid_type", "provenance must be an object, not %s",
-                         type_word(m));
+                         json_type_word(m));
             continue;
         }
         if (strcmp(key, "locked") == 0) {
@@ -587,12 +313,12 @@ int line_from_json(const json_t *in, unsigned n, const struct line *current, str
             /* Read-only, accepted so that a GET can be sent back as a PUT. */
             if (!json_is_boolean(m))
                 diag_add(errs, path, "invalid_type", "password_set must be true or false, not %s",
-                         type_word(m));
+                         json_type_word(m));
             continue;
         }
         const struct field_desc *d = line_field(key);
         if (!d) {
-            unknown_key(errs, prefix, key, "a line", names, nnames, line_fields, line_nfields);
+            json_hint_unknown(errs, prefix, key, "a line", names, nnames, line_fields, line_nfields);
             continue;
         }
         void *dst = (char *)out + d->offset;
@@ -602,12 +328,12 @@ int line_from_json(const json_t *in, unsigned n, const struct line *current, str
                 *(bool *)dst = json_is_true(m);
             else
                 diag_add(errs, path, "invalid_type", "%s must be true or false, not %s", d->json,
-                         type_word(m));
+                         json_type_word(m));
             break;
         case FT_UINT:
             if (!json_is_integer(m))
                 diag_add(errs, path, "invalid_type", "%s must be an integer, not %s", d->json,
-                         type_word(m));
+                         json_type_word(m));
             else if (check_uint(d, json_integer_value(m), path, errs) == 0)
                 *(uint32_t *)dst = (uint32_t)json_integer_value(m);
             break;
@@ -655,7 +381,7 @@ int config_from_json(const json_t *in, const struct config *current, struct conf
         memcpy(out->admin_ha1, current->admin_ha1, sizeof out->admin_ha1);
     if (!json_is_object(in)) {
         diag_add(errs, "", "invalid_type", "a configuration must be a JSON object, not %s",
-                 in ? type_word(in) : "nothing");
+                 in ? json_type_word(in) : "nothing");
         return -EINVAL;
     }
 
@@ -665,7 +391,7 @@ int config_from_json(const json_t *in, const struct config *current, struct conf
         if (strcmp(key, "format") == 0) {
             if (!json_is_integer(m))
                 diag_add(errs, "format", "invalid_type", "format must be the integer 1, not %s",
-                         type_word(m));
+                         json_type_word(m));
             else if (json_integer_value(m) != 1)
                 diag_add(errs, "format", "unsupported_format",
                          "format %lld is not supported: this phone reads format 1",
@@ -673,14 +399,14 @@ int config_from_json(const json_t *in, const struct config *current, struct conf
         } else if (strcmp(key, "lines") == 0) {
             lines = m;
         } else {
-            unknown_key(errs, "", key, "the configuration", config_members, 2, NULL, 0);
+            json_hint_unknown(errs, "", key, "the configuration", config_members, 2, NULL, 0);
         }
     }
     if (!lines) {
         diag_add(errs, "lines", "missing_field", "the configuration needs a 'lines' array");
     } else if (!json_is_array(lines)) {
         diag_add(errs, "lines", "invalid_type", "lines must be an array, not %s",
-                 type_word(lines));
+                 json_type_word(lines));
     } else if (json_array_size(lines) > nlines) {
         diag_add(errs, "lines", "out_of_range",
                  "this phone has %u lines, the configuration lists %zu", nlines,
@@ -730,26 +456,10 @@ json_t *line_fields_to_json(void)
     for (size_t i = 0; a && i < line_nfields; i++) {
         const struct field_desc *d = &line_fields[i];
         json_t *vendors = json_object(), *row;
-        for (const char *p = d->vendors; vendors && p && *p;) {
-            const char *semi = strchr(p, ';');
-            size_t el = semi ? (size_t)(semi - p) : strlen(p);
-            const char *colon = memchr(p, ':', el);
-            if (colon) {
-                char vendor[32], name[NAME_MAX_NORM];
-                size_t vl = (size_t)(colon - p), nl = el - vl - 2;
-                if (vl < sizeof vendor && nl < sizeof name && colon[1] == ' ') {
-                    memcpy(vendor, p, vl);
-                    vendor[vl] = '\0';
-                    memcpy(name, colon + 2, nl);
-                    name[nl] = '\0';
-                    json_object_set_new(vendors, vendor, json_string(name));
-                }
-            }
-            if (!semi)
-                break;
-            for (p = semi + 1; *p == ' '; p++)
-                ;
-        }
+        char vendor[32], name[NAME_MAX_NORM];
+        for (const char *p = d->vendors;
+             vendors && line_vendor_next(&p, vendor, sizeof vendor, name, sizeof name);)
+            json_object_set_new(vendors, vendor, json_string(name));
         row = json_pack("{s:s, s:s, s:s, s:s, s:o}", "name", d->json, "type", type_names[d->type],
                         "label", d->label, "help", d->help, "vendors", vendors);
         if (row && (d->type == FT_TEXT || d->type == FT_USER || d->type == FT_PASSWORD ||
@@ -776,27 +486,3 @@ json_t *line_fields_to_json(void)
     return a;
 }
 
-/* ---- RFC 7396 -------------------------------------------------------- */
-
-json_t *json_merge_patch(json_t *target, const json_t *patch)
-{
-    if (!json_is_object(patch))
-        return json_deep_copy(patch);
-    json_t *res = json_is_object(target) ? json_deep_copy(target) : json_object();
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)patch, key, v) {
-        if (!res)
-            break;
-        if (json_is_null(v)) {
-            json_object_del(res, key);
-            continue;
-        }
-        json_t *sub = json_merge_patch(json_object_get(res, key), v);
-        if (!sub || json_object_set_new(res, key, sub) != 0) {
-            json_decref(res);
-            return NULL;
-        }
-    }
-    return res;
-}

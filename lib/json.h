@@ -1,25 +1,14 @@
-/* json: jansson <-> the model. Unknown keys and duplicate keys are errors,
- * passwords are write-only, malformed JSON is reported with line and column. */
+/* json: jansson <-> the model. Unknown keys are errors (with a hint,
+ * json_hint.h), passwords are write-only. The body's syntax (duplicate keys,
+ * line and column of an error) is json_body.h's, included here for callers. */
 #ifndef SIPCFG_JSON_H
 #define SIPCFG_JSON_H
 #include <jansson.h>
 #include <stddef.h>
 #include "config.h"
 #include "diag.h"
+#include "json_body.h"
 #include "line.h"
-
-struct json_syntax_error {
-    int line, column;        /* 1-based, as jansson counts them */
-    int position;            /* byte offset */
-    char code[24];           /* "invalid_json", "duplicate_key", "not_an_object" */
-    char text[160];          /* jansson's words, printable ASCII only */
-};
-
-/* json_loadb with JSON_REJECT_DUPLICATES; the top level must be an object.
- * NULL on error with `err` filled. A duplicate key ({"proxy":"a","proxy":"b"})
- * is a syntax error like any other (code "duplicate_key", with line and
- * column): the API answers 400 for it, not 422. */
-json_t *json_parse_body(const char *buf, size_t len, struct json_syntax_error *err);
 
 /* {"host":..., "port": n|null, "transport": "auto"|...}, or JSON null when not set. */
 json_t *server_to_json(const struct server *s);
@@ -66,12 +55,5 @@ json_t *diag_to_json(const struct diag_list *l);
 /* The field table for the page and docs: [{"name", "type", "label", "help",
  * "vendors": {"Snom": "Registrar", ...}, "max_length" | "min","max"}, ...]. */
 json_t *line_fields_to_json(void);
-
-/* RFC 7396 JSON Merge Patch: the result of applying `patch` to `target` (which
- * may be NULL), as a NEW reference; neither argument is modified, the caller
- * still owns both. NULL only when out of memory. For PATCH /lines/{n}: merge
- * into line_to_json() of the stored line, then line_from_json() the result
- * ("password": null therefore keeps the password; "" clears it). */
-json_t *json_merge_patch(json_t *target, const json_t *patch);
 
 #endif

@@ -166,6 +166,38 @@ int line_server_primary(const struct line *l, enum server_field backup)
     return (int)line_server_effective(l, (enum server_field)d->backup_of);
 }
 
+bool line_vendor_next(const char **pp, char *vendor, size_t vn, char *name, size_t nn)
+{
+    const char *p = *pp;
+    while (p && *p) {
+        const char *semi = strchr(p, ';');
+        size_t el = semi ? (size_t)(semi - p) : strlen(p);
+        const char *colon = memchr(p, ':', el);
+        const char *next = semi ? semi + 1 : p + el;
+        while (*next == ' ')
+            next++;
+        if (colon) {
+            size_t vl = (size_t)(colon - p), nl = el - vl - 1;
+            const char *np = colon + 1;
+            while (nl && *np == ' ') {
+                np++;
+                nl--;
+            }
+            if (vl < vn && nl < nn) {
+                memcpy(vendor, p, vl);
+                vendor[vl] = '\0';
+                memcpy(name, np, nl);
+                name[nl] = '\0';
+                *pp = next;
+                return true;
+            }
+        }
+        p = next;
+    }
+    *pp = p;
+    return false;
+}
+
 void line_defaults(struct line *l)
 {
     memset(l, 0, sizeof *l);          /* texts "", servers unset */

@@ -110,6 +110,12 @@ enum server_field line_server_effective(const struct line *l, enum server_field 
  * the registrar, or the proxy while no registrar is set); -1 for a non-backup. */
 int line_server_primary(const struct line *l, enum server_field backup);
 
+/* The next "Vendor: Name" of a row's `vendors` ("Snom: Registrar; Aastra:
+ * Proxy Server"), from *p on (start with *p = row->vendors): true with both
+ * filled and *p past it; an entry that does not fit vendor[vn] / name[nn] is
+ * skipped. False at the end. */
+bool line_vendor_next(const char **p, char *vendor, size_t vn, char *name, size_t nn);
+
 /* Factory defaults, from the table: disabled, empty texts, dns_srv and register
  * on, 3600 s, no servers. */
 void line_defaults(struct line *l);
