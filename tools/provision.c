@@ -22,42 +22,15 @@
 #include "cli.h"
 #include "csv.h"
 #include "json.h"
+#include "provision_phone.h"
 #include "template.h"
 
 #define TEMPLATE_MAX ((size_t)1024 * 1024)
 #define PHONES_MAX ((size_t)16 * 1024 * 1024)
-#define ANSWER_MAX ((size_t)1024 * 1024)  /* a 16-line GET /config is ~100 KiB */
 #define JOBS_MAX 64
 #define JOBS_DEFAULT 4
-#define ADDRESS_MAX 255
-#define CONNECT_TIMEOUT_S 10L
-/* A write waits for the phone's DNS checks (2 s each by default, in parallel). */
-#define REQUEST_TIMEOUT_S 120L
 
-static const char *prog = "sipcfg provision";
-
-enum outcome { OUT_FAILED, OUT_CHANGED, OUT_UNCHANGED, OUT_WOULD_CHANGE };
 static const char *const outcome_name[] = {"failed", "changed", "unchanged", "would_change"};
-
-struct opts {
-    const char *tmpl_path, *phones_path, *receipts_path, *cacert;
-    const char *dns;
-    unsigned jobs;
-    bool dry_run, insecure;
-};
-
-struct phone {
-    unsigned csv_line;
-    const char *address;            /* as written in the CSV */
-    char url[ADDRESS_MAX + 16];     /* base URL, no trailing '/' */
-    const char *password;
-    char *body;                     /* the filled template as JSON text */
-    char input_error[400];          /* a bad row: never contacted */
-    /* results */
-    enum outcome outcome;
-    char error[600];
-    json_t *receipt;
-};
 
 struct run {
     const struct opts *o;
@@ -68,23 +41,6 @@ struct run {
     pthread_mutex_t mu;
     FILE *receipts;
 };
-
-/* "sipcfg provision: " + the message + a newline, on stderr. */
-__attribute__((format(printf, 1, 0))) static void vsay(const char *fmt, va_list ap)
-{
-    fprintf(stderr, "%s: ", prog);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-}
-
-__attribute__((format(printf, 1, 2))) static int perr(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsay(fmt, ap);
-    va_end(ap);
-    return 1;
-}
 
 static void provision_usage(FILE *f)
 {
@@ -112,7 +68,7 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
 {
     va_list ap;
     va_start(ap, fmt);
-    vsay(fmt, ap);
+    cli_vsay(fmt, ap);
     va_end(ap);
     provision_usage(stderr);
     return 2;
@@ -122,20 +78,13 @@ static char *read_file(const char *path, size_t max, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        perr("%s: %s", path, strerror(errno));
+        cli_fail("%s: %s", path, strerror(errno));
         return NULL;
     }
-    char *buf = malloc(max + 1);
-    size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
-    bool bad = !buf || ferror(f);
+    char *buf = cli_read_all(f, max, len);
     fclose(f);
-    if (bad || n > max) {
-        perr("%s: %s", path, bad ? "unreadable" : "too large");
-        free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
+    if (!buf)
+        cli_fail("%s: unreadable, or larger than %zu MiB", path, max / (1024 * 1024));
     return buf;
 }
 
@@ -158,18 +107,18 @@ static int check_columns(const struct csv *c, const json_t *names, const char *f
     static const char *const required[] = {"address", "admin_password"};
     for (size_t i = 0; i < 2; i++)
         if (csv_column(c, required[i]) < 0)
-            bad += perr("%s:1: no column '%s' (every phone needs one)", file, required[i]);
+            bad += cli_fail("%s:1: no column '%s' (every phone needs one)", file, required[i]);
     size_t i;
     json_t *v;
     json_array_foreach(names, i, v)
         if (csv_column(c, json_string_value(v)) < 0)
-            bad += perr("%s:1: no column '%s' for the template's placeholder {{%s}}", file,
+            bad += cli_fail("%s:1: no column '%s' for the template's placeholder {{%s}}", file,
                         json_string_value(v), json_string_value(v));
     for (size_t k = 0; k < c->ncolumns; k++) {
         const char *col = c->column[k];
         if (strcmp(col, "address") != 0 && strcmp(col, "admin_password") != 0 &&
             !in_list(names, col))
-            bad += perr("%s:1: unknown column '%s': the template has no {{%s}}", file, col, col);
+            bad += cli_fail("%s:1: unknown column '%s': the template has no {{%s}}", file, col, col);
     }
     return bad;
 }
@@ -264,254 +213,12 @@ static void mark_duplicates(struct phone *ph, size_t n)
                          "the same phone as line %u (%s)", ph[j].csv_line, ph[j].url);
 }
 
-/* ---- HTTP ---- */
-
-struct answer {
-    long status;
-    char *text;
-    size_t len;
-    bool too_big;
-    char etag[96];
-    json_t *json;                   /* the body when it is JSON */
-};
-
-static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-    struct answer *a = ud;
-    size_t n = size * nmemb;
-    if (a->len + n > ANSWER_MAX) {
-        a->too_big = true;
-        return 0;                   /* curl stops the transfer */
-    }
-    char *t = realloc(a->text, a->len + n + 1);
-    if (!t)
-        return 0;
-    memcpy(t + a->len, ptr, n);
-    a->text = t;
-    a->len += n;
-    t[a->len] = '\0';
-    return n;
-}
-
-static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-    struct answer *a = ud;
-    size_t n = size * nmemb;
-    if (n >= 5 && !strncmp(ptr, "HTTP/", 5)) {
-        a->etag[0] = '\0';          /* a new response (the digest challenge came first) */
-    } else if (n > 5 && !strncasecmp(ptr, "etag:", 5)) {
-        const char *v = ptr + 5;
-        size_t vl = n - 5;
-        while (vl && (*v == ' ' || *v == '\t'))
-            v++, vl--;
-        while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
-            vl--;
-        if (vl < sizeof a->etag) {
-            memcpy(a->etag, v, vl);
-            a->etag[vl] = '\0';
-        }
-    }
-    return n;
-}
-
-static void answer_clear(struct answer *a)
-{
-    free(a->text);
-    json_decref(a->json);
-    memset(a, 0, sizeof *a);
-}
-
-/* A transport failure in words: what a person checks next. */
-static void curl_words(CURLcode rc, const char *errbuf, const char *url, char *out, size_t n)
-{
-    const char *what;
-    switch (rc) {
-    case CURLE_COULDNT_CONNECT: what = "unreachable: nothing answers at"; break;
-    case CURLE_COULDNT_RESOLVE_HOST: what = "unreachable: the name does not resolve:"; break;
-    case CURLE_OPERATION_TIMEDOUT: what = "unreachable: no answer in time from"; break;
-    case CURLE_PEER_FAILED_VERIFICATION:
-        what = "the phone's TLS certificate is not trusted (--cacert FILE, or --insecure):";
-        break;
-    case CURLE_SSL_CONNECT_ERROR: what = "the TLS handshake failed with"; break;
-    default: what = "the request failed:"; break;
-    }
-    snprintf(out, n, "%s %s (%s)", what, url, errbuf[0] ? errbuf : curl_easy_strerror(rc));
-}
-
-/* One request; 0 when an HTTP answer came (any status), else -1 with words in err. */
-static int request(CURL *h, const struct opts *o, const struct phone *p, const char *method,
-                   const char *path, const char *body, const char *if_match, struct answer *a,
-                   char *err, size_t errn)
-{
-    char url[sizeof p->url + 96], errbuf[CURL_ERROR_SIZE] = "", im[128];
-    struct curl_slist *hdr = NULL;
-    answer_clear(a);
-    snprintf(url, sizeof url, "%s/api/v1%s", p->url, path);
-    curl_easy_reset(h);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, REQUEST_TIMEOUT_S);
-    curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_DIGEST);
-    curl_easy_setopt(h, CURLOPT_USERNAME, "admin");
-    curl_easy_setopt(h, CURLOPT_PASSWORD, p->password);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, a);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, a);
-    if (o->cacert)
-        curl_easy_setopt(h, CURLOPT_CAINFO, o->cacert);
-    if (o->insecure) {
-        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-    if (body) {
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-        hdr = curl_slist_append(hdr, "Content-Type: application/json");
-        hdr = curl_slist_append(hdr, "Expect:");   /* no 100-continue round trip */
-    }
-    if (if_match) {
-        snprintf(im, sizeof im, "If-Match: %s", if_match);
-        hdr = curl_slist_append(hdr, im);
-    }
-    if (hdr)
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-    CURLcode rc = curl_easy_perform(h);
-    curl_slist_free_all(hdr);
-    if (rc != CURLE_OK) {
-        if (a->too_big)
-            snprintf(err, errn, "the answer of %s is larger than %zu bytes", url, ANSWER_MAX);
-        else
-            curl_words(rc, errbuf, p->url, err, errn);
-        return -1;
-    }
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &a->status);
-    if (a->text)
-        a->json = json_loadb(a->text, a->len, 0, NULL);
-    return 0;
-}
-
-static const char *jstr(const json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? s : "";
-}
-
-/* A status other than 200 in words; a 422's errors go into the receipt. */
-static void status_words(const struct answer *a, const char *step, json_t *receipt, char *out,
-                         size_t n)
-{
-    const json_t *errs = json_object_get(a->json, "errors");
-    const char *detail = jstr(a->json, "detail");
-    json_object_set_new(receipt, "http_status", json_integer(a->status));
-    if (a->status == 401) {
-        snprintf(out, n, "wrong admin password (401)");
-    } else if (a->status == 429) {
-        snprintf(out, n, "too many failed logins from here; the phone refuses for a while (429)");
-    } else if (a->status == 422 && json_array_size(errs) > 0) {
-        const json_t *e = json_array_get(errs, 0);
-        size_t more = json_array_size(errs) - 1;
-        char tail[48] = "";
-        if (more)
-            snprintf(tail, sizeof tail, " (and %zu more)", more);
-        snprintf(out, n, "%s refused (422): %s%s%s%s", step, jstr(e, "field"),
-                 jstr(e, "field")[0] ? ": " : "", jstr(e, "message"), tail);
-        json_object_set(receipt, "errors", (json_t *)errs);
-    } else if (a->status == 412) {
-        snprintf(out, n, "the phone's configuration changed between the check and the apply "
-                         "(412); nothing was written, run again");
-    } else if (a->status == 404) {
-        snprintf(out, n, "no sipcfg API at this address (404)");
-    } else {
-        snprintf(out, n, "%s: HTTP %ld%s%s", step, a->status, detail[0] ? ": " : "", detail);
-    }
-    if (json_object_get(a->json, "checks"))
-        json_object_set(receipt, "checks", json_object_get(a->json, "checks"));
-}
-
-/* Lines (1-based) whose object differs between two "lines" arrays. */
-static json_t *changed_lines(const json_t *before, const json_t *after)
-{
-    json_t *out = json_array();
-    size_t n = json_array_size(after);
-    for (size_t i = 0; out && i < n; i++)
-        if (!json_equal(json_array_get(before, i), json_array_get(after, i)))
-            json_array_append_new(out, json_integer((json_int_t)i + 1));
-    return out;
-}
-
 static void utc_now(char *buf, size_t n)
 {
     time_t t = time(NULL);
     struct tm tm;
     if (!gmtime_r(&t, &tm) || !strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm))
         snprintf(buf, n, "1970-01-01T00:00:00Z");
-}
-
-/* Read, dry run, apply. Fills p->outcome, p->error and the receipt. */
-static void provision_one(CURL *h, const struct opts *o, struct phone *p)
-{
-    json_t *rc = p->receipt;
-    struct answer a = {0};
-    char q[64];
-    if (request(h, o, p, "GET", "/config", NULL, NULL, &a, p->error, sizeof p->error) < 0) {
-        json_object_set_new(rc, "step", json_string("read"));
-        goto out;
-    }
-    if (a.status != 200 || !json_is_array(json_object_get(a.json, "lines"))) {
-        json_object_set_new(rc, "step", json_string("read"));
-        status_words(&a, "reading the configuration", rc, p->error, sizeof p->error);
-        goto out;
-    }
-    json_t *before = json_incref(json_object_get(a.json, "lines"));
-    char etag[sizeof a.etag];
-    snprintf(etag, sizeof etag, "%s", a.etag);
-    json_object_set_new(rc, "etag", etag[0] ? json_string(etag) : json_null());
-
-    snprintf(q, sizeof q, "/config?dry_run=true&dns=%s", o->dns);
-    if (request(h, o, p, "PUT", q, p->body, NULL, &a, p->error, sizeof p->error) < 0 ||
-        a.status != 200) {
-        json_object_set_new(rc, "step", json_string("dry_run"));
-        if (a.status)
-            status_words(&a, "the dry run", rc, p->error, sizeof p->error);
-        json_decref(before);
-        goto out;
-    }
-    if (o->dry_run) {
-        bool ch = json_is_true(json_object_get(a.json, "changed"));
-        p->outcome = ch ? OUT_WOULD_CHANGE : OUT_UNCHANGED;
-        json_object_set_new(rc, "changed", json_boolean(ch));
-        json_object_set_new(rc, "changed_lines",
-                            changed_lines(before, json_object_get(a.json, "lines")));
-    } else {
-        snprintf(q, sizeof q, "/config?dns=%s", o->dns);
-        if (request(h, o, p, "PUT", q, p->body, etag[0] ? etag : NULL, &a, p->error,
-                    sizeof p->error) < 0 || a.status != 200) {
-            json_object_set_new(rc, "step", json_string("apply"));
-            if (a.status)
-                status_words(&a, "the apply", rc, p->error, sizeof p->error);
-            json_decref(before);
-            goto out;
-        }
-        bool ch = json_is_true(json_object_get(a.json, "changed"));
-        p->outcome = ch ? OUT_CHANGED : OUT_UNCHANGED;
-        json_object_set_new(rc, "etag", a.etag[0] ? json_string(a.etag) : json_null());
-        json_object_set_new(rc, "changed", json_boolean(ch));
-        json_object_set_new(rc, "resolutions_updated",
-                            json_boolean(json_is_true(json_object_get(a.json,
-                                                                       "resolutions_updated"))));
-        json_object_set_new(rc, "changed_lines",
-                            changed_lines(before, json_object_get(a.json, "lines")));
-    }
-    json_decref(before);
-    json_object_set(rc, "checks", json_object_get(a.json, "checks"));
-    json_object_set(rc, "warnings", json_object_get(a.json, "warnings"));
-out:
-    answer_clear(&a);
 }
 
 /* ---- the run ---- */
@@ -593,7 +300,7 @@ static void *worker(void *arg)
         } else if (!h) {
             snprintf(p->error, sizeof p->error, "out of memory (curl)");
         } else {
-            provision_one(h, r->o, p);
+            provision_phone_run(h, r->o, p);
         }
         report(r, p);
     }
@@ -705,11 +412,11 @@ static int load_input(const struct opts *o, json_t **tmpl, struct csv **csv)
     *tmpl = json_parse_body(text, len, &jerr);
     free(text);
     if (!*tmpl)
-        return perr("%s:%d:%d: not a configuration in JSON: %s", o->tmpl_path, jerr.line,
+        return cli_fail("%s:%d:%d: not a configuration in JSON: %s", o->tmpl_path, jerr.line,
                     jerr.column, jerr.text);
     json_t *names = tmpl_names(*tmpl, err, sizeof err);
     if (!names)
-        return perr("%s: %s", o->tmpl_path, err);
+        return cli_fail("%s: %s", o->tmpl_path, err);
     text = read_file(o->phones_path, PHONES_MAX, &len);
     if (!text) {
         json_decref(names);
@@ -720,19 +427,20 @@ static int load_input(const struct opts *o, json_t **tmpl, struct csv **csv)
     free(text);
     if (rc < 0) {
         json_decref(names);
-        return strncmp(err, "line ", 5) ? perr("%s: %s", o->phones_path, err)
-                                        : perr("%s:%s", o->phones_path, err + 5);
+        return strncmp(err, "line ", 5) ? cli_fail("%s: %s", o->phones_path, err)
+                                        : cli_fail("%s:%s", o->phones_path, err + 5);
     }
     int bad = check_columns(*csv, names, o->phones_path);
     json_decref(names);
     if (!bad && (*csv)->nrecords == 0)
-        bad = perr("%s: no phones: only the header row", o->phones_path);
+        bad = cli_fail("%s: no phones: only the header row", o->phones_path);
     return bad ? 1 : 0;
 }
 
 int cli_provision(int argc, char **argv)
 {
     struct opts o;
+    cli_prog = "sipcfg provision";
     int rc = parse_opts(argc, argv, &o);
     if (rc)
         return rc < 0 ? 0 : rc;
@@ -750,7 +458,7 @@ int cli_provision(int argc, char **argv)
     r.phone = calloc(r.nphones, sizeof *r.phone);
     rc = 1;
     if (!r.phone) {
-        perr("out of memory");
+        cli_fail("out of memory");
         goto out;
     }
     for (size_t i = 0; i < r.nphones; i++)
@@ -760,14 +468,14 @@ int cli_provision(int argc, char **argv)
         int fd = open(o.receipts_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         r.receipts = fd >= 0 ? fdopen(fd, "w") : NULL;
         if (!r.receipts) {
-            perr("--receipts %s: %s", o.receipts_path, strerror(errno));
+            cli_fail("--receipts %s: %s", o.receipts_path, strerror(errno));
             if (fd >= 0)
                 close(fd);
             goto out;
         }
     }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        perr("libcurl could not start");
+        cli_fail("libcurl could not start");
         goto out;
     }
     pthread_mutex_init(&r.mu, NULL);
@@ -776,7 +484,7 @@ int cli_provision(int argc, char **argv)
     curl_global_cleanup();
 out:
     if (r.receipts && fclose(r.receipts) != 0 && rc == 0)
-        rc = perr("--receipts %s: %s", o.receipts_path, strerror(errno));
+        rc = cli_fail("--receipts %s: %s", o.receipts_path, strerror(errno));
     for (size_t i = 0; r.phone && i < r.nphones; i++) {
         if (r.phone[i].body)
             explicit_bzero(r.phone[i].body, strlen(r.phone[i].body));   /* SIP passwords */

@@ -87,6 +87,10 @@ check "receipt a: changed lines" "[1]" "$(jq -c .changed_lines <<<"$r")"
 check "receipt a: the proxy's check" "proxy ok" "$(jq -r '.checks[] | select(.field == "lines[0].proxy") | "proxy " + .status' <<<"$r")"
 check "receipt a: warnings (none)" "[]" "$(jq -c '.warnings' <<<"$r")"
 check "receipt a: no error" null "$(jq -r .error <<<"$r")"
+# read, dry run, apply on one handle: one digest challenge (the first 401),
+# then the handle's digest state authenticates the rest at once
+check "receipt a: 4 HTTP requests (one 401, then read, dry run, apply)" 4 "$(jq -r .http_requests <<<"$r")"
+check "receipt b (TLS): 4 HTTP requests" 4 "$(receipt 3 | jq -r .http_requests)"
 r=$(receipt 4)
 check "receipt c: failed" failed "$(jq -r .result <<<"$r")"
 check "receipt c: at the dry run" dry_run "$(jq -r .step <<<"$r")"
