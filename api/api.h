@@ -18,6 +18,7 @@ struct app {
     struct store *store;
     struct config *cfg;          /* what flash holds now (admin HA1 included) */
     uint32_t generation;
+    struct kv *kept_above;       /* flash's lines above nlines (config_commit_kept) */
     struct dns *dns;
     struct auth *auth;
     unsigned nlines;

@@ -78,6 +78,8 @@ bool api_reload(struct app *app)
     if (!c)
         return false;
     bool admin_changed = false;
+    kv_free(app->kept_above);      /* another program wrote: read them again when needed */
+    app->kept_above = NULL;
     if (config_load(app->store, app->nlines, c, NULL, NULL, &info) == 0 &&
         info.state == STORE_OK) {
         if (!c->admin_ha1[0])        /* never lock the admin out: keep the known one */
@@ -128,7 +130,7 @@ int api_commit(struct app *app, struct resp *rs, const struct config *next, unsi
     struct store_info info;
     memset(&info, 0, sizeof info);
     uint32_t expect = app->generation;
-    int rc = config_commit(app->store, next, &expect, &info);
+    int rc = config_commit_kept(app->store, next, &expect, &app->kept_above, &info);
     if (rc == 0 || rc == 1) {
         *app->cfg = *next;
         if (rc == 0)
@@ -186,11 +188,18 @@ struct api_write *api_write_begin(struct req *rq, struct resp *rs, unsigned line
     diag_init(&x->errs);
     diag_init(&x->warns);
     char etag[24];
+    /* What the body is read against: a line write needs only its line (the
+     * other lines are taken from what is stored when it commits), PUT /config
+     * the whole configuration. The resource's parser fills x->next. */
     pthread_mutex_lock(&app->lock);
-    x->current = *app->cfg;
+    if (line)
+        x->current.line[line - 1] = app->cfg->line[line - 1];
+    else
+        x->current = *app->cfg;
+    x->current.nlines = app->cfg->nlines;
     x->generation = app->generation;
     pthread_mutex_unlock(&app->lock);
-    x->next = x->current;
+    x->next.nlines = x->current.nlines;
     if (line)
         api_line_etag(&x->current.line[line - 1], line, etag);
     else
@@ -211,9 +220,8 @@ static bool still_current(const struct app *app, const struct api_write *x)
 {
     if (!x->line)
         return app->generation == x->generation;
-    const struct line *cur = &app->cfg->line[x->line - 1], *old = &x->current.line[x->line - 1];
-    return line_equal(cur, old, false) && strcmp(cur->password, old->password) == 0 &&
-           cur->locked == old->locked;
+    return !(config_line_diff(&app->cfg->line[x->line - 1], &x->current.line[x->line - 1]) &
+             CONFIG_DIFF_SETTINGS);
 }
 
 void api_write_finish(struct req *rq, struct resp *rs, struct api_write *x)
@@ -221,18 +229,12 @@ void api_write_finish(struct req *rq, struct resp *rs, struct api_write *x)
     struct app *app = req_app(rq);
     if (api_checks_refused(rs, &x->checks, x->policy, &x->errs, &x->warns))
         return;
-    struct config *next = malloc(sizeof *next);
-    if (!next) {
-        resp_problem(rs, 500, NULL, "out of memory");
-        return;
-    }
     unsigned diff = 0;
     int rc = 0;
     pthread_mutex_lock(&app->lock);
     if (!still_current(app, x)) {
         /* someone changed it while its servers were checked */
         pthread_mutex_unlock(&app->lock);
-        free(next);
         if (x->if_match)
             resp_problem(rs, 412, NULL, x->line
                 ? "the line changed meanwhile (If-Match no longer matches)"
@@ -243,12 +245,26 @@ void api_write_finish(struct req *rq, struct resp *rs, struct api_write *x)
                 : "the configuration changed while this request was checked; retry");
         return;
     }
-    /* a line write changes only its line, on top of what is stored now */
-    *next = *app->cfg;
-    if (x->line)
-        next->line[x->line - 1] = x->next.line[x->line - 1];
-    else
-        memcpy(next->line, x->next.line, sizeof next->line);
+    /* x->next becomes the configuration to store: a line write changes only
+     * its line, on top of what is stored now; PUT /config brings every line
+     * and keeps the admin password. */
+    struct config *next = &x->next;
+    if (x->line) {
+        struct line *l = malloc(sizeof *l);
+        if (!l) {
+            pthread_mutex_unlock(&app->lock);
+            resp_problem(rs, 500, NULL, "out of memory");
+            return;
+        }
+        *l = next->line[x->line - 1];
+        *next = *app->cfg;
+        next->line[x->line - 1] = *l;
+        explicit_bzero(l, sizeof *l);     /* a password */
+        free(l);
+    } else {
+        next->nlines = app->cfg->nlines;
+        memcpy(next->admin_ha1, app->cfg->admin_ha1, sizeof next->admin_ha1);
+    }
     api_apply_resolved(next, app->cfg, &x->checks);
     int64_t now = (int64_t)time(NULL);
     for (unsigned i = 0; i < next->nlines; i++)
@@ -258,19 +274,16 @@ void api_write_finish(struct req *rq, struct resp *rs, struct api_write *x)
     else
         rc = api_commit(app, rs, next, &diff);
     pthread_mutex_unlock(&app->lock);
-    x->next = *next;
-    explicit_bzero(next, sizeof *next);
-    free(next);
     if (rc < 0)
         return;
     char etag[24];
     json_t *value;
     if (x->line) {
-        api_line_etag(&x->next.line[x->line - 1], x->line, etag);
-        value = line_to_json(&x->next.line[x->line - 1], x->line);
+        api_line_etag(&next->line[x->line - 1], x->line, etag);
+        value = line_to_json(&next->line[x->line - 1], x->line);
     } else {
-        api_config_etag(&x->next, etag);
-        json_t *cj = config_to_json(&x->next);
+        api_config_etag(next, etag);
+        json_t *cj = config_to_json(next);
         value = cj ? json_incref(json_object_get(cj, "lines")) : NULL;
         json_decref(cj);
     }

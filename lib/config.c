@@ -280,16 +280,6 @@ unsigned config_lines_in_kv(const struct kv *kv)
     return max < LINE_DEFAULT_LINES ? LINE_DEFAULT_LINES : max;
 }
 
-bool config_equal(const struct config *a, const struct config *b)
-{
-    if (a->nlines != b->nlines || strcmp(a->admin_ha1, b->admin_ha1) != 0)
-        return false;
-    for (unsigned i = 0; i < a->nlines && i < LINE_MAX_LINES; i++)
-        if (!line_equal(&a->line[i], &b->line[i], true))
-            return false;
-    return true;
-}
-
 int config_load(struct store *st, unsigned nlines, struct config *c, struct kv **kv_out,
                 struct diag_list *errs, struct store_info *info)
 {
@@ -319,35 +309,61 @@ int config_load(struct store *st, unsigned nlines, struct config *c, struct kv *
     return 0;
 }
 
-/* Lines above c->nlines stay in flash as they are. */
-static int keep_higher_lines(struct store *st, unsigned nlines, struct kv *kv)
+/* The keys of lines above nlines in what flash holds now, into a new kv. */
+static int read_higher_lines(struct store *st, unsigned nlines, struct kv **out)
 {
-    struct kv *stored = NULL;
-    if (store_load(st, &stored, NULL) != 0 || !stored)
-        return 0;                            /* nothing readable to keep */
+    struct kv *stored = NULL, *above = kv_new();
+    if (!above)
+        return -ENOMEM;
     int rc = 0;
-    for (size_t i = 0; rc == 0 && i < kv_count(stored); i++) {
-        const char *k = kv_key_at(stored, i);
-        if (config_key_line(k) > nlines)
-            rc = kv_set(kv, k, kv_value_at(stored, i));
-    }
+    if (store_load(st, &stored, NULL) == 0 && stored)   /* else nothing readable to keep */
+        for (size_t i = 0; rc == 0 && i < kv_count(stored); i++) {
+            const char *k = kv_key_at(stored, i);
+            if (config_key_line(k) > nlines)
+                rc = kv_set(above, k, kv_value_at(stored, i));
+        }
     kv_free(stored);
+    if (rc < 0) {
+        kv_free(above);
+        return rc;
+    }
+    *out = above;
+    return 0;
+}
+
+int config_commit_kept(struct store *st, const struct config *c, const uint32_t *expect,
+                       struct kv **kept, struct store_info *info)
+{
+    struct kv *kv = kv_new(), *above = kept && expect ? *kept : NULL;
+    int rc = kv ? config_to_kv(c, kv) : -ENOMEM;
+    if (rc == 0 && !above)
+        rc = read_higher_lines(st, c->nlines, &above);
+    for (size_t i = 0; rc == 0 && i < kv_count(above); i++)
+        rc = kv_set(kv, kv_key_at(above, i), kv_value_at(above, i));
+    if (rc == 0)
+        rc = store_commit(st, kv, expect, info);
+    kv_free(kv);
+    if (kept && expect && rc >= 0) {
+        *kept = above;         /* what flash holds above c->nlines at the new generation */
+    } else {
+        if (kept && above == *kept)
+            *kept = NULL;      /* flash may hold something else: read it next time */
+        kv_free(above);
+    }
     return rc;
 }
 
 int config_commit(struct store *st, const struct config *c, const uint32_t *expect,
                   struct store_info *info)
 {
-    struct kv *kv = kv_new();
-    if (!kv)
-        return -ENOMEM;
-    int rc = config_to_kv(c, kv);
-    if (rc == 0)
-        rc = keep_higher_lines(st, c->nlines, kv);
-    if (rc == 0)
-        rc = store_commit(st, kv, expect, info);
-    kv_free(kv);
-    return rc;
+    return config_commit_kept(st, c, expect, NULL, info);
+}
+
+unsigned config_line_diff(const struct line *a, const struct line *b)
+{
+    if (!line_equal(a, b, false) || a->locked != b->locked)
+        return CONFIG_DIFF_SETTINGS;
+    return line_equal(a, b, true) ? 0 : CONFIG_DIFF_RESOLVED;
 }
 
 unsigned config_diff(const struct config *a, const struct config *b)
@@ -355,12 +371,7 @@ unsigned config_diff(const struct config *a, const struct config *b)
     if (a->nlines != b->nlines || strcmp(a->admin_ha1, b->admin_ha1) != 0)
         return CONFIG_DIFF_SETTINGS;
     unsigned d = 0;
-    for (unsigned i = 0; i < a->nlines && i < LINE_MAX_LINES; i++) {
-        if (!line_equal(&a->line[i], &b->line[i], false) ||
-            a->line[i].locked != b->line[i].locked)
-            d |= CONFIG_DIFF_SETTINGS;
-        else if (!line_equal(&a->line[i], &b->line[i], true))
-            d |= CONFIG_DIFF_RESOLVED;
-    }
+    for (unsigned i = 0; i < a->nlines && i < LINE_MAX_LINES; i++)
+        d |= config_line_diff(&a->line[i], &b->line[i]);
     return d;
 }

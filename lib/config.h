@@ -44,9 +44,6 @@ unsigned config_key_line(const char *key);
  * LINE_DEFAULT_LINES, at most LINE_MAX_LINES. */
 unsigned config_lines_in_kv(const struct kv *kv);
 
-/* Same settings, passwords and stored resolutions included. */
-bool config_equal(const struct config *a, const struct config *b);
-
 /* The one way to read the configuration from the store: the newest valid bank
  * decoded into c, `nlines` lines (0 = as many as the image holds, see
  * config_lines_in_kv). Bad values take their field's default and are reported
@@ -63,6 +60,15 @@ int config_load(struct store *st, unsigned nlines, struct config *c, struct kv *
  * unchanged, -ESTALE, -EFBIG, -ENOSPC, -EIO, -EPERM, or -ENOMEM. */
 int config_commit(struct store *st, const struct config *c, const uint32_t *expect,
                   struct store_info *info);
+/* config_commit for a writer that commits again and again (sipcfgd): the
+ * lines above c->nlines are read from flash once, kept in *kept (NULL at
+ * first; free it with kv_free) and reused while the commits succeed. That is
+ * safe because a commit with `expect` lands only on the generation it
+ * expects, which is the one the kept lines were read at or written to. After
+ * a failure (-ESTALE: someone else wrote) *kept is dropped and read again next
+ * time; a writer that reloads after another program's commit sets it to NULL. */
+int config_commit_kept(struct store *st, const struct config *c, const uint32_t *expect,
+                       struct kv **kept, struct store_info *info);
 /* What differs between two configurations, as bits: CONFIG_DIFF_SETTINGS is a
  * change of the configuration itself (a field, a password, the admin
  * password, the number of lines); CONFIG_DIFF_RESOLVED is only fresher stored
@@ -70,5 +76,7 @@ int config_commit(struct store *st, const struct config *c, const uint32_t *expe
  * "changed" is the first, its "resolutions_updated" the second. */
 enum { CONFIG_DIFF_SETTINGS = 1, CONFIG_DIFF_RESOLVED = 2 };
 unsigned config_diff(const struct config *a, const struct config *b);
+/* The same for one line (its fields, password and locks; its resolutions). */
+unsigned config_line_diff(const struct line *a, const struct line *b);
 
 #endif

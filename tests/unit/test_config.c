@@ -11,8 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
+#include "flash.h"
 #include "json.h"
 #include "kv.h"
 #include "hostport.h"
@@ -143,7 +145,7 @@ static void test_round_trip(void **state)
     assert_int_equal(config_lines_in_kv(kv), LINE_DEFAULT_LINES);   /* 2 lines: at least 6 */
     assert_int_equal(config_from_kv(kv, 2, &back, &errs), 0);
     assert_int_equal(errs.n, 0);
-    assert_true(config_equal(&c, &back));
+    assert_true(config_diff(&c, &back) == 0);
 
     /* through the payload form too, and byte-identical when written again */
     unsigned char *buf;
@@ -152,7 +154,7 @@ static void test_round_trip(void **state)
     assert_int_equal(kv_serialize(kv, &buf, &len), 0);
     assert_int_equal(kv_parse(buf, len, &parsed), 0);
     assert_int_equal(config_from_kv(parsed, 2, &back, &errs), 0);
-    assert_true(config_equal(&c, &back));
+    assert_true(config_diff(&c, &back) == 0);
     assert_int_equal(config_to_kv(&back, again), 0);
     assert_true(kv_equal(kv, again));
     free(buf);
@@ -164,7 +166,7 @@ static void test_round_trip(void **state)
     struct config def;
     config_defaults(&def, 6);
     assert_int_equal(config_from_kv(kv, 6, &back, &errs), 0);
-    assert_true(config_equal(&def, &back));
+    assert_true(config_diff(&def, &back) == 0);
     assert_int_equal(errs.n, 0);
     kv_free(kv);
 }
@@ -175,23 +177,23 @@ static void test_equal_notices_every_field(void **state)
     struct config a, b;
     sample(&a);
     b = a;
-    assert_true(config_equal(&a, &b));
+    assert_true(config_diff(&a, &b) == 0);
     b.line[1].srv[SF_BACKUP_PROXY].port = 5071;
-    assert_false(config_equal(&a, &b));
+    assert_false(config_diff(&a, &b) == 0);
     b = a;
     b.line[1].resolved[SF_PROXY][0] = '\0';
-    assert_false(config_equal(&a, &b));
+    assert_false(config_diff(&a, &b) == 0);
     assert_false(line_equal(&a.line[1], &b.line[1], true));
     assert_true(line_equal(&a.line[1], &b.line[1], false));
     b = a;
     b.admin_ha1[0] = '\0';
-    assert_false(config_equal(&a, &b));
+    assert_false(config_diff(&a, &b) == 0);
     b = a;
     b.nlines = 3;
-    assert_false(config_equal(&a, &b));
+    assert_false(config_diff(&a, &b) == 0);
     b = a;
     b.line[1].password[0] = '\0';
-    assert_false(config_equal(&a, &b));
+    assert_false(config_diff(&a, &b) == 0);
 }
 
 struct corrupt {
@@ -246,7 +248,7 @@ static void test_corrupt_values(void **state)
             fail_msg("#%zu %s=%s: %s at %s, want %s", i, corrupt[i].key, corrupt[i].value,
                      errs.item[0].code, errs.item[0].field, corrupt[i].code);
         /* the bad value gives way to the default */
-        assert_true(config_equal(&c, &def));
+        assert_true(config_diff(&c, &def) == 0);
         kv_free(kv);
     }
 }
@@ -305,7 +307,7 @@ static void test_lines_in_kv(void **state)
     kv_del(kv, "line16.label");
     assert_int_equal(config_from_kv(kv, 8, &c, &errs), 0);
     config_defaults(&def, 8);
-    assert_true(config_equal(&c, &def));
+    assert_true(config_diff(&c, &def) == 0);
     kv_free(kv);
 }
 
@@ -390,13 +392,59 @@ static void test_injection_payloads_every_field(void **state)
             json_decref(o);
             struct config back;
             assert_int_equal(config_from_kv(parsed, 1, &back, &errs), 0);
-            assert_true(config_equal(&c, &back));
+            assert_true(config_diff(&c, &back) == 0);
             free(buf);
             kv_free(kv);
             kv_free(parsed);
         }
     }
     kv_free(def_kv);
+}
+
+/* A writer of fewer lines than the image holds (sipcfgd --lines 6 on an image
+ * of 8) keeps lines 7 and 8; config_commit_kept reads them from flash for its
+ * first commit only, and again after someone else wrote. */
+static void test_commit_keeps_higher_lines_once(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/sipcfg-test-config-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(path);
+    struct store *st;
+    struct store_info info;
+    assert_int_equal(store_open(path, STORE_CREATE, &st), 0);
+    struct config *c = calloc(2, sizeof *c), *back = c + 1;
+    assert_non_null(c);
+    config_defaults(c, 8);
+    snprintf(c->line[7].label, sizeof c->line[7].label, "eight");
+    assert_int_equal(config_commit(st, c, NULL, &info), 0);
+    uint32_t gen = info.generation;
+
+    config_defaults(c, 6);
+    struct kv *kept = NULL;
+    struct flash *fl = store_flash(st);
+    unsigned long long reads[2];
+    for (int i = 0; i < 2; i++) {
+        snprintf(c->line[0].label, sizeof c->line[0].label, "commit %d", i);
+        unsigned long long before = flash_reads(fl);
+        assert_int_equal(config_commit_kept(st, c, &gen, &kept, &info), 0);
+        reads[i] = flash_reads(fl) - before;
+        gen = info.generation;
+        assert_non_null(kept);
+    }
+    assert_true(reads[1] < reads[0]);          /* lines 7 and 8 were not read again */
+    assert_int_equal(config_load(st, 8, back, NULL, NULL, NULL), 0);
+    assert_string_equal(back->line[0].label, "commit 1");
+    assert_string_equal(back->line[7].label, "eight");
+
+    uint32_t stale = gen - 1;                  /* someone else wrote meanwhile */
+    assert_int_equal(config_commit_kept(st, c, &stale, &kept, &info), -ESTALE);
+    assert_null(kept);
+    store_close(st);
+    unlink(path);
+    free(c);
 }
 
 int main(void)
@@ -411,6 +459,7 @@ int main(void)
         cmocka_unit_test(test_lines_in_kv),
         cmocka_unit_test(test_defaults_clamp),
         cmocka_unit_test(test_injection_payloads_every_field),
+        cmocka_unit_test(test_commit_keeps_higher_lines_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
