@@ -56,15 +56,26 @@ struct sipcfg_server {
     struct sipcfg_target targets[SIPCFG_MAX_TARGETS];
 };
 
+/*
+ * The text settings of a line, in their order in struct sipcfg_line: X(member,
+ * longest value in bytes). Each is a NUL-terminated string, "" when not set.
+ * libsipcfg's own model of a line is expanded from this list as well, so a new
+ * text setting is one row here and one row of the library's field table.
+ */
+#define SIPCFG_LINE_TEXTS(X)                                                    \
+    X(label, 64)                     /* the line's name on the phone's screen */ \
+    X(display_name, 64)              /* the From header's display name */        \
+    X(user, 64)                                                                 \
+    X(auth_user, 64)                 /* "" = use user */                         \
+    X(password, 128)                                                            \
+    X(domain, 253)                   /* "" = the proxy's host */
+
 struct sipcfg_line {
     unsigned number;                 /* 1..16 */
     int enabled;
-    char label[65];
-    char display_name[65];
-    char user[65];
-    char auth_user[65];              /* "" = use user */
-    char password[129];
-    char domain[254];                /* "" = the proxy's host */
+#define SIPCFG_TEXT_MEMBER(member, bytes) char member[(bytes) + 1];
+    SIPCFG_LINE_TEXTS(SIPCFG_TEXT_MEMBER)
+#undef SIPCFG_TEXT_MEMBER
     int dns_srv;                     /* 1: resolve with NAPTR/SRV (RFC 3263) */
     int reg;                         /* 1: send REGISTER */
     unsigned register_expires;       /* seconds */

@@ -16,8 +16,10 @@
     .offset = offsetof(struct line, member),                                             \
     .reader_offset = offsetof(struct sipcfg_line, member),                               \
     .reader_size = sizeof(((struct sipcfg_line *)0)->member)
-#define TEXT(js, type_, member, max_, label_, help_, vendors_)                          \
-    { .json = (js), .key = (js), .type = (type_), AT(member), .max_len = (max_),         \
+/* A text row: JSON name and flash key are the member's name, the limit its size. */
+#define TEXT(member, type_, label_, help_, vendors_)                                    \
+    { .json = #member, .key = #member, .type = (type_), AT(member),                     \
+      .max_len = sizeof(((struct line *)0)->member) - 1,                                \
       .server = -1, .backup_of = -1, .fallback = -1, .label = (label_), .help = (help_), \
       .vendors = (vendors_) }
 #define BOOL(js, member, def_, label_, help_, vendors_)                                 \
@@ -43,26 +45,26 @@ const struct field_desc line_fields[] = {
          "Whether the phone uses this line at all.",
          "Snom: Identity active; Yealink: Line Active; Grandstream: Account Active; "
          "Linksys: Line Enable"),
-    TEXT("label", FT_TEXT, label, LINE_TEXT_MAX, "Label",
+    TEXT(label, FT_TEXT, "Label",
          "The name the phone shows on its screen for this line.",
          "Yealink: Label; Grandstream: Account Name; Polycom: reg.x.label; Aastra: Screen Name"),
-    TEXT("display_name", FT_TEXT, display_name, LINE_TEXT_MAX, "Display name",
+    TEXT(display_name, FT_TEXT, "Display name",
          "The name callees see for your calls (the From header's display name).",
          "Snom: Display Name; Yealink: Display Name; Grandstream: Name; Linksys: Display Name; "
          "Polycom: reg.x.displayName; Aastra: Display Name"),
-    TEXT("user", FT_USER, user, LINE_TEXT_MAX, "User",
+    TEXT(user, FT_USER, "User",
          "The user part of the account's address (user@domain), often the extension number.",
          "Snom: Account; Yealink: User Name; Grandstream: SIP User ID; Linksys: User ID; "
          "Polycom: reg.x.address; Aastra: User Name"),
-    TEXT("auth_user", FT_USER, auth_user, LINE_TEXT_MAX, "Authentication user",
+    TEXT(auth_user, FT_USER, "Authentication user",
          "The user name for digest authentication, when it differs from the user.",
          "Snom: Authentication Username; Yealink: Register Name; Grandstream: Authenticate ID; "
          "Linksys: Auth ID; Polycom: reg.x.auth.userId; Aastra: Authentication Name"),
-    TEXT("password", FT_PASSWORD, password, LINE_PASSWORD_MAX, "Password",
+    TEXT(password, FT_PASSWORD, "Password",
          "The password for digest authentication; it can be set but never read back.",
          "Snom: Password; Yealink: Password; Grandstream: Authenticate Password; "
          "Linksys: Password; Polycom: reg.x.auth.password; Aastra: Password"),
-    TEXT("domain", FT_DOMAIN, domain, HOST_MAX, "Domain",
+    TEXT(domain, FT_DOMAIN, "Domain",
          "The SIP domain of the account; empty means the proxy's host.",
          ""),
     BOOL("dns_srv", dns_srv, 1, "Use DNS SRV",
@@ -213,6 +215,10 @@ void line_defaults(struct line *l)
     }
 }
 
+_Static_assert(sizeof(((struct line *)0)->user) == LINE_TEXT_MAX + 1 &&
+               sizeof(((struct line *)0)->password) == LINE_PASSWORD_MAX + 1 &&
+               sizeof(((struct line *)0)->domain) == HOST_MAX + 1,
+               "SIPCFG_LINE_TEXTS (include/sipcfg.h) and the limits of line.h agree");
 _Static_assert(sizeof line_fields / sizeof line_fields[0] <= LINE_FIELDS_MAX,
                "struct line's provenance and lock bits hold LINE_FIELDS_MAX fields");
 

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sipcfg.h"
+
 #define LINE_MAX_LINES 16
 #define LINE_DEFAULT_LINES 6
 #define LINE_TEXT_MAX 64          /* label, display_name, user, auth_user (bytes) */
@@ -45,12 +47,12 @@ struct prov {
 
 struct line {
     bool enabled;
-    char label[LINE_TEXT_MAX + 1];
-    char display_name[LINE_TEXT_MAX + 1];
-    char user[LINE_TEXT_MAX + 1];
-    char auth_user[LINE_TEXT_MAX + 1];
-    char password[LINE_PASSWORD_MAX + 1];   /* write-only; "" = none */
-    char domain[HOST_MAX + 1];
+    /* label, display_name, user, auth_user, password (write-only), domain:
+     * the reader's list of text settings (include/sipcfg.h), so that both
+     * structs have every text field of the table, at the same size */
+#define LINE_TEXT_MEMBER(member, bytes) char member[(bytes) + 1];
+    SIPCFG_LINE_TEXTS(LINE_TEXT_MEMBER)
+#undef LINE_TEXT_MEMBER
     bool dns_srv;
     bool reg;                               /* JSON "register" */
     uint32_t register_expires;
