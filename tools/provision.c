@@ -84,7 +84,7 @@ static char *read_file(const char *path, size_t max, size_t *len)
     char *buf = cli_read_all(f, max, len);
     fclose(f);
     if (!buf)
-        cli_fail("%s: unreadable, or larger than %zu MiB", path, max / (1024 * 1024));
+        cli_fail("%s: unreadable, or larger than %zu MiB", path, max / ((size_t)1024 * 1024));
     return buf;
 }
 
