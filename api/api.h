@@ -35,6 +35,9 @@ extern const struct http_route api_routes[];
 unsigned api_line_number(const struct req *rq, const struct app *app);
 /* 404 "no such line: lines are numbered 1 to N". */
 void api_line_not_found(struct resp *rs, const struct app *app);
+/* {n} of a line's path, or 0 once it has answered the 404: the start of every
+ * /lines/{n} handler. */
+unsigned api_line_or_404(const struct req *rq, struct resp *rs);
 
 /* ---- problem.c: problem+json helpers (API.md section 6) ---- */
 

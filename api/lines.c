@@ -199,11 +199,9 @@ void lines_get_all(struct req *rq, struct resp *rs)
 void lines_get(struct req *rq, struct resp *rs)
 {
     struct app *app = req_app(rq);
-    unsigned n = api_line_number(rq, app);
-    if (!n) {
-        api_line_not_found(rs, app);
+    unsigned n = api_line_or_404(rq, rs);
+    if (!n)
         return;
-    }
     char etag[24];
     char *body = NULL;
     size_t len = 0;
@@ -238,12 +236,9 @@ static void line_write(struct req *rq, struct resp *rs, enum write_kind kind)
         api_write_finish(rq, rs, x);
         return;
     }
-    struct app *app = req_app(rq);
-    unsigned n = api_line_number(rq, app);
-    if (!n) {
-        api_line_not_found(rs, app);
+    unsigned n = api_line_or_404(rq, rs);
+    if (!n)
         return;
-    }
     enum api_dns_policy policy = API_DNS_SKIP;
     if (api_dns_policy(rq, rs, &policy) < 0)
         return;

@@ -1,5 +1,6 @@
-/* openapi: GET /openapi.json, api/openapi.yaml converted to JSON at build time
- * (build/gen/openapi_json.c), so the served contract is the reviewed file. */
+/* openapi: GET /openapi.json, api/openapi.yaml (its Line field part written
+ * from the field table, scripts/openapi_lines.py) converted to JSON at build
+ * time (build/gen/openapi_json.c), so the served contract is the reviewed file. */
 #include "api.h"
 
 void openapi_get(struct req *rq, struct resp *rs)

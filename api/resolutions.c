@@ -50,11 +50,9 @@ static json_t *stored_resolution(const struct line *l, enum server_field f,
 void resolutions_get(struct req *rq, struct resp *rs)
 {
     struct app *app = req_app(rq);
-    unsigned n = api_line_number(rq, app);
-    if (!n) {
-        api_line_not_found(rs, app);
+    unsigned n = api_line_or_404(rq, rs);
+    if (!n)
         return;
-    }
     /* a copy, so that the lock is not held while JSON is built */
     struct line *l = malloc(sizeof *l);
     struct dns_target *targets = calloc(DNS_MAX_TARGETS, sizeof *targets);

@@ -54,3 +54,12 @@ void api_line_not_found(struct resp *rs, const struct app *app)
     snprintf(d, sizeof d, "no such line: lines are numbered 1 to %u", app->nlines);
     resp_problem(rs, 404, NULL, d);
 }
+
+unsigned api_line_or_404(const struct req *rq, struct resp *rs)
+{
+    const struct app *app = req_app(rq);
+    unsigned n = api_line_number(rq, app);
+    if (!n)
+        api_line_not_found(rs, app);
+    return n;
+}

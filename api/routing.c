@@ -114,11 +114,9 @@ void routing_get(struct req *rq, struct resp *rs)
         return;
     }
     struct app *app = req_app(rq);
-    unsigned n = api_line_number(rq, app);
-    if (!n) {
-        api_line_not_found(rs, app);
+    unsigned n = api_line_or_404(rq, rs);
+    if (!n)
         return;
-    }
     if (!(x = routing_new(rq, rs)))
         return;
     x->n = n;

@@ -60,13 +60,14 @@ int config_load(struct store *st, unsigned nlines, struct config *c, struct kv *
  * unchanged, -ESTALE, -EFBIG, -ENOSPC, -EIO, -EPERM, or -ENOMEM. */
 int config_commit(struct store *st, const struct config *c, const uint32_t *expect,
                   struct store_info *info);
-/* config_commit for a writer that commits again and again (sipcfgd): the
- * lines above c->nlines are read from flash once, kept in *kept (NULL at
- * first; free it with kv_free) and reused while the commits succeed. That is
- * safe because a commit with `expect` lands only on the generation it
- * expects, which is the one the kept lines were read at or written to. After
- * a failure (-ESTALE: someone else wrote) *kept is dropped and read again next
- * time; a writer that reloads after another program's commit sets it to NULL. */
+/* config_commit for a writer of a fixed number of lines that commits again
+ * and again (sipcfgd): the lines above c->nlines are read from flash once,
+ * kept in *kept (NULL at first; free it with kv_free) and reused while the
+ * commits succeed. That is safe because a commit with `expect` lands only
+ * on the generation it expects, which is the one the kept lines were read at
+ * or written to. After a failure (-ESTALE: someone else wrote) *kept is
+ * dropped and read again next time; a writer that reloads after another
+ * program's commit frees it and sets it to NULL. */
 int config_commit_kept(struct store *st, const struct config *c, const uint32_t *expect,
                        struct kv **kept, struct store_info *info);
 /* What differs between two configurations, as bits: CONFIG_DIFF_SETTINGS is a
