@@ -182,9 +182,12 @@ async function loadAll(focus) {
   const first = r.json.lines.length ? r.json.lines[0].line : 0;
   const want = Number(sessionStorage.getItem('sipcfg-open')) || first;
   show(L.has(want) ? want : first, focus);
-  loadStatus();
-  // Each line's current ETag, and what its last save stored of DNS (overview).
-  for (const st of L.values()) reloadLine(st, true);
+  // After the first paint: what the overview adds (each line's stored DNS) and
+  // the footer; the open line read its ETag when its form was built.
+  requestAnimationFrame(() => setTimeout(() => {
+    loadStatus();
+    for (const st of L.values()) loadStored(st);
+  }));
 }
 
 async function loadStatus() {
@@ -257,7 +260,6 @@ async function reloadLine(st, quiet) {
   if (r.status !== 200) return;
   st.etag = r.headers.get('ETag') || '';
   if (!quiet || !st.dirty) fill(st, r.json);
-  loadStored(st);
 }
 
 // Presentation groups: a field the table adds later lands in "Account" (or
@@ -301,7 +303,7 @@ function buildPanel(st) {
 
   const bar = el('div', 'actions');
   st.anyway = btn('anyway', 'Save anyway', () => saveLine(st, 'warn'), { hidden: true });
-  st.reload = btn('quiet', 'Reload the line', () => { st.dirty = false; reloadLine(st).then(() => announce(st, 'Reloaded.', 'ok')); }, { hidden: true });
+  st.reload = btn('quiet', 'Reload the line', () => { st.dirty = false; reloadLine(st).then(() => { loadStored(st); announce(st, 'Reloaded.', 'ok'); }); }, { hidden: true });
   st.confirm = el('div', 'confirm', null, { hidden: true });
   const reset = btn('quiet danger', 'Reset to factory defaults\u2026', () => { st.confirm.hidden = false; no.focus(); });
   const no = btn('quiet', 'Cancel', () => { st.confirm.hidden = true; reset.focus(); });
@@ -315,6 +317,7 @@ function buildPanel(st) {
   form.addEventListener('change', (ev) => edited(st, ev.target));
   $('panels').append(form);
   fill(st, st.saved);
+  st.loading = reloadLine(st, true);  // its ETag, for If-Match
 }
 
 function fieldRow(st, f) {
@@ -717,6 +720,7 @@ function announce(st, text, cls) {
 }
 
 async function saveLine(st, dns) {
+  if (!st.etag) await st.loading;  // opened a moment ago: save with If-Match all the same
   // The save's own checks are newer than any live answer still on its way.
   for (const k of Object.keys(st.timers)) clearTimeout(st.timers[k]);
   for (const f of FIELDS) if (f.type === 'server') st.seq[f.name] = (st.seq[f.name] || 0) + 1;
