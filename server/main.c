@@ -288,8 +288,7 @@ int main(int argc, char **argv)
         dns_free(app.dns);
         free(cert);
         free(key);
-        fprintf(stderr, "sipcfgd: --flash: %s: %s\n", o.flash,
-                rc == -EBADMSG ? "not a sipcfg flash image (left untouched)" : sipcfg_strerror(rc));
+        fprintf(stderr, "sipcfgd: --flash: %s: %s\n", o.flash, sipcfg_strerror(rc));
         return 1;
     }
     struct store_info info = {0};
@@ -395,6 +394,7 @@ int main(int argc, char **argv)
     dns_free(app.dns);
     http_stop(http);
     auth_free(app.auth);
+    kv_free(app.kept_above);
     store_close(app.store);
     pthread_mutex_destroy(&app.lock);
     if (cert) explicit_bzero(key, strlen(key));

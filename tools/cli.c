@@ -79,8 +79,6 @@ int cli_open_load(const char *path, int flags, struct store **st, struct kv **kv
                   struct store_info *info)
 {
     int rc = store_open(path, flags, st);
-    if (rc == -EBADMSG)
-        return cli_fail("%s: not a sipcfg flash image (no emulation trailer)", path);
     if (rc < 0)
         return cli_fail("%s: %s", path, sipcfg_strerror(rc));
     rc = store_load(*st, kv, info);

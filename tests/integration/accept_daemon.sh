@@ -276,7 +276,12 @@ start_daemon
       --data-binary "{\"label\":\"t-$i\"}" "$BASE/api/v1/lines/3?dns=skip"
   done ) &
 WRITER=$!
-sleep 0.4
+# Stop once a write has landed (bounded: 100 x 0.1 s), not after a fixed
+# sleep: on a loaded machine no write may have landed within 0.4 s.
+for _ in $(seq 1 100); do
+  case "$("$SIPCFG" --flash "$FLASH" get line3.label 2>/dev/null)" in t-*) break ;; esac
+  sleep 0.1
+done
 kill -TERM "$DAEMON_PID"
 wait "$DAEMON_PID"
 check "SIGTERM during writes: exit 0" 0 "$?"
