@@ -81,7 +81,8 @@ describe('the settings page does the whole job', () => {
     // navigation until the network is idle after login: the bytes on the wire
     // (responseBodySize: as sent, encoded or not), plus the headers, reported.
     const got = [];
-    const seen = (r) => { if (!new URL(r.url()).pathname.startsWith('/api/')) got.push(r); };
+    const data = [];         // the API's answers: the lines' data, reported beside the page
+    const seen = (r) => (new URL(r.url()).pathname.startsWith('/api/') ? data : got).push(r);
     page.on('response', seen);
     await page.goto(daemon.base + '/');
     await page.locator('#login').waitFor({ state: 'visible' });
@@ -104,8 +105,10 @@ describe('the settings page does the whole job', () => {
     for (const want of ['/', '/app.js', '/app.css', '/fields.json']) assert.ok(paths.includes(want), names.join(', '));
     assert.ok(paths.every((n) => ['/', '/app.js', '/app.css', '/fields.json', '/favicon.svg'].includes(n)), names.join(', '));
     assert.ok(total > 10000 && total < 50 * 1024, `the page is ${total} bytes: ${names.join(', ')}`);
+    let apiBytes = 0;
+    for (const r of data) apiBytes += (await r.request().sizes()).responseBodySize;
     const nav = await page.evaluate(() => performance.getEntriesByType('navigation')[0].toJSON());
-    t.diagnostic(`page ${total} bytes (${names.join(', ')}), headers ${headers} bytes; DOM interactive ${Math.round(nav.domInteractive)} ms, loaded ${Math.round(nav.loadEventEnd)} ms after navigation (ASan daemon; make bench measures)`);
+    t.diagnostic(`page ${total} bytes (${names.join(', ')}), headers ${headers} bytes, API answers ${apiBytes} bytes in ${data.length}; DOM interactive ${Math.round(nav.domInteractive)} ms, loaded ${Math.round(nav.loadEventEnd)} ms after navigation (ASan daemon; make bench measures)`);
     await page.click('#logout');
     await page.locator('#login').waitFor({ state: 'visible' });
   });
