@@ -13,19 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dns_result.h"
 #include "dns_target.h"
+#include "json.h"
 #include "hostport.h"
-
-static json_t *stored_target(const struct dns_target *t)
-{
-    json_t *addrs = json_array();
-    for (unsigned k = 0; addrs && k < t->naddrs && k < DNS_MAX_ADDRS; k++)
-        json_array_append_new(addrs, json_string(t->addrs[k]));
-    return json_pack("{s:i,s:i,s:i,s:s,s:s,s:o}", "priority", (json_int_t)t->priority,
-                     "weight", (json_int_t)t->weight, "port", (json_int_t)t->port,
-                     "transport", transport_name(t->transport), "host", t->host,
-                     "addresses", addrs ? addrs : json_array());
-}
 
 /* One item; `targets` is scratch room for DNS_MAX_TARGETS. */
 static json_t *stored_resolution(const struct line *l, enum server_field f,
@@ -39,11 +30,9 @@ static json_t *stored_resolution(const struct line *l, enum server_field f,
         n = 0;
     json_t *arr = json_array();
     for (unsigned i = 0; arr && i < n; i++)
-        json_array_append_new(arr, stored_target(&targets[i]));
-    return json_pack("{s:s,s:{s:s,s:o,s:s},s:b,s:o}", "field", server_field_name(f),
-                     "server", "host", s->host,
-                     "port", s->port ? json_integer(s->port) : json_null(),
-                     "transport", transport_name(s->transport),
+        json_array_append_new(arr, dns_target_json(&targets[i]));
+    return json_pack("{s:s,s:o,s:b,s:o}", "field", server_field_name(f),
+                     "server", server_to_json(s),
                      "resolved", n > 0, "targets", arr ? arr : json_array());
 }
 

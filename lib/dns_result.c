@@ -68,6 +68,17 @@ const char *dns_method_name(enum dns_method m)
     return (unsigned)m < sizeof names / sizeof names[0] ? names[m] : "unknown";
 }
 
+json_t *dns_target_json(const struct dns_target *t)
+{
+    json_t *addrs = json_array();
+    for (unsigned k = 0; addrs && k < t->naddrs && k < DNS_MAX_ADDRS; k++)
+        json_array_append_new(addrs, json_string(t->addrs[k]));
+    return json_pack("{s:i,s:i,s:i,s:s,s:s,s:o}", "priority", (json_int_t)t->priority,
+                     "weight", (json_int_t)t->weight, "port", (json_int_t)t->port,
+                     "transport", transport_name(t->transport), "host", t->host,
+                     "addresses", addrs ? addrs : json_array());
+}
+
 json_t *dns_result_to_json(const struct dns_result *r, const char *field)
 {
     json_t *o = json_object();
@@ -87,14 +98,7 @@ json_t *dns_result_to_json(const struct dns_result *r, const char *field)
     json_object_set_new(o, "status", json_string(dns_status_name(r->status)));
     json_object_set_new(o, "method", json_string(dns_method_name(r->method)));
     for (unsigned i = 0; i < r->ntargets && i < DNS_MAX_TARGETS; i++) {
-        const struct dns_target *t = &r->targets[i];
-        json_t *addrs = json_array();
-        for (unsigned k = 0; addrs && k < t->naddrs && k < DNS_MAX_ADDRS; k++)
-            json_array_append_new(addrs, json_string(t->addrs[k]));
-        json_t *jt = json_pack("{s:i,s:i,s:i,s:s,s:s,s:o}", "priority", (json_int_t)t->priority,
-                               "weight", (json_int_t)t->weight, "port", (json_int_t)t->port,
-                               "transport", transport_name(t->transport), "host", t->host,
-                               "addresses", addrs ? addrs : json_array());
+        json_t *jt = dns_target_json(&r->targets[i]);
         if (jt)
             json_array_append_new(targets, jt);
     }

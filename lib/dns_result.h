@@ -49,6 +49,8 @@ void dns_status_words(enum dns_status s, const char **before, const char **after
 const char *dns_method_name(enum dns_method m);   /* "literal", "naptr", "srv", "a" */
 
 /* The resolution object of API.md section 4; `field` may be NULL (then no "field"). */
+/* One target as the resolution object shows it (API.md section 4). */
+json_t *dns_target_json(const struct dns_target *t);
 json_t *dns_result_to_json(const struct dns_result *r, const char *field);
 
 /* Warnings across servers of one line: a backup that resolves to the same
