@@ -3,7 +3,7 @@
 # a reader needs: leading indentation, and comments that fill a whole line
 # (JS "// ...", CSS "/* ... */"), and in CSS the spaces around punctuation.
 # Line-based and nothing else, so it cannot change
-# what the code does: app.js has no template literals (checked here), so no
+# what the code does: the page's .js have no template literals (checked here), so no
 # string spans lines, and a line whose text starts with "//" is a comment.
 # www/ stays the readable source; `--www DIR` serves it unchanged.
 set -eu

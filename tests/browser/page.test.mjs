@@ -170,7 +170,7 @@ describe('sipcfgd page in chromium', () => {
       if (await t3.isVisible()) assert.ok((await t3.innerText()).includes(XSS2));
     }
     assert.equal(await page.evaluate(() => document.querySelectorAll('img').length), 0);
-    assert.equal(await page.evaluate(() => document.querySelectorAll('script').length), 1, 'only /app.js');
+    assert.equal(await page.evaluate(() => document.querySelectorAll('script').length), 1, 'only /app.js (it imports the other modules)');
     assert.equal(await page.locator('.line-title *, .tab-title *').count(), 0, 'titles have no child elements');
     await page.waitForTimeout(300);  // give a (wrongly) injected handler the chance to fire
     assert.deepEqual(dialogs, []);

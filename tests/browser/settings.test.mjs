@@ -6,12 +6,14 @@
 // build/screenshots/ (or $SCREENSHOTS_DIR: docs/screenshots/ for the README).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSocket } from 'node:dgram';
 import { TOP, ADMIN_PASS, startDaemon, startDnsmasq, launchBrowser, digest } from './lib.mjs';
 
 const SHOTS = process.env.SCREENSHOTS_DIR || join(TOP, 'build/screenshots');
+// The page's script: /app.js and the modules it imports, every .js in www/.
+const JS = readdirSync(join(TOP, 'www')).filter((f) => f.endsWith('.js')).map((f) => '/' + f);
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 390, height: 844 };
 
@@ -102,8 +104,8 @@ describe('the settings page does the whole job', () => {
       names.push(new URL(r.url()).pathname + ' ' + sz.responseBodySize);
     }
     const paths = names.map((n) => n.split(' ')[0]);
-    for (const want of ['/', '/app.js', '/app.css', '/fields.json']) assert.ok(paths.includes(want), names.join(', '));
-    assert.ok(paths.every((n) => ['/', '/app.js', '/app.css', '/fields.json', '/favicon.svg'].includes(n)), names.join(', '));
+    for (const want of ['/', ...JS, '/app.css', '/fields.json']) assert.ok(paths.includes(want), names.join(', '));
+    assert.ok(paths.every((n) => ['/', ...JS, '/app.css', '/fields.json', '/favicon.svg'].includes(n)), names.join(', '));
     assert.ok(total > 10000 && total < 50 * 1024, `the page is ${total} bytes: ${names.join(', ')}`);
     let apiBytes = 0;
     for (const r of data) apiBytes += (await r.request().sizes()).responseBodySize;

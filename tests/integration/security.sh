@@ -91,16 +91,21 @@ page=$BODY
 if grep -Eiq '<script>|<script[^>]*>[^<]|<style|[[:space:]]style=|[[:space:]]on[a-z]+=|javascript:' <<<"$page"; then
   fail "the page has no inline script, style or handler"
 else ok "the page has no inline script, style or handler"; fi
-req GET /app.js
-js=$BODY
+# The page's script is /app.js and the modules it imports (every .js in www/).
+js=
+for f in "$SIPCFG_TOP"/www/*.js; do
+  req GET "/${f##*/}"; check "/${f##*/}" 200 "$STATUS"
+  check "${f##*/} type" "text/javascript; charset=utf-8" "$(header Content-Type)"
+  js+=$BODY$'\n'
+done
 if grep -Eq 'innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function' <<<"$js"; then
-  fail "app.js never writes HTML or evaluates strings"
-else ok "app.js never writes HTML or evaluates strings"; fi
-grep -q "'X-Requested-With': 'sipcfg'" <<<"$js" && ok "app.js asks for no digest challenge" || fail "app.js sends X-Requested-With"
-grep -q "X-CSRF-Token" <<<"$js" && ok "app.js sends the CSRF token" || fail "app.js sends the CSRF token"
+  fail "the page's script never writes HTML or evaluates strings"
+else ok "the page's script never writes HTML or evaluates strings"; fi
+grep -q "'X-Requested-With': 'sipcfg'" <<<"$js" && ok "the page's script asks for no digest challenge" || fail "the page's script sends X-Requested-With"
+grep -q "X-CSRF-Token" <<<"$js" && ok "the page's script sends the CSRF token" || fail "the page's script sends the CSRF token"
 total=0
-for f in / /app.js /app.css; do
-  n=$(curl -s "$BASE$f" | wc -c); total=$((total + n))
+for f in / /app.css "$SIPCFG_TOP"/www/*.js; do
+  n=$(curl -s "$BASE/${f##*/}" | wc -c); total=$((total + n))
 done
 [ "$total" -lt 51200 ] && ok "the page is under 50 KiB ($total bytes)" || fail "the page is under 50 KiB" "$total"
 
