@@ -166,6 +166,7 @@ static int open_image(const char *path, bool create, unsigned nblocks, bool gues
 {
     if (!path || !out)
         return -EINVAL;
+    unsigned hint = nblocks;    /* guess: the block count to try (0: from the size) */
     if (nblocks == 0)
         nblocks = FLASH_DEFAULT_BLOCKS;
     if (nblocks > FLASH_MAX_BLOCKS)
@@ -194,7 +195,7 @@ static int open_image(const char *path, bool create, unsigned nblocks, bool gues
     struct flash_geometry g;
     int rc = flash_image_probe(fd, &g);
     if (rc == -EMEDIUMTYPE && guess)
-        rc = flash_image_guess(fd, &g);
+        rc = flash_image_guess(fd, hint, &g);
     struct flash *fl = NULL;
     if (rc == 0 && !(fl = flash_alloc(g.nblocks)))
         rc = -ENOMEM;
@@ -215,9 +216,9 @@ int flash_open(const char *path, bool create, unsigned nblocks, struct flash **o
     return open_image(path, create, nblocks, false, out);
 }
 
-int flash_open_guess(const char *path, struct flash **out)
+int flash_open_guess(const char *path, unsigned nblocks, struct flash **out)
 {
-    return open_image(path, false, 0, true, out);
+    return open_image(path, false, nblocks, true, out);
 }
 
 enum flash_image_state flash_damage(const struct flash *fl, char *buf, size_t n)

@@ -41,10 +41,11 @@ struct flash;
  * read as 0x00), and the first prog or erase puts the trailer right first. */
 int flash_open(const char *path, bool create, unsigned nblocks, struct flash **out);
 /* flash_open, but when the geometry cannot be known, it is guessed from the
- * file's size (flash_image_guess) to read what the banks hold: every prog and
- * erase then answers -EUCLEAN. Only a bank that validates proves the guess
- * right; the caller (store_open) checks that. */
-int flash_open_guess(const char *path, struct flash **out);
+ * file's size (flash_image_guess; nblocks non-zero: that block count) to read
+ * what the banks hold: every prog and erase then answers -EUCLEAN. Only bank 1
+ * validating proves the guess right (bank 0 is at offset 0 whatever the
+ * guess); the caller (store_open) checks that. */
+int flash_open_guess(const char *path, unsigned nblocks, struct flash **out);
 /* The image file's state (FLASH_IMAGE_INTACT for memory images) and, in buf,
  * the same in words ("" when intact). */
 enum flash_image_state flash_damage(const struct flash *fl, char *buf, size_t n);

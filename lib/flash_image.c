@@ -241,7 +241,7 @@ int flash_image_probe(int fd, struct flash_geometry *g)
     return -EMEDIUMTYPE;
 }
 
-int flash_image_guess(int fd, struct flash_geometry *g)
+int flash_image_guess(int fd, unsigned nblocks, struct flash_geometry *g)
 {
     unsigned long long size = 0, body = 0;
     int rc = geometry_start(fd, g, &size, &body);
@@ -251,7 +251,9 @@ int flash_image_guess(int fd, struct flash_geometry *g)
      * by less than a block (and for one whose trailer alone is wrecked). */
     unsigned long long nb = (body + FLASH_BLOCK_SIZE + 3u) / (FLASH_BLOCK_SIZE + 4u);
     nb += nb % 2;
-    if (nb < 2 || nb > FLASH_MAX_BLOCKS ||
+    if (nblocks)
+        nb = nblocks;   /* the caller tries one near it */
+    if (nb < 2 || nb % 2 != 0 || nb > FLASH_MAX_BLOCKS ||
         size < nb / 2 * FLASH_BLOCK_SIZE + FLASH_BLOCK_SIZE)   /* bank 1's first block */
         return -EMEDIUMTYPE;
     g->nblocks = (unsigned)nb;

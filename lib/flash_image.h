@@ -56,9 +56,11 @@ int flash_image_create(const char *path, unsigned nblocks);
 int flash_image_probe(int fd, struct flash_geometry *g);
 /* A geometry to read a file whose probe failed, from its size alone (a file
  * cut short by less than one block's worth, or with a wrecked trailer):
- * FLASH_IMAGE_GUESSED, never to be written. -EMEDIUMTYPE when the file is too
- * small to hold two banks' headers. Only banks that validate prove it right. */
-int flash_image_guess(int fd, struct flash_geometry *g);
+ * FLASH_IMAGE_GUESSED, never to be written. With nblocks non-zero, that block
+ * count instead (a caller trying those near the guess). -EMEDIUMTYPE when the
+ * file is too small to hold bank 1's first block. Bank 0 is at offset 0
+ * whatever the guess: only bank 1 validating proves it right. */
+int flash_image_guess(int fd, unsigned nblocks, struct flash_geometry *g);
 
 /* Puts a trustworthy but damaged image right (SHORT, LONG, TRAILER): the file
  * gets its exact size, the trailer's fields are rewritten, erase counts that

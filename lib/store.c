@@ -105,19 +105,76 @@ int store_open_flash(struct flash *fl, struct store **out)
     return 0;
 }
 
+/* How far (in blocks, either way) from the size's guess another geometry is
+ * tried: a file cut short, or grown, by up to about 32 KiB. */
+#define GUESS_SPREAD 8
+
+/* The store with a guessed geometry of nb blocks, if bank 1 validates there
+ * (*ok). Bank 0 is at offset 0 whatever the guess, so only bank 1 proves it. */
+static int open_guessed_as(const char *path, unsigned nb, struct store **out, bool *ok)
+{
+    struct flash *fl;
+    *ok = false;
+    int rc = flash_open_guess(path, nb, &fl);
+    if (rc < 0)
+        return rc == -EMEDIUMTYPE ? 0 : rc;     /* the file does not reach bank 1 */
+    rc = store_open_flash(fl, out);
+    if (rc < 0) {
+        flash_close(fl);
+        return rc == -EINVAL ? 0 : rc;
+    }
+    (*out)->own_flash = true;
+    struct store_info info;
+    rc = store_info(*out, &info);
+    *ok = rc == 0 && info.valid[1];
+    if (!*ok) {
+        store_close(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* A file whose geometry cannot be known: the even block counts near the
+ * size's guess are tried, and one is kept only if it is the only one where
+ * bank 1 validates. Otherwise -EMEDIUMTYPE: reading bank 0 alone under a
+ * wrong guess would silently roll back to an older generation. */
+static int open_guessed(const char *path, struct store **out)
+{
+    struct flash *fl;
+    int rc = flash_open_guess(path, 0, &fl);
+    if (rc < 0)
+        return rc;
+    unsigned guess = flash_nblocks(fl);
+    flash_close(fl);
+    struct store *found = NULL;
+    int n = 0;
+    for (int d = -GUESS_SPREAD; d <= GUESS_SPREAD && rc == 0; d += 2) {
+        if ((long)guess + d < 2 || (long)guess + d > (long)FLASH_MAX_BLOCKS)
+            continue;
+        struct store *st = NULL;
+        bool ok;
+        rc = open_guessed_as(path, (unsigned)((long)guess + d), &st, &ok);
+        if (rc == 0 && ok && n++ == 0)
+            found = st;
+        else
+            store_close(st);
+    }
+    if (rc < 0 || n != 1) {
+        store_close(found);
+        return rc < 0 ? rc : -EMEDIUMTYPE;  /* a file that is not an image is never written */
+    }
+    *out = found;
+    return 0;
+}
+
 int store_open(const char *path, int flags, struct store **out)
 {
     if (!path || !out || (flags & ~STORE_CREATE))
         return -EINVAL;
     struct flash *fl;
     int rc = flash_open(path, flags & STORE_CREATE, FLASH_DEFAULT_BLOCKS, &fl);
-    bool guessed = false;
-    if (rc == -EMEDIUMTYPE) {
-        /* Not an image, or one whose geometry cannot be known: read with a
-         * geometry guessed from its size, kept only if a bank proves it. */
-        rc = flash_open_guess(path, &fl);
-        guessed = rc == 0;
-    }
+    if (rc == -EMEDIUMTYPE)
+        return open_guessed(path, out);     /* read-only, if bank 1 proves a geometry */
     if (rc < 0)
         return rc;
     rc = store_open_flash(fl, out);
@@ -126,12 +183,6 @@ int store_open(const char *path, int flags, struct store **out)
         return rc;
     }
     (*out)->own_flash = true;
-    struct store_info info;
-    if (guessed && ((rc = store_info(*out, &info)) < 0 || info.state != STORE_OK)) {
-        store_close(*out);
-        *out = NULL;
-        return rc < 0 ? rc : -EMEDIUMTYPE;     /* a file that is not an image is never written */
-    }
     return 0;
 }
 

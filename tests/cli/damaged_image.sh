@@ -96,6 +96,22 @@ case "$(cat "$T_DIR/err")" in
 esac
 check "the guessed image is untouched" "$before" "$(sha256sum "$img" | cut -c1-64)"
 
+# A guess is kept only where bank 1 validates (bank 0 is at offset 0 whatever
+# the guess): cut by more than a block or grown by more than one, bank 1 is
+# found near the guess, never a silent rollback to bank 0's generation 1.
+for change in -9000 +10000; do
+  img=$T_DIR/guess$change.img
+  cp "$GOOD" "$img"; truncate -s "$change" "$img"
+  run --flash "$img" info
+  case "$OUT" in
+    *"generation: 2 (bank 1"*"it was read as 64 blocks; both banks are intact; bank 1 (generation 2, the newer) was used"*)
+      ok "info on an image changed by $change bytes reads bank 1 as 64 blocks" ;;
+    *) fail "info on an image changed by $change bytes reads bank 1 as 64 blocks" "$OUT $ERR" ;;
+  esac
+  run --flash "$img" get line1.label
+  check "get on an image changed by $change bytes" "$(jq -r '.lines[0].label' "$T_DIR/want.json")" "$OUT"
+done
+
 # Not an image: same size as a real one, no bank, no trailer: left alone.
 img=$T_DIR/zeros.img
 head -c "$GOOD_SIZE" /dev/zero >"$img"

@@ -168,7 +168,7 @@ static void test_not_an_image(void **state)
     path_of(path, sizeof(path), "junk.img");
     write_file(path, "hello", 5);
     assert_int_equal(flash_open(path, true, NB, &fl), -EMEDIUMTYPE);
-    assert_int_equal(flash_open_guess(path, &fl), -EMEDIUMTYPE);    /* not even two banks */
+    assert_int_equal(flash_open_guess(path, 0, &fl), -EMEDIUMTYPE);    /* not even two banks */
 
     /* Right size, nothing of a trailer: no geometry to trust. */
     size_t n = 2 * FLASH_BLOCK_SIZE + FLASH_TRAILER_FIXED + 8;
@@ -308,7 +308,7 @@ static void test_trailer_damaged(void **state)
     write_file(path, img, n);
     struct flash *fl;
     assert_int_equal(flash_open(path, false, 0, &fl), -EMEDIUMTYPE);
-    assert_int_equal(flash_open_guess(path, &fl), 0);
+    assert_int_equal(flash_open_guess(path, 0, &fl), 0);
     assert_int_equal(flash_damage(fl, why, sizeof why), FLASH_IMAGE_GUESSED);
     assert_string_equal(why, "the image file's size (16424 bytes) and its trailer do not agree "
                              "on a geometry; it was read as 4 blocks");
@@ -327,7 +327,7 @@ static void test_trailer_damaged(void **state)
 
     /* Cut into the data area: the guess reads what the file lost as 0x00. */
     write_file(path, img, NB * FLASH_BLOCK_SIZE - 10);
-    assert_int_equal(flash_open_guess(path, &fl), 0);
+    assert_int_equal(flash_open_guess(path, 0, &fl), 0);
     assert_int_equal(flash_nblocks(fl), NB);
     assert_int_equal(byte_at(fl, NB * FLASH_BLOCK_SIZE - 1), 0x00);
     assert_int_equal(byte_at(fl, NB * FLASH_BLOCK_SIZE - 11), 0xFF);

@@ -815,6 +815,60 @@ static void test_file_damaged(void **state)
     kv_free(b);
 }
 
+/* A geometry guessed from the size is kept only where bank 1 validates:
+ * bank 0 is at offset 0 whatever the guess, so a wrong guess would read the
+ * older generation in bank 0 and say bank 1 is erased (a silent rollback).
+ * Cut by more than a block, or grown by more than one: bank 1 is found near
+ * the guess. Bank 1 nowhere: refused, never a rollback. */
+static void test_file_guess_needs_bank1(void **state)
+{
+    char path[300];
+    image_path(path, sizeof(path));
+    unlink(path);
+    struct store *st;
+    struct kv *a = make_config(1, 0), *b = make_config(2, 0), *kv;
+    struct store_info info;
+    assert_int_equal(store_open(path, STORE_CREATE, &st), 0);
+    assert_int_equal(store_commit(st, a, NULL, NULL), 0);
+    assert_int_equal(store_commit(st, b, NULL, NULL), 0);   /* bank 1 active */
+    store_close(st);
+    long full = file_size_at(path);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    unsigned char *img = malloc((size_t)full);
+    assert_int_equal(fread(img, 1, (size_t)full, f), (size_t)full);
+    fclose(f);
+
+    static const long changes[] = {-9000, -600, 10000};
+    for (size_t i = 0; i < sizeof changes / sizeof changes[0]; i++) {
+        f = fopen(path, "wb");
+        assert_int_equal(fwrite(img, 1, (size_t)full, f), (size_t)full);
+        fclose(f);
+        assert_int_equal(truncate(path, full + changes[i]), 0);     /* grows with zeros */
+        assert_int_equal(store_open(path, 0, &st), 0);
+        assert_int_equal(store_load(st, &kv, &info), 0);
+        assert_true(kv_equal(kv, b));
+        kv_free(kv);
+        assert_int_equal(info.generation, 2);
+        assert_int_equal(info.active_bank, 1);
+        assert_int_equal(info.image_state, FLASH_IMAGE_GUESSED);
+        assert_int_equal(store_commit(st, a, NULL, NULL), -EUCLEAN);
+        store_close(st);
+        assert_int_equal(file_size_at(path), full + changes[i]);
+    }
+
+    /* Bank 1 damaged as well: no geometry is proven, the file is refused. */
+    img[FLASH_DEFAULT_BLOCKS / 2 * FLASH_BLOCK_SIZE + 40] ^= 0x01;
+    f = fopen(path, "wb");
+    assert_int_equal(fwrite(img, 1, (size_t)full - 600, f), (size_t)full - 600);
+    fclose(f);
+    assert_int_equal(store_open(path, 0, &st), -EMEDIUMTYPE);
+    assert_int_equal(file_size_at(path), full - 600);
+    free(img);
+    kv_free(a);
+    kv_free(b);
+}
+
 #define WORKERS 2
 #define COMMITS_EACH 25
 
@@ -917,6 +971,7 @@ int main(void)
     const struct CMUnitTest file[] = {
         cmocka_unit_test(test_file_two_handles),
         cmocka_unit_test(test_file_damaged),
+        cmocka_unit_test(test_file_guess_needs_bank1),
         cmocka_unit_test(test_file_poll_generation),
         cmocka_unit_test(test_two_processes_commit),
     };
