@@ -287,12 +287,16 @@ int flash_image_repair(int fd, const struct flash_geometry *g)
     }
     for (size_t i = have; rc == 0 && i < nb; i++)
         put_le32(raw + 4 * i, top);
-    /* Cuts what a longer file has after the counts; a shorter one grows. */
-    if (rc == 0 && ftruncate(fd, (off_t)flash_image_size(nb)) < 0)
-        rc = -errno;
+    /* A shorter file grows only with the counts written past its end, never
+     * by ftruncate: a cut (or ENOSPC) midway leaves it short still, its
+     * trailer intact, the counts written so far right (the probe says SHORT
+     * again), never full-sized with lost counts reading 0. Only a longer
+     * file is cut to size. */
     if (rc == 0 && have < nb)
         rc = flash_image_write(fd, raw + 4 * (size_t)have, 4 * (size_t)(nb - have),
                                (off_t)(at + 4ull * have));
+    if (rc == 0 && size > flash_image_size(nb) && ftruncate(fd, (off_t)flash_image_size(nb)) < 0)
+        rc = -errno;
     unsigned char t[FLASH_TRAILER_FIXED];
     trailer_fixed(t, nb);
     if (rc == 0)

@@ -6,11 +6,13 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -270,6 +272,45 @@ static void test_short_image(void **state)
     assert_int_equal(flash_erase_count(fl, 3), 2);
     flash_close(fl);
     free(longer);
+    free(img);
+}
+
+/* A repair cut midway (here the file size limit, as a full disk would):
+ * the file grew only with the erase counts written, so it is still short
+ * with an intact trailer, and no lost count reads 0 (an ftruncate first
+ * would have left it full-sized with zeros for counts). */
+static void test_repair_cut(void **state)
+{
+    char path[300];
+    path_of(path, sizeof(path), "short.img");
+    size_t n;
+    unsigned char *img = made_image(path, &n);
+    write_file(path, img, n - 8);   /* blocks 2 and 3 lost their counts */
+    struct flash *fl;
+    assert_int_equal(flash_open(path, false, 0, &fl), 0);
+    assert_int_equal(flash_damage(fl, NULL, 0), FLASH_IMAGE_SHORT);
+    struct rlimit old, lim;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = n - 2;
+    void (*was)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    int rc = flash_repair(fl);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, was);
+    assert_int_equal(rc, -EFBIG);
+    flash_close(fl);
+    assert_int_equal(file_size_of(path), n - 2);
+    assert_int_equal(flash_open(path, false, 0, &fl), 0);
+    assert_int_equal(flash_damage(fl, NULL, 0), FLASH_IMAGE_SHORT);
+    assert_int_equal(flash_erase_count(fl, 2), 3);  /* the highest that survived */
+    assert_int_equal(flash_repair(fl), 0);
+    flash_close(fl);
+    assert_int_equal(file_size_of(path), n);
+    assert_int_equal(flash_open(path, false, 0, &fl), 0);
+    assert_int_equal(flash_damage(fl, NULL, 0), FLASH_IMAGE_INTACT);
+    assert_int_equal(flash_erase_count(fl, 3), 3);
+    flash_close(fl);
     free(img);
 }
 
@@ -640,6 +681,7 @@ int main(void)
         cmocka_unit_test(test_file_image),
         cmocka_unit_test(test_not_an_image),
         cmocka_unit_test(test_short_image),
+        cmocka_unit_test(test_repair_cut),
         cmocka_unit_test(test_trailer_damaged),
         cmocka_unit_test(test_cut_prog_partial),
         cmocka_unit_test(test_cut_prog_garbage_and_budget),
