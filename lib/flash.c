@@ -249,13 +249,13 @@ int flash_repair(struct flash *fl)
         return -EINVAL;
     if (fl->geom.state == FLASH_IMAGE_INTACT)
         return 0;
-    if (fl->geom.state == FLASH_IMAGE_GUESSED)
+    if (!flash_image_writable(fl->geom.state))
         return -EUCLEAN;
     if (fl->readonly)
         return -EROFS;
     struct flash_geometry now;
     int rc = flash_image_probe(fl->fd, &now);
-    if (rc == -EMEDIUMTYPE || (rc == 0 && now.nblocks != fl->nblocks))
+    if (rc == -EMEDIUMTYPE || (rc == 0 && (now.nblocks != fl->nblocks || !flash_image_writable(now.state))))
         return -EUCLEAN;
     if (rc == 0 && now.state != FLASH_IMAGE_INTACT)
         rc = flash_image_repair(fl->fd, &now);
@@ -339,7 +339,7 @@ static unsigned char torn_byte(struct flash *fl, unsigned char old, unsigned cha
  * transient error armed by flash_error_arm (`countdown` reaching 0). */
 static int write_gate(struct flash *fl, long long *countdown)
 {
-    if (fl->geom.state == FLASH_IMAGE_GUESSED)
+    if (!flash_image_writable(fl->geom.state))
         return -EUCLEAN;
     if (fl->readonly)
         return -EROFS;

@@ -211,6 +211,12 @@ int flash_image_probe(int fd, struct flash_geometry *g)
             g->nblocks = (unsigned)exact;
             g->state = wrong ? FLASH_IMAGE_TRAILER : FLASH_IMAGE_INTACT;
             g->bad_field = wrong ? bad : NULL;
+            /* A version or block size not ours may be a newer format, not a
+             * flipped bit: read it, never rewrite it as ours. */
+            if (wrong && (strcmp(bad, "version") == 0 || strcmp(bad, "block size") == 0)) {
+                g->state = FLASH_IMAGE_FOREIGN;
+                g->bad_value = get_le32(h + (strcmp(bad, "version") == 0 ? 8 : 12));
+            }
             return 0;
         }
     }
@@ -262,9 +268,14 @@ int flash_image_guess(int fd, unsigned nblocks, struct flash_geometry *g)
     return 0;
 }
 
+bool flash_image_writable(enum flash_image_state state)
+{
+    return state != FLASH_IMAGE_GUESSED && state != FLASH_IMAGE_FOREIGN;
+}
+
 int flash_image_repair(int fd, const struct flash_geometry *g)
 {
-    if (g->state == FLASH_IMAGE_INTACT || g->state == FLASH_IMAGE_GUESSED || g->nblocks == 0)
+    if (g->state == FLASH_IMAGE_INTACT || !flash_image_writable(g->state) || g->nblocks == 0)
         return -EINVAL;
     struct stat sb;
     if (fstat(fd, &sb) < 0)
@@ -327,6 +338,14 @@ void flash_image_describe(const struct flash_geometry *g, char *buf, size_t n)
     case FLASH_IMAGE_TRAILER:
         snprintf(buf, n, "the image's trailer has a damaged %s; the file's size gives its "
                          "geometry (%u blocks)", g->bad_field ? g->bad_field : "field", g->nblocks);
+        break;
+    case FLASH_IMAGE_FOREIGN:
+        snprintf(buf, n, "the image's trailer has a %s this program does not know (%u, not %u); "
+                         "the file's size gives its geometry (%u blocks)",
+                 g->bad_field ? g->bad_field : "field", (unsigned)g->bad_value,
+                 g->bad_field && strcmp(g->bad_field, "version") == 0 ? FLASH_TRAILER_VERSION
+                                                                       : FLASH_BLOCK_SIZE,
+                 g->nblocks);
         break;
     case FLASH_IMAGE_GUESSED:
         snprintf(buf, n, "the image file's size (%lld bytes) and its trailer do not agree on a "

@@ -30,13 +30,21 @@ enum flash_image_state {
     FLASH_IMAGE_LONG,           /* trailer intact, bytes after the erase counts */
     FLASH_IMAGE_TRAILER,        /* the size gives the geometry, one trailer field is wrong */
     FLASH_IMAGE_GUESSED,        /* neither tells: geometry guessed from the size (read-only) */
+    FLASH_IMAGE_FOREIGN,        /* the size gives the geometry, but the trailer's version or
+                                 * block size is not this program's (read-only: a newer
+                                 * format is never "repaired" down to this one) */
 };
+
+/* May an image in this state be written (after a repair)? GUESSED and
+ * FOREIGN never are (-EUCLEAN). */
+bool flash_image_writable(enum flash_image_state state);
 
 struct flash_geometry {
     unsigned nblocks;
     enum flash_image_state state;
     long long delta;            /* the file's size minus what the geometry needs */
-    const char *bad_field;      /* FLASH_IMAGE_TRAILER: which field ("magic", ...) */
+    const char *bad_field;      /* TRAILER, FOREIGN: which field ("magic", ...) */
+    uint32_t bad_value;         /* FOREIGN: what the trailer says there */
 };
 
 /* Bytes of a whole image of nblocks blocks, trailer included. */
@@ -52,7 +60,8 @@ int flash_image_create(const char *path, unsigned nblocks);
  * file's size and trailer do not give it (not an image, or too damaged to
  * tell), or the file's error. SHORT/LONG need a trailer whose four fields
  * are all right; TRAILER a file of exactly the right size with at most one
- * wrong field. */
+ * wrong field, the magic or the block count; FOREIGN the same with the
+ * version or the block size wrong (read-only). */
 int flash_image_probe(int fd, struct flash_geometry *g);
 /* A geometry to read a file whose probe failed, from its size alone (a file
  * cut short by less than one block's worth, or with a wrecked trailer):

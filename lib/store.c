@@ -552,7 +552,7 @@ void store_damage_text(const struct store_info *in, char *buf, size_t n)
         snprintf(banks, sizeof banks, "bank %d (generation %u) is intact and was used", a,
                  (unsigned)in->generation);
     snprintf(buf, n, "%s; %s; %s", in->image_damage, banks,
-             in->image_state == FLASH_IMAGE_GUESSED
+             !flash_image_writable(in->image_state)
                  ? "the image cannot be written safely (read-only): export the configuration "
                    "and import it into a new image"
                  : "the next saved change repairs the image");

@@ -44,7 +44,8 @@ struct store_info {
     bool rolled_back;
     /* The image file itself (not a bank) is damaged: its size or trailer
      * disagree (flash_image.h). image_damage says how ("" when intact). With
-     * FLASH_IMAGE_GUESSED the geometry is a guess and nothing is written
+     * FLASH_IMAGE_GUESSED (the geometry is a guess) or FLASH_IMAGE_FOREIGN
+     * (the trailer's version or block size is not ours) nothing is written
      * (-EUCLEAN); otherwise the next commit puts the file right. */
     enum flash_image_state image_state;
     char image_damage[200];

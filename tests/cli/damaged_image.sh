@@ -44,7 +44,7 @@ for n in 1 3 200; do
   check "reading changed nothing ($n short)" $((GOOD_SIZE - n)) "$(stat -c %s "$img")"
 done
 
-for field in 0:magic 9:version 13:"block size" 16:"block count"; do
+for field in 0:magic 16:"block count"; do
   off=${field%%:*}; name=${field#*:}
   img=$T_DIR/flip$off.img
   cp "$GOOD" "$img"; flip "$img" $((TRAILER + off))
@@ -57,6 +57,32 @@ for field in 0:magic 9:version 13:"block size" 16:"block count"; do
   esac
   run --flash "$img" get line1.label
   check "get with the trailer's $name flipped" "$(jq -r '.lines[0].label' "$T_DIR/want.json")" "$OUT"
+done
+
+# The trailer's version or block size not ours (a newer format?): read, and
+# never "repaired" down to this one: read-only.
+for field in 8:version:"2, not 1" 12:"block size":"8192, not 4096"; do
+  off=${field%%:*}; rest=${field#*:}; name=${rest%%:*}; vals=${rest#*:}
+  img=$T_DIR/foreign$off.img
+  cp "$GOOD" "$img"
+  python3 - "$img" $((TRAILER + off)) "$name" <<'PY'
+import sys, struct
+p, off, name = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+with open(p, "r+b") as f:
+    f.seek(off); f.write(struct.pack("<I", 2 if name == "version" else 8192))
+PY
+  before=$(sha256sum "$img" | cut -c1-64)
+  run --flash "$img" info
+  case "$OUT" in
+    *"WARNING: the image's trailer has a $name this program does not know ($vals); the file's size gives its geometry (64 blocks); both banks are intact; bank 1 (generation 2, the newer) was used; the image cannot be written safely (read-only)"*)
+      ok "info says the trailer's $name is unknown and the image read-only" ;;
+    *) fail "info says the trailer's $name is unknown and the image read-only" "$OUT $ERR" ;;
+  esac
+  run --flash "$img" get line1.label
+  check "get with an unknown trailer $name" "$(jq -r '.lines[0].label' "$T_DIR/want.json")" "$OUT"
+  printf 'Other-Pass-5678\n' | "$SIPCFG" --flash "$img" passwd >/dev/null 2>&1
+  check "passwd with an unknown trailer $name exits 1" 1 $?
+  check "... and leaves the image untouched" "$before" "$(sha256sum "$img" | cut -c1-64)"
 done
 
 # The next save repairs: passwd on the 3-byte-short image.
