@@ -69,7 +69,8 @@ const char *diag_quote(char *buf, size_t n, const char *s)
             }
             break;
         }
-        if (*p >= 0x20 && *p < 0x7f)
+        /* A quote escaped too: the message puts the text between quotes. */
+        if (*p >= 0x20 && *p < 0x7f && *p != '\'')
             snprintf(piece, sizeof piece, "%c", *p);
         else
             snprintf(piece, sizeof piece, "\\x%02x", *p);

@@ -30,7 +30,7 @@ void diag_merge(struct diag_list *to, const struct diag_list *from);
 /* Writes `prefix` + `name` into buf ("lines[0]" + "proxy" = "lines[0].proxy");
  * an empty prefix gives just the name. Returns buf. */
 char *diag_path(char *buf, size_t n, const char *prefix, const char *name);
-/* Quotes user text for a message: printable ASCII kept, everything else as \xNN,
+/* Quotes user text for a message: printable ASCII but ' kept, everything else as \xNN,
  * cut to at most 40 characters with "..." so a message never carries raw input.
  * DIAG_QUOTE_MAX holds any quote: 40 characters of up to \xNN each, "...", NUL. */
 #define DIAG_QUOTE_MAX 200

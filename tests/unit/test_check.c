@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "diag.h"
 #include "hostport.h"
 
 struct text_case {
@@ -90,6 +91,18 @@ static void test_text(void **state)
         {"\xff", 0, "invalid_utf8"},
     };
     check_cases(check_text, cases, sizeof cases / sizeof cases[0], 64);
+}
+
+/* diag_quote: what a message shows of an untrusted text between '...':
+ * control bytes, non-ASCII and the quote itself escaped, so a hostile name
+ * (an SRV target) can never close the quotes and add words of its own. */
+static void test_diag_quote(void **state)
+{
+    char q[64];
+    assert_string_equal(diag_quote(q, sizeof q, "pbx'.example.com': fine"),
+                        "pbx\\x27.example.com\\x27: fine");
+    assert_string_equal(diag_quote(q, sizeof q, "a\nb\xc3"), "a\\x0ab\\xc3");
+    assert_string_equal(diag_quote_n(q, sizeof q, "it's", 4), "it\\x27s");
 }
 
 static void test_text_messages(void **state)
@@ -424,6 +437,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text),
         cmocka_unit_test(test_text_messages),
+        cmocka_unit_test(test_diag_quote),
         cmocka_unit_test(test_secret_is_never_quoted),
         cmocka_unit_test(test_user),
         cmocka_unit_test(test_uint_and_field_text),
