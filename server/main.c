@@ -372,9 +372,13 @@ int main(int argc, char **argv)
     }
     if (first_start && (rc = first_start_commit(&app, first_pw, sizeof first_pw, corrupt)) < 0) {
         fprintf(stderr, "sipcfgd: cannot store the first admin password: %s\n", strerror(-rc));
+        /* As at a normal stop: a DNS callback resumes requests on the http,
+         * so the resolver goes after quiesce and before the server stops. */
+        http_quiesce(http);
+        dns_free(app.dns);
         http_stop(http);
         auth_free(app.auth);
-        dns_free(app.dns);
+        kv_free(app.kept_above);
         store_close(app.store);
         free(cert);
         free(key);

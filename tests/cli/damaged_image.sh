@@ -184,6 +184,23 @@ api GET /status
 check_json "/status: no image_damage after the CLI's save" '.store.image_damage' null
 stop_daemon
 
+# ---- sipcfgd's first start on a blank image it may not write (a trailer
+# version not its own): the first password cannot be stored, it says so and
+# exits 1, cleanly (its resolver stopped before its server).
+img=$T_DIR/blank_foreign.img
+python3 - "$img" <<'PY'
+import struct, sys
+with open(sys.argv[1], "wb") as f:
+    f.write(b"\xff" * 64 * 4096 + b"SIPCFGFL" + struct.pack("<IIII", 2, 4096, 64, 0) + b"\0" * 256)
+PY
+before=$(sha256sum "$img" | cut -c1-64)
+timeout 20 "$SIPCFGD" --listen "127.0.0.1:$(free_port)" --flash "$img" >"$T_DIR/first.out" 2>"$T_DIR/first.log"
+check "sipcfgd's first start on it exits 1" 1 $?
+grep -q "sipcfgd: cannot store the first admin password" "$T_DIR/first.log" \
+  && ok "... saying the first password cannot be stored" || fail "... saying the first password cannot be stored" "$(cat "$T_DIR/first.log")"
+grep -qi "sanitizer" "$T_DIR/first.log" && fail "... cleanly" "$(cat "$T_DIR/first.log")" || ok "... cleanly"
+check "... and leaves the image untouched" "$before" "$(sha256sum "$img" | cut -c1-64)"
+
 # ---- sipcfgd on an image whose geometry cannot be known: read-only, 507
 FLASH=$T_DIR/dg.img
 cp "$GOOD" "$FLASH"; truncate -s -600 "$FLASH"; touch "$FLASH.passwd-set"
