@@ -314,6 +314,25 @@ static void test_repair_cut(void **state)
     free(img);
 }
 
+/* A read-only damaged image (a guessed geometry, a foreign trailer): it
+ * reads, every write answers -EUCLEAN, and the file stays img. Closes fl. */
+static void check_read_only(struct flash *fl, const char *path, const unsigned char *img, size_t n)
+{
+    assert_int_equal(byte_at(fl, 5), 0x42);
+    unsigned char z = 0;
+    assert_int_equal(flash_prog(fl, 5, &z, 1), -EUCLEAN);
+    assert_int_equal(flash_erase(fl, 1), -EUCLEAN);
+    assert_int_equal(flash_repair(fl), -EUCLEAN);
+    flash_close(fl);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    unsigned char *now = malloc(n);
+    assert_int_equal(fread(now, 1, n, f), n);
+    fclose(f);
+    assert_memory_equal(now, img, n);   /* never written */
+    free(now);
+}
+
 /* One trailer field damaged, the size right: the size gives the geometry.
  * Two fields damaged: nothing to trust (flash_open refuses; a guess is
  * read-only and never writes). */
@@ -355,18 +374,7 @@ static void test_trailer_damaged(void **state)
         img[t + foreign[i].off] ^= 0x10;
         write_file(path, img, n);
         struct flash *fl = open_damaged(path, FLASH_IMAGE_FOREIGN, foreign[i].want);
-        assert_int_equal(byte_at(fl, 5), 0x42);
-        unsigned char z = 0;
-        assert_int_equal(flash_prog(fl, 5, &z, 1), -EUCLEAN);
-        assert_int_equal(flash_erase(fl, 1), -EUCLEAN);
-        assert_int_equal(flash_repair(fl), -EUCLEAN);
-        flash_close(fl);
-        FILE *f = fopen(path, "rb");
-        unsigned char *now = malloc(n);
-        assert_int_equal(fread(now, 1, n, f), n);
-        fclose(f);
-        assert_memory_equal(now, img, n);   /* never written */
-        free(now);
+        check_read_only(fl, path, img, n);
         img[t + foreign[i].off] ^= 0x10;
     }
 
@@ -379,18 +387,7 @@ static void test_trailer_damaged(void **state)
     assert_int_equal(flash_damage(fl, why, sizeof why), FLASH_IMAGE_GUESSED);
     assert_string_equal(why, "the image file's size (16424 bytes) and its trailer do not agree "
                              "on a geometry; it was read as 4 blocks");
-    assert_int_equal(byte_at(fl, 5), 0x42);
-    unsigned char z = 0;
-    assert_int_equal(flash_prog(fl, 5, &z, 1), -EUCLEAN);
-    assert_int_equal(flash_erase(fl, 1), -EUCLEAN);
-    assert_int_equal(flash_repair(fl), -EUCLEAN);
-    flash_close(fl);
-    FILE *f = fopen(path, "rb");
-    unsigned char *now = malloc(n);
-    assert_int_equal(fread(now, 1, n, f), n);
-    fclose(f);
-    assert_memory_equal(now, img, n);   /* never written */
-    free(now);
+    check_read_only(fl, path, img, n);
 
     /* Cut into the data area: the guess reads what the file lost as 0x00. */
     write_file(path, img, NB * FLASH_BLOCK_SIZE - 10);
