@@ -189,7 +189,8 @@ const char *sipcfg_strerror(int err)
     case -ENOSPC: return "no space left on the disk that holds the flash image";
     case -EROFS: return "the flash image is read-only";
     case -EMEDIUMTYPE: return "not a sipcfg flash image (left untouched)";
-    case -EUCLEAN: return "the flash image is damaged and its geometry unknown, so it is read-only "
+    case -EUCLEAN: return "the flash image cannot be written safely (its layout was guessed from a "
+                          "damaged file, or its trailer is of another format), so it is read-only "
                           "(export, then import into a new image)";
     case -EDQUOT: return "the disk quota for the flash image is used up";
     case -EINVAL: return "invalid argument";
