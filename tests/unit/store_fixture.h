@@ -1,6 +1,6 @@
 /* The configuration the store tests commit: a phone's six lines as the daemon
- * stores them, provenance and locks included (~3 KB), shared by test_store.c and test_powercut.c.
- * Include after <cmocka.h>, "kv.h" and <stdio.h>/<string.h>. */
+ * stores them, provenance and locks included (~3 KB), shared by test_store.c, test_store_file.c and test_powercut.c.
+ * Include after <cmocka.h>, "kv.h", "store.h" and <stdio.h>/<string.h>. */
 #ifndef SIPCFG_TEST_STORE_FIXTURE_H
 #define SIPCFG_TEST_STORE_FIXTURE_H
 
@@ -66,5 +66,23 @@ static struct kv *make_config(int variant, size_t bulk)
     }
     return kv;
 }
+
+/* Loads and returns the kv (asserting rc), or NULL for a corrupt image. */
+static inline struct kv *load(struct store *st, int want_rc, struct store_info *info)
+{
+    struct kv *kv = (struct kv *)1;
+    assert_int_equal(store_load(st, &kv, info), want_rc);
+    if (want_rc < 0)
+        assert_null(kv);
+    return kv;
+}
+
+static inline void assert_loads(struct store *st, const struct kv *want)
+{
+    struct kv *got = load(st, 0, NULL);
+    assert_true(kv_equal(got, want));
+    kv_free(got);
+}
+
 
 #endif
