@@ -39,7 +39,7 @@ WWW_FILES  := $(sort $(wildcard www/*))
 
 # ---- generic rules for one build flavour: $(1)=dir, $(2)=cflags, $(3)=ldflags
 define flavour
-$(1)/obj/%.o: %.c $(wildcard lib/*.h include/*.h server/*.h api/*.h tools/*.h tests/unit/*.h) | build/gen/www_assets.c
+$(1)/obj/%.o: %.c $(wildcard lib/*.h include/*.h server/*.h api/*.h tools/*.h tests/unit/*.h tests/integration/*.h) | build/gen/www_assets.c
 	@mkdir -p $$(dir $$@)
 	$(CC) $(BASE_CFLAGS) $(2) -c $$< -o $$@
 
