@@ -23,6 +23,19 @@ with open(p, "r+b") as f:
 PY
 }
 
+# reads_newest IMG WHAT PATTERN: `sipcfg info` on IMG exits 0 and prints
+# PATTERN (a glob), and `get` reads line 1 as the good image holds it.
+reads_newest() {
+  run --flash "$1" info
+  check "info on $2 exits 0" 0 "$RC"
+  case "$OUT" in
+    $3) ok "info on $2 says what is wrong and which bank was used" ;;
+    *) fail "info on $2 says what is wrong and which bank was used" "$OUT $ERR" ;;
+  esac
+  run --flash "$1" get line1.label
+  check "get on $2" "$(jq -r '.lines[0].label' "$T_DIR/want.json")" "$OUT"
+}
+
 # ---- the CLI: info, export, get on a cut and on a flipped image
 for n in 1 3 200; do
   img=$T_DIR/short$n.img
@@ -48,15 +61,8 @@ for field in 0:magic 16:"block count"; do
   off=${field%%:*}; name=${field#*:}
   img=$T_DIR/flip$off.img
   cp "$GOOD" "$img"; flip "$img" $((TRAILER + off))
-  run --flash "$img" info
-  check "info with the trailer's $name flipped exits 0" 0 "$RC"
-  case "$OUT" in
-    *"WARNING: the image's trailer has a damaged $name; the file's size gives its geometry (64 blocks); both banks are intact; bank 1 (generation 2, the newer) was used"*)
-      ok "info names the trailer's damaged $name" ;;
-    *) fail "info names the trailer's damaged $name" "$OUT $ERR" ;;
-  esac
-  run --flash "$img" get line1.label
-  check "get with the trailer's $name flipped" "$(jq -r '.lines[0].label' "$T_DIR/want.json")" "$OUT"
+  reads_newest "$img" "an image with the trailer's $name flipped" \
+    "*WARNING: the image's trailer has a damaged $name; the file's size gives its geometry (64 blocks); both banks are intact; bank 1 (generation 2, the newer) was used*"
 done
 
 # The trailer's version or block size not ours (a newer format?): read, and
@@ -72,14 +78,8 @@ with open(p, "r+b") as f:
     f.seek(off); f.write(struct.pack("<I", 2 if name == "version" else 8192))
 PY
   before=$(sha256sum "$img" | cut -c1-64)
-  run --flash "$img" info
-  case "$OUT" in
-    *"WARNING: the image's trailer has a $name this program does not know ($vals); the file's size gives its geometry (64 blocks); both banks are intact; bank 1 (generation 2, the newer) was used; the image cannot be written safely (read-only)"*)
-      ok "info says the trailer's $name is unknown and the image read-only" ;;
-    *) fail "info says the trailer's $name is unknown and the image read-only" "$OUT $ERR" ;;
-  esac
-  run --flash "$img" get line1.label
-  check "get with an unknown trailer $name" "$(jq -r '.lines[0].label' "$T_DIR/want.json")" "$OUT"
+  reads_newest "$img" "an image whose trailer's $name is unknown" \
+    "*WARNING: the image's trailer has a $name this program does not know ($vals); the file's size gives its geometry (64 blocks); both banks are intact; bank 1 (generation 2, the newer) was used; the image cannot be written safely (read-only)*"
   printf 'Other-Pass-5678\n' | "$SIPCFG" --flash "$img" passwd >/dev/null 2>&1
   check "passwd with an unknown trailer $name exits 1" 1 $?
   check "... and leaves the image untouched" "$before" "$(sha256sum "$img" | cut -c1-64)"
@@ -128,14 +128,8 @@ check "the guessed image is untouched" "$before" "$(sha256sum "$img" | cut -c1-6
 for change in -9000 +10000; do
   img=$T_DIR/guess$change.img
   cp "$GOOD" "$img"; truncate -s "$change" "$img"
-  run --flash "$img" info
-  case "$OUT" in
-    *"generation: 2 (bank 1"*"it was read as 64 blocks; both banks are intact; bank 1 (generation 2, the newer) was used"*)
-      ok "info on an image changed by $change bytes reads bank 1 as 64 blocks" ;;
-    *) fail "info on an image changed by $change bytes reads bank 1 as 64 blocks" "$OUT $ERR" ;;
-  esac
-  run --flash "$img" get line1.label
-  check "get on an image changed by $change bytes" "$(jq -r '.lines[0].label' "$T_DIR/want.json")" "$OUT"
+  reads_newest "$img" "an image changed by $change bytes (bank 1 read as 64 blocks)" \
+    "*generation: 2 (bank 1*it was read as 64 blocks; both banks are intact; bank 1 (generation 2, the newer) was used*"
 done
 
 # Not an image: same size as a real one, no bank, no trailer: left alone.
