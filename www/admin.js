@@ -117,10 +117,10 @@ async function applyImport() {
   if (sessionGone(r)) return;
   if (r.status === 200) {
     pendingImport = null;
+    $('import-file').focus();  // before the Apply button it is on goes, so it never falls to the body
     $('import-apply').hidden = true;
     $('import-out').replaceChildren(el('p', 'ok', 'Imported.'));
     await loadAll(false);
-    $('import-file').focus();  // the Apply button it was on is gone
     say('Imported: the lines now show the new configuration.');
     return;
   }
