@@ -26,7 +26,9 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/eventfd.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -308,16 +310,67 @@ static int sock_cb(ares_socket_t fd, int type, void *data)
     return ARES_SUCCESS;
 }
 
-/* Before connect: every TCP socket c-ares tries, refused ones included (the
- * create callback above runs only after a connect that did not fail at once). */
-static int sock_config_cb(ares_socket_t fd, int type, void *data)
+/* Our own socket functions, the plain system calls, so that the datagrams
+ * can be read on their way (dns_check_sent/_received): which query had a
+ * truncated answer is known exactly, not guessed from timing. c-ares leaves
+ * a socket it did not create as it is: non-blocking, close-on-exec and
+ * TCP_NODELAY are set here. */
+static ares_socket_t sock_open(int family, int type, int protocol, void *data)
+{
+    (void)data;
+    int fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+    if (fd >= 0 && type == SOCK_STREAM) {
+        int one = 1;
+        if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0) {
+            /* only a latency hint: the connection works without it */
+        }
+    }
+    return fd < 0 ? ARES_SOCKET_BAD : fd;
+}
+
+static int sock_close(ares_socket_t fd, void *data)
+{
+    (void)data;
+    return close(fd);
+}
+
+static int sock_connect(ares_socket_t fd, const struct sockaddr *sa, ares_socklen_t len, void *data)
+{
+    (void)data;
+    return connect(fd, sa, len);
+}
+
+/* c-ares passes `from` for a datagram only (a TCP read has none). */
+static ares_ssize_t sock_recvfrom(ares_socket_t fd, void *buf, size_t len, int flags,
+                                  struct sockaddr *from, ares_socklen_t *fromlen, void *data)
+{
+    ssize_t n = recvfrom(fd, buf, len, flags, from, fromlen);
+    if (n > 0 && from) {
+        int saved = errno;
+        dns_check_received(data, buf, (size_t)n);
+        errno = saved;
+    }
+    return n;
+}
+
+static ares_ssize_t sock_sendv(ares_socket_t fd, const struct iovec *iov, int iovcnt, void *data)
 {
     struct dns *d = data;
-    (void)fd;
-    if (type == SOCK_STREAM)
-        d->tcp_tries++;
-    return ARES_SUCCESS;
+    if (d->sending && iovcnt == 1) {   /* a datagram: one vector */
+        int saved = errno;
+        dns_check_sent(d, iov[0].iov_base, iov[0].iov_len);
+        errno = saved;
+    }
+    return writev(fd, iov, iovcnt);
 }
+
+static const struct ares_socket_functions sock_funcs = {
+    .asocket = sock_open,
+    .aclose = sock_close,
+    .aconnect = sock_connect,
+    .arecvfrom = sock_recvfrom,
+    .asendv = sock_sendv,
+};
 
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
 static int lib_status;
@@ -400,7 +453,7 @@ int dns_new(const struct dns_options *o, struct dns **out)
         goto fail;
     }
     ares_set_socket_callback(d->ch, sock_cb, d);
-    ares_set_socket_configure_callback(d->ch, sock_config_cb, d);
+    ares_set_socket_functions(d->ch, &sock_funcs, d);
 
     d->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (d->efd < 0) {

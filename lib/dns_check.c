@@ -8,7 +8,9 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "text.h"
@@ -34,10 +36,10 @@ static void query_cb(void *arg, int status, int timeouts, unsigned char *abuf, i
             dns_answer_naptr(q, abuf, alen);
         else
             dns_answer_addresses(q, abuf, alen);
-    } else if (status == ARES_ECONNREFUSED && c->d->tcp_tries != q->tcp_mark) {
-        /* c-ares opens TCP only for an answer truncated over UDP, and keeps
-         * ECONNREFUSED for its failure: the server answered, TCP refused.
-         * (Without a TCP attempt it is ICMP port unreachable: nobody there.) */
+    } else if (status == ARES_ECONNREFUSED && q->truncated) {
+        /* c-ares took this query to TCP for its truncated answer, and keeps
+         * ECONNREFUSED for that failure: the server answered, TCP refused.
+         * (Otherwise it is ICMP port unreachable: nobody there.) */
         q->tcp_refused = true;
         text_copy(q->outcome, sizeof q->outcome,
                   "truncated over UDP, and the TCP connection for the whole answer was refused");
@@ -86,9 +88,64 @@ static void send_queries(struct check *c, unsigned from)
         char fq[DNS_NAME_BUF + 1];
         snprintf(fq, sizeof fq, "%s.", c->q[i].name);   /* fully qualified: no search list */
         atomic_fetch_add(&c->d->queries, 1);
-        c->q[i].tcp_mark = c->d->tcp_tries;
+        c->d->sending = &c->q[i];       /* c-ares sends the datagram inside ares_query */
         ares_query(c->d->ch, fq, C_IN, c->q[i].type, query_cb, &c->q[i]);
+        c->d->sending = NULL;
     }
+}
+
+/* The ID, the question's name (no trailing dot) and type of a DNS message;
+ * false when it has no whole question. */
+static bool message_question(const unsigned char *p, size_t n, uint16_t *id, char *name,
+                             size_t namesz, int *type)
+{
+    if (n < 12 || n > INT_MAX || (p[4] == 0 && p[5] == 0))
+        return false;
+    char *s = NULL;
+    long used = 0;
+    if (ares_expand_name(p + 12, p, (int)n, &s, &used) != ARES_SUCCESS)
+        return false;
+    bool ok = used > 0 && 12u + (size_t)used + 4u <= n && strlen(s) < namesz;
+    if (ok) {
+        memcpy(name, s, strlen(s) + 1);
+        *id = (uint16_t)(p[0] << 8 | p[1]);
+        *type = p[12 + used] << 8 | p[12 + used + 1];
+    }
+    ares_free_string(s);
+    return ok;
+}
+
+void dns_check_sent(struct dns *d, const unsigned char *p, size_t n)
+{
+    struct query *q = d->sending;
+    uint16_t id;
+    int type;
+    char name[DNS_NAME_BUF];
+    if (q && message_question(p, n, &id, name, sizeof name, &type) && type == q->type &&
+        strcasecmp(name, q->name) == 0) {
+        q->id = id;
+        q->has_id = true;
+    }
+}
+
+void dns_check_received(struct dns *d, const unsigned char *p, size_t n)
+{
+    /* What makes c-ares 1.18.1 retry over TCP (no EDNS here): TC, or more than 512 bytes. */
+    if (n < 12 || (!(p[2] & 0x02) && n <= 512))
+        return;
+    uint16_t id;
+    int type;
+    char name[DNS_NAME_BUF];
+    if (!message_question(p, n, &id, name, sizeof name, &type))
+        return;
+    /* c-ares matches an answer to its query by ID and question, and so do we. */
+    for (struct check *c = d->checks; c; c = c->next)
+        for (unsigned i = 0; i < c->nq; i++) {
+            struct query *q = &c->q[i];
+            if (q->has_id && !q->done && q->id == id && q->type == type &&
+                strcasecmp(q->name, name) == 0)
+                q->truncated = true;
+        }
 }
 
 static const char *srv_prefix(enum transport t)

@@ -46,7 +46,7 @@ struct dns {
     unsigned cache_max, ncache;
     struct cache_entry *cache;        /* resolver thread only */
     atomic_ulong queries, tcp;
-    unsigned long tcp_tries;          /* TCP sockets c-ares set up (resolver thread only) */
+    struct query *sending;            /* inside ares_query for it: its datagram's ID is learnt */
 };
 
 struct query {
@@ -57,8 +57,11 @@ struct query {
     bool warn_only;                   /* SRV asked only for srv_ignored_by_port */
     bool done;
     int status;                       /* ARES_* */
-    unsigned long tcp_mark;           /* the resolver's TCP attempts when it was sent */
-    bool tcp_refused;                 /* ECONNREFUSED after a TCP attempt: truncated over UDP */
+    bool has_id;                      /* id is the DNS ID c-ares sent it with */
+    uint16_t id;
+    bool truncated;                   /* an answer for it came truncated over UDP: c-ares
+                                       * retries it over TCP */
+    bool tcp_refused;                 /* truncated, then ECONNREFUSED: TCP failed */
     int64_t ttl;                      /* -1 = unknown */
     unsigned nrecords;                /* records of the asked type in the answer */
     bool dot;                         /* SRV: a target "." */
@@ -143,6 +146,11 @@ void dns_check_plan_first(struct check *c);
 /* Builds the result (or `forced` status), caches it, answers every waiter. */
 void dns_check_finish(struct check *c, enum dns_status forced);
 void dns_check_free(struct check *c);
+/* dns.c's socket functions, on every datagram c-ares sends or reads: learn
+ * the ID of the query being sent (d->sending), and mark the query an answer
+ * truncated over UDP belongs to (c-ares takes it to TCP for that query only). */
+void dns_check_sent(struct dns *d, const unsigned char *p, size_t n);
+void dns_check_received(struct dns *d, const unsigned char *p, size_t n);
 int dns_check_find_query(const struct check *c, int type, const char *name);
 /* dns.c: keeps an ok result for its TTL (capped). */
 void dns_cache_store(struct dns *d, const struct check *c, const struct dns_result *r);

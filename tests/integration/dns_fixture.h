@@ -40,11 +40,16 @@ static pid_t dnsmasq_pid = -1;
 static char dns_servers[64];          /* "127.0.0.1:PORT" of dnsmasq */
 static int silent_fd = -1;            /* bound, never read */
 static char silent_servers[64];
-static int servfail_fd = -1;
-static int servfail_tcp_fd = -1;      /* the same port over TCP: bound, not listening (refused) */
-static char servfail_servers[64];
-static pthread_t servfail_thread;
-static atomic_int servfail_stop;   /* read by the stub thread */
+/* A scripted stub (fake_main below): its UDP socket, the same port over TCP
+ * bound but not listening (a connection is refused), its thread. */
+struct stub {
+    int fd, tcp_fd;
+    char servers[64];                 /* "127.0.0.1:PORT" */
+    pthread_t thread;
+    atomic_int stop;                  /* read by the stub's thread */
+    bool running;
+};
+static struct stub servfail;          /* the one every test shares (group_setup) */
 
 static void stop_dnsmasq(void)
 {
@@ -106,8 +111,11 @@ static int bind_udp(char *servers, size_t n)
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     socklen_t len = sizeof a;
     if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) != 0)
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+        if (fd >= 0)
+            close(fd);
         return -1;
+    }
     snprintf(servers, n, "127.0.0.1:%u", ntohs(a.sin_port));
     return fd;
 }
@@ -123,7 +131,9 @@ static int bind_udp(char *servers, size_t n)
  *   late.*       the ok answer, LATE_MS after the question (each one)
  *   trunc.*      A: an empty answer with TC set (so c-ares retries over TCP, where
  *                the port is bound but not listening: refused); AAAA: no records
- *   anything else: SERVFAIL. */
+ *   quiet.*      never answered
+ *   anything else: SERVFAIL.
+ * Late answers are held for the shared stub only. */
 #define LATE_MS 1500
 #define LATE_MAX 16
 struct late_answer {
@@ -139,13 +149,13 @@ static unsigned nlate;
 static uint64_t now_ms(void);
 
 /* Sends the held answers that are due; returns ms until the next one (or 50). */
-static int send_late(void)
+static int send_late(int fd)
 {
     int wait = 50;
     uint64_t now = now_ms();
     for (unsigned i = 0; i < nlate;) {
         if (late[i].due <= now) {
-            sendto(servfail_fd, late[i].a, late[i].len, 0, (struct sockaddr *)&late[i].to,
+            sendto(fd, late[i].a, late[i].len, 0, (struct sockaddr *)&late[i].to,
                    late[i].tolen);
             late[i] = late[--nlate];
             continue;
@@ -158,15 +168,15 @@ static int send_late(void)
 }
 static void *fake_main(void *arg)
 {
-    (void)arg;
-    while (!servfail_stop) {
-        struct pollfd p = { .fd = servfail_fd, .events = POLLIN };
-        if (poll(&p, 1, send_late()) <= 0)
+    struct stub *st = arg;
+    while (!st->stop) {
+        struct pollfd p = { .fd = st->fd, .events = POLLIN };
+        if (poll(&p, 1, send_late(st->fd)) <= 0)
             continue;
         unsigned char q[512], a[600];
         struct sockaddr_storage from;
         socklen_t flen = sizeof from;
-        ssize_t n = recvfrom(servfail_fd, q, sizeof q, 0, (struct sockaddr *)&from, &flen);
+        ssize_t n = recvfrom(st->fd, q, sizeof q, 0, (struct sockaddr *)&from, &flen);
         if (n < 17)
             continue;
         size_t off = 12;                       /* end of the question's name */
@@ -190,6 +200,8 @@ static void *fake_main(void *arg)
                        !strcmp(first, "wrongid") || !strcmp(first, "late");
         bool known = ok_like || !strcmp(first, "badcount") || !strcmp(first, "ptrloop") ||
                      !strcmp(first, "cut") || !strcmp(first, "trunc");
+        if (!strcmp(first, "quiet"))
+            continue;
         if (!known) {
             a[3] = 0x82;                               /* SERVFAIL */
         } else if (!strcmp(first, "trunc")) {
@@ -211,10 +223,10 @@ static void *fake_main(void *arg)
                 len -= 2;
         }
         if (!strcmp(first, "zerofirst"))
-            sendto(servfail_fd, a, 0, 0, (struct sockaddr *)&from, flen);
+            sendto(st->fd, a, 0, 0, (struct sockaddr *)&from, flen);
         if (!strcmp(first, "wrongid"))
             a[1] ^= 0x55;
-        if (!strcmp(first, "late") && nlate < LATE_MAX) {
+        if (!strcmp(first, "late") && st == &servfail && nlate < LATE_MAX) {
             struct late_answer *l = &late[nlate++];
             l->due = now_ms() + LATE_MS;
             l->to = from;
@@ -223,9 +235,48 @@ static void *fake_main(void *arg)
             memcpy(l->a, a, len);
             continue;
         }
-        sendto(servfail_fd, a, len, 0, (struct sockaddr *)&from, flen);
+        sendto(st->fd, a, len, 0, (struct sockaddr *)&from, flen);
     }
     return NULL;
+}
+
+/* Starts a stub on a fresh loopback port. Its TCP port is held too, without
+ * listen(): a connection is refused, and nothing else can listen there meanwhile. */
+static int stub_start(struct stub *st)
+{
+    st->tcp_fd = -1;
+    st->running = false;
+    atomic_init(&st->stop, 0);
+    st->fd = bind_udp(st->servers, sizeof st->servers);
+    if (st->fd < 0)
+        return -1;
+    struct sockaddr_in ta = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t tl = sizeof ta;
+    if (getsockname(st->fd, (struct sockaddr *)&ta, &tl) != 0)
+        return -1;
+    st->tcp_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (st->tcp_fd < 0 || bind(st->tcp_fd, (struct sockaddr *)&ta, sizeof ta) != 0)
+        return -1;
+    if (pthread_create(&st->thread, NULL, fake_main, st) != 0)
+        return -1;
+    st->running = true;
+    return 0;
+}
+
+/* Stops the stub and closes its port: from then on nothing listens there
+ * (ICMP port unreachable over UDP, refused over TCP). */
+static void stub_stop(struct stub *st)
+{
+    if (st->running) {
+        st->stop = 1;
+        pthread_join(st->thread, NULL);
+        st->running = false;
+    }
+    if (st->fd >= 0)
+        close(st->fd);
+    if (st->tcp_fd >= 0)
+        close(st->tcp_fd);
+    st->fd = st->tcp_fd = -1;
 }
 
 #define MAXARGS 128
@@ -355,30 +406,15 @@ static int group_setup(void **state)
         return -1;
     }
     silent_fd = bind_udp(silent_servers, sizeof silent_servers);
-    servfail_fd = bind_udp(servfail_servers, sizeof servfail_servers);
-    if (silent_fd < 0 || servfail_fd < 0)
+    if (silent_fd < 0)
         return -1;
-    /* Hold the TCP port too, without listen(): a connection is refused, and
-     * nothing else can start listening there meanwhile. */
-    struct sockaddr_in ta = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t tl = sizeof ta;
-    if (getsockname(servfail_fd, (struct sockaddr *)&ta, &tl) != 0)
-        return -1;
-    servfail_tcp_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (servfail_tcp_fd < 0 || bind(servfail_tcp_fd, (struct sockaddr *)&ta, sizeof ta) != 0)
-        return -1;
-    if (pthread_create(&servfail_thread, NULL, fake_main, NULL) != 0)
-        return -1;
-    return 0;
+    return stub_start(&servfail);
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    servfail_stop = 1;
-    pthread_join(servfail_thread, NULL);
-    close(servfail_fd);
-    close(servfail_tcp_fd);
+    stub_stop(&servfail);
     close(silent_fd);
     stop_dnsmasq();
     return 0;

@@ -243,7 +243,7 @@ static void test_negative_outcomes(void **state)
     dns_result_free(r);
     dns_free(d);
 
-    d = new_dns(servfail_servers, 2000);
+    d = new_dns(servfail.servers, 2000);
     r = check(d, "pbx.test", 0, TRANSPORT_UDP, true);
     assert_int_equal(r->status, DNS_SERVFAIL);
     assert_string_equal(lookup(r, "_sip._udp.pbx.test", "SRV")->outcome, "SERVFAIL (server failure)");
@@ -282,7 +282,7 @@ static void test_timeout_within_deadline(void **state)
 static void test_late_answer_in_time(void **state)
 {
     (void)state;
-    struct dns *d = new_dns(servfail_servers, 2000);
+    struct dns *d = new_dns(servfail.servers, 2000);
     struct dns_result *r = check(d, "late.test", 5060, TRANSPORT_UDP, false);
     assert_int_equal(r->status, DNS_OK);
     assert_int_equal(r->ntargets, 1);
@@ -298,7 +298,7 @@ static void test_late_answer_in_time(void **state)
 static void test_truncated_then_tcp_refused(void **state)
 {
     (void)state;
-    struct dns *d = new_dns(servfail_servers, 2000);
+    struct dns *d = new_dns(servfail.servers, 2000);
     struct dns_result *r = check(d, "trunc.test", 5060, TRANSPORT_UDP, false);
     assert_int_equal(r->status, DNS_REFUSED);
     assert_true(r->tcp_refused);
@@ -325,6 +325,85 @@ static void test_truncated_then_tcp_refused(void **state)
                         "no answer (connection refused: no DNS server there)");
     dns_result_free(r);
     dns_free(d2);
+    dns_free(d);
+}
+
+/* A result delivered on the resolver's thread, kept for the test's. */
+struct later {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct dns_result *r;
+    bool done;
+};
+
+static void later_cb(void *arg, const struct dns_result *r)
+{
+    struct later *l = arg;
+    struct dns_result *copy = dns_result_dup(r);
+    pthread_mutex_lock(&l->mu);
+    l->r = copy;
+    l->done = true;
+    pthread_cond_signal(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+}
+
+static struct dns_result *wait_later(struct later *l, unsigned max_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += max_ms / 1000 + 1;
+    pthread_mutex_lock(&l->mu);
+    while (!l->done)
+        if (pthread_cond_timedwait(&l->cv, &l->mu, &until) == ETIMEDOUT)
+            break;
+    struct dns_result *r = l->r;
+    pthread_mutex_unlock(&l->mu);
+    assert_non_null(r);
+    return r;
+}
+
+/* Two checks on one resolver: one query's TCP retry is refused, and another
+ * query, out at the same time, ends with "connection refused" because its
+ * server went away (ICMP port unreachable, no truncated answer). Only the
+ * first is `refused` with dns_tcp_refused; the other is `timeout`, even though
+ * a TCP retry happened while it was out. */
+static void test_tcp_refused_is_per_query(void **state)
+{
+    (void)state;
+    struct stub st;
+    assert_int_equal(stub_start(&st), 0);
+    /* 6 s: c-ares' first try lasts 2 s, far longer than the steps below */
+    struct dns *d = new_dns(st.servers, 6000);
+    struct later quiet = { .done = false, .r = NULL };
+    pthread_mutex_init(&quiet.mu, NULL);
+    pthread_cond_init(&quiet.cv, NULL);
+    struct server qs = srv("quiet.test", 5060, TRANSPORT_UDP);
+    assert_int_equal(dns_check_start(d, &qs, false, later_cb, &quiet), 0);   /* sent first */
+
+    struct dns_result *r = check(d, "trunc.test", 5060, TRANSPORT_UDP, false);
+    assert_int_equal(r->status, DNS_REFUSED);
+    assert_true(r->tcp_refused);
+    assert_true(has_warning(r, "dns_tcp_refused"));
+    dns_result_free(r);
+
+    /* The server goes away; the next query there meets ICMP port unreachable,
+     * and c-ares moves every query to that server on (quiet.test's too). */
+    stub_stop(&st);
+    r = check(d, "pbx.test", 5060, TRANSPORT_UDP, false);
+    assert_int_equal(r->status, DNS_TIMEOUT);
+    assert_false(r->tcp_refused);
+    dns_result_free(r);
+
+    r = wait_later(&quiet, 6000);
+    assert_int_equal(r->status, DNS_TIMEOUT);
+    assert_false(r->tcp_refused);
+    assert_false(has_warning(r, "dns_tcp_refused"));
+    assert_string_equal(lookup(r, "quiet.test", "A")->outcome,
+                        "no answer (connection refused: no DNS server there)");
+    assert_true(r->elapsed_ms < 2000);     /* ended by the refusal, not by c-ares' timeout */
+    dns_result_free(r);
+    pthread_cond_destroy(&quiet.cv);
+    pthread_mutex_destroy(&quiet.mu);
     dns_free(d);
 }
 
@@ -374,6 +453,7 @@ int main(void)
         cmocka_unit_test(test_timeout_within_deadline),
         cmocka_unit_test(test_late_answer_in_time),
         cmocka_unit_test(test_truncated_then_tcp_refused),
+        cmocka_unit_test(test_tcp_refused_is_per_query),
         cmocka_unit_test(test_truncated_answer_retried_over_tcp),
     };
     return cmocka_run_group_tests_name("dns", tests, group_setup, group_teardown);

@@ -294,7 +294,7 @@ static void test_hostile_answers(void **state)
         { "cut.fake.test", DNS_SERVFAIL },
         { "wrongid.fake.test", DNS_TIMEOUT },         /* a spoofed ID is ignored */
     };
-    struct dns *d = new_dns(servfail_servers, 400);
+    struct dns *d = new_dns(servfail.servers, 400);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct dns_result *r = check(d, cases[i].host, 5060, TRANSPORT_UDP, false);
         if (r->status != cases[i].want)
