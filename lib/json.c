@@ -239,24 +239,72 @@ static void locked_from_json(const json_t *m, struct line *out, const char *path
     out->locked = bits;
 }
 
-int line_provenance_from_json(const json_t *in, struct line *out)
+/* One record {"source": NAME, "at": RFC 3339 | null} at `path`; 0 when valid. */
+static int prov_record_from_json(const json_t *m, const char *path, struct prov *out,
+                                 struct diag_list *errs)
+{
+    if (!json_is_object(m)) {
+        diag_add(errs, path, "invalid_type", "a provenance record must be an object "
+                 "{\"source\", \"at\"}, not %s", json_type_word(m));
+        return -EINVAL;
+    }
+    size_t before = diag_count(errs);
+    char sub[DIAG_FIELD_MAX], q[DIAG_QUOTE_MAX];
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)m, key, v) {
+        if (strcmp(key, "source") != 0 && strcmp(key, "at") != 0)
+            diag_add(errs, diag_path(sub, sizeof sub, path, key), "unknown_field",
+                     "'%s' is not a member of a provenance record (source, at)",
+                     diag_quote(q, sizeof q, key));
+    }
+    const json_t *src = json_object_get(m, "source"), *at = json_object_get(m, "at");
+    enum prov_source s = PROV_DEFAULT;
+    int64_t t = 0;
+    diag_path(sub, sizeof sub, path, "source");
+    if (!src)
+        diag_add(errs, sub, "missing_field", "a provenance record needs its source");
+    else if (!json_is_string(src))
+        diag_add(errs, sub, "invalid_type", "source must be a string, not %s", json_type_word(src));
+    else if (prov_source_from_name(json_string_value(src), json_string_length(src), &s) < 0)
+        diag_add(errs, sub, "invalid_provenance", "'%s' is not a source: default, image, "
+                 "provisioning, api or page", diag_quote(q, sizeof q, json_string_value(src)));
+    diag_path(sub, sizeof sub, path, "at");
+    if (at && !json_is_null(at) && !json_is_string(at))
+        diag_add(errs, sub, "invalid_type", "at must be a time (RFC 3339 UTC) or null, not %s",
+                 json_type_word(at));
+    else if (json_is_string(at) &&
+             prov_time_parse(json_string_value(at), json_string_length(at), &t) < 0)
+        diag_add(errs, sub, "invalid_provenance", "'%s' is not a time in RFC 3339 UTC "
+                 "(2026-11-28T23:10:00Z)", diag_quote(q, sizeof q, json_string_value(at)));
+    if (diag_count(errs) != before)
+        return -EINVAL;
+    *out = (struct prov){.source = (uint8_t)s, .at = t};
+    return 0;
+}
+
+int line_provenance_from_json(const json_t *in, struct line *out, const char *prefix,
+                              struct diag_list *errs)
 {
     const json_t *prov = json_object_get(in, "provenance");
+    char path[DIAG_FIELD_MAX], q[DIAG_QUOTE_MAX];
     const char *key;
     json_t *m;
     int taken = 0;
+    diag_path(path, sizeof path, prefix, "provenance");
     json_object_foreach((json_t *)prov, key, m) {
+        char item[DIAG_FIELD_MAX];
         const struct field_desc *d = line_field_by_member(key);
-        const char *src = json_string_value(json_object_get(m, "source"));
-        const json_t *at = json_object_get(m, "at");
-        enum prov_source s;
-        int64_t t = 0;
-        if (!d || !src || prov_source_from_name(src, strlen(src), &s) < 0)
+        struct prov p;
+        diag_path(item, sizeof item, path, key);
+        if (!d) {
+            diag_add(errs, item, "unknown_field", "'%s' is not a field of a line",
+                     diag_quote(q, sizeof q, key));
             continue;
-        if (json_is_string(at) &&
-            prov_time_parse(json_string_value(at), json_string_length(at), &t) < 0)
+        }
+        if (prov_record_from_json(m, item, &p, errs) < 0)
             continue;
-        out->prov[d - line_fields] = (struct prov){.source = (uint8_t)s, .at = t};
+        out->prov[d - line_fields] = p;
         taken++;
     }
     return taken;

@@ -32,9 +32,13 @@ int line_from_json(const json_t *in, unsigned n, const struct line *current, str
                    const char *prefix, struct diag_list *errs);
 
 /* The "provenance" a line object carries (an export's), into out->prov for
- * every field with a valid record; the rest is left alone. The number taken.
- * For `sipcfg import`, which keeps a clone's history; the API ignores it. */
-int line_provenance_from_json(const json_t *in, struct line *out);
+ * every field with a valid record; the rest is left alone. A record that is
+ * not one (an unknown field or member, a source or time that is none) is an
+ * error under `prefix`, never skipped: what the file says is what is written.
+ * The number taken. For `sipcfg import`, which keeps a clone's history; the
+ * API ignores it. */
+int line_provenance_from_json(const json_t *in, struct line *out, const char *prefix,
+                              struct diag_list *errs);
 
 /* {"format": 1, "lines": [...]} without passwords. */
 json_t *config_to_json(const struct config *c);

@@ -149,8 +149,11 @@ static int parse_options(int argc, char **argv, struct opts *o)
         case O_VERSION: printf("sipcfgd %s\n", SIPCFG_VERSION); return -1;
         default: {
             const char *arg = argv[optind - 1];
+            /* optopt is the option's value when its argument is missing (all
+             * are long, >= O_LISTEN), 0 for an unknown long one and the
+             * letter for an unknown short one (-x: there are none). */
             fprintf(stderr, "sipcfgd: %s: %s\n", arg ? arg : "?",
-                    optopt ? "needs a value" : "unknown option");
+                    optopt >= O_LISTEN ? "needs a value" : "unknown option");
             usage(stderr);
             return 2;
         }

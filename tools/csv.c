@@ -65,6 +65,13 @@ static int add_record(struct csv *c, struct rec_buf *r, unsigned line, size_t *c
     return 0;
 }
 
+/* Fields are C strings from here on: a NUL would cut a value short (a user
+ * "10\0" "01" provisioned as "10"), so the file is refused instead. */
+static int nul_err(char *err, size_t errn, unsigned line)
+{
+    return csv_err(err, errn, "line %u: a NUL byte: the phone list must be text", line);
+}
+
 /* Reads one field starting at *pos into buf; sets *end_of_record when a line
  * break or the end of the text follows it. */
 static int read_field(const char *t, size_t len, size_t *pos, unsigned *line, char *buf,
@@ -79,6 +86,8 @@ static int read_field(const char *t, size_t len, size_t *pos, unsigned *line, ch
             if (p >= len)
                 return csv_err(err, errn, "line %u: a quoted field is not closed", start);
             char ch = t[p++];
+            if (ch == '\0')
+                return nul_err(err, errn, *line);
             if (ch == '"') {
                 if (p < len && t[p] == '"') {
                     p++;
@@ -98,6 +107,8 @@ static int read_field(const char *t, size_t len, size_t *pos, unsigned *line, ch
                                       "(a quote inside a field is written \"\")", *line);
     } else {
         while (p < len && t[p] != ',' && t[p] != '\n' && !(t[p] == '\r' && p + 1 < len && t[p + 1] == '\n')) {
+            if (t[p] == '\0')
+                return nul_err(err, errn, *line);
             if (t[p] == '"')
                 return csv_err(err, errn, "line %u: a quote inside an unquoted field "
                                           "(quote the whole field and write the quote as \"\")", *line);

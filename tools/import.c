@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "config.h"
 #include "dns.h"
+#include "dns_servers.h"
 #include "dns_verdict.h"
 #include "hostport.h"
 #include "json.h"
@@ -99,13 +100,16 @@ static int import_dns(struct config *next, const struct import_opts *o, struct d
 /* Every field the import changes was set by the image; a file that carries
  * provenance (an export's) keeps it, so a clone tells the original's history
  * and export then import gives the same GET /config. */
-static void import_provenance(const json_t *j, const struct config *cur, struct config *next)
+static void import_provenance(const json_t *j, const struct config *cur, struct config *next,
+                              struct diag_list *errs)
 {
     int64_t now = (int64_t)time(NULL);
     const json_t *lines = json_object_get(j, "lines");
     for (unsigned i = 0; i < next->nlines; i++) {
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "lines[%u]", i);
         prov_stamp(&next->line[i], &cur->line[i], PROV_IMAGE, now, false);
-        line_provenance_from_json(json_array_get(lines, i), &next->line[i]);
+        line_provenance_from_json(json_array_get(lines, i), &next->line[i], prefix, errs);
     }
 }
 
@@ -125,7 +129,19 @@ static int parse_import_opts(int argc, char **argv, struct import_opts *o)
         switch (c) {
         case 'n': o->dry_run = true; break;
         case 's': o->strict = true; break;
-        case 'S': o->dns_servers = optarg; break;
+        case 'S': {
+            /* Checked now, whatever --dns says: a mistyped server is a usage
+             * error, never an option silently left unused (--dns skip). */
+            char norm[DNS_SERVERS_BUF], q[64];
+            if (dns_servers_normalise(optarg, norm, sizeof norm) < 0) {
+                fprintf(stderr, "%s: import: --dns-server '%s': expected HOST:PORT[,HOST:PORT] "
+                        "(an IP address or a name that resolves; IPv6 in brackets: [::1]:53; "
+                        "port 1..65535)\n", cli_prog, diag_quote(q, sizeof q, optarg));
+                return 2;
+            }
+            o->dns_servers = optarg;
+            break;
+        }
         case 'd':
             if (strcmp(optarg, "require") == 0)
                 o->policy = POLICY_REQUIRE;
@@ -199,9 +215,9 @@ static int import_checked(const char *path, const struct import_opts *o, json_t 
     diag_init(warns);
     if (config_from_json(j, cur, next, errs) == 0 && check_config(next, errs, warns) == 0) {
         check_claimed_passwords(j, cur, next, o->strict, errs, warns);
+        import_provenance(j, cur, next, errs);
         if (import_dns(next, o, errs, warns) < 0)
             goto out;
-        import_provenance(j, cur, next);
     }
     cli_print_diags("warning", warns);
     if (errs->n || errs->dropped) {
