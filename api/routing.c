@@ -106,18 +106,25 @@ static struct routing_ctx *routing_new(struct req *rq, struct resp *rs)
     return x;
 }
 
-void routing_get(struct req *rq, struct resp *rs)
+/* The handler runs again once the checks are in: answer from the context. */
+static bool routing_resumed(struct req *rq, struct resp *rs)
 {
     struct routing_ctx *x = req_ctx(rq);
-    if (x) {
+    if (x)
         routing_answer(rs, x);
+    return x != NULL;
+}
+
+void routing_get(struct req *rq, struct resp *rs)
+{
+    if (routing_resumed(rq, rs))
         return;
-    }
     struct app *app = req_app(rq);
     unsigned n = api_line_or_404(rq, rs);
     if (!n)
         return;
-    if (!(x = routing_new(rq, rs)))
+    struct routing_ctx *x = routing_new(rq, rs);
+    if (!x)
         return;
     x->n = n;
     pthread_mutex_lock(&app->lock);
@@ -128,11 +135,8 @@ void routing_get(struct req *rq, struct resp *rs)
 
 void routing_post(struct req *rq, struct resp *rs)
 {
-    struct routing_ctx *x = req_ctx(rq);
-    if (x) {
-        routing_answer(rs, x);
+    if (routing_resumed(rq, rs))
         return;
-    }
     struct app *app = req_app(rq);
     json_t *in = api_body_json(rq, rs);
     if (!in)
@@ -144,7 +148,8 @@ void routing_post(struct req *rq, struct resp *rs)
     if (json_is_integer(ln) && json_integer_value(ln) >= 1 &&
         json_integer_value(ln) <= (json_int_t)app->nlines)
         n = (unsigned)json_integer_value(ln);
-    if (!(x = routing_new(rq, rs))) {
+    struct routing_ctx *x = routing_new(rq, rs);
+    if (!x) {
         json_decref(in);
         return;
     }
