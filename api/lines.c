@@ -263,17 +263,31 @@ static void line_write(struct req *rq, struct resp *rs, enum write_kind kind)
         x->source = PROV_DEFAULT;      /* a reset: the values are the factory's again */
     } else {
         json_t *body = in;
+        int patch_rc = 0;
         if (kind == W_PATCH) {
+            /* the merge drops a null it has nowhere to apply: a misspelt key
+             * ("lable": null) is judged before it goes */
+            patch_rc = line_patch_check(in, &x->errs);
+            /* GET has no "password" for null to remove, yet null in a merge
+             * patch means "back to the default": no password, as "" does */
+            bool clear_password = json_is_null(json_object_get(in, "password"));
             json_t *cur = line_to_json(old, n);
             body = cur ? json_merge_patch(cur, in) : NULL;
             json_decref(cur);
             json_decref(in);
+            if (body && clear_password &&
+                json_object_set_new(body, "password", json_string("")) != 0) {
+                json_decref(body);
+                body = NULL;
+            }
             if (!body) {
                 resp_problem(rs, 500, NULL, "out of memory");
                 return;
             }
         }
         rc = line_from_json(body, n, old, next, "", &x->errs);
+        if (patch_rc < 0)
+            rc = patch_rc;
         json_decref(body);
         if (next->locked != old->locked)
             diag_add(&x->errs, "locked", "read_only",

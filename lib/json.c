@@ -402,6 +402,38 @@ int line_from_json(const json_t *in, unsigned n, const struct line *current, str
     return diag_count(errs) > before ? -EINVAL : 0;
 }
 
+int line_patch_check(const json_t *patch, struct diag_list *errs)
+{
+    char path[DIAG_FIELD_MAX];
+    const char *names[32];
+    size_t nnames = line_member_names(names, 32), before = diag_count(errs);
+    const char *key;
+    json_t *m;
+    if (!json_is_object(patch))
+        return 0;
+    json_object_foreach((json_t *)patch, key, m) {
+        const struct field_desc *d = line_field(key);
+        bool extra = false;
+        for (size_t i = 0; i < sizeof line_extra_members / sizeof *line_extra_members; i++)
+            extra |= strcmp(key, line_extra_members[i]) == 0;
+        if (json_is_null(m) && !d && !extra)
+            json_hint_unknown(errs, "", key, "a line", names, nnames, line_fields, line_nfields);
+        if (!d || d->type != FT_SERVER || !json_is_object(m))
+            continue;
+        const char *sk;
+        json_t *sm;
+        json_object_foreach(m, sk, sm) {
+            bool known = false;
+            for (size_t i = 0; i < 3; i++)
+                known |= strcmp(sk, server_members[i]) == 0;
+            if (json_is_null(sm) && !known)
+                json_hint_unknown(errs, diag_path(path, sizeof path, "", key), sk, "a server",
+                                  server_members, 3, NULL, 0);
+        }
+    }
+    return diag_count(errs) > before ? -EINVAL : 0;
+}
+
 /* ---- the whole configuration ---------------------------------------- */
 
 json_t *config_to_json(const struct config *c)

@@ -31,6 +31,12 @@ json_t *line_to_json(const struct line *l, unsigned n);
 int line_from_json(const json_t *in, unsigned n, const struct line *current, struct line *out,
                    const char *prefix, struct diag_list *errs);
 
+/* The keys of a JSON merge patch (RFC 7396) of a line that the merge would
+ * drop unseen: a member set to null that the line does not define ("lable":
+ * null, "proxy": {"prot": null}) is unknown_field, as it is in a PUT. Other
+ * members are judged by line_from_json on the merged result. 0 or -EINVAL. */
+int line_patch_check(const json_t *patch, struct diag_list *errs);
+
 /* The "provenance" a line object carries (an export's), into out->prov for
  * every field with a valid record; the rest is left alone. A record that is
  * not one (an unknown field or member, a source or time that is none) is an

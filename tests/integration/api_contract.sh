@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Edge cases of the contract (API.md sections 2, 3 and 6) found by a
+# black-box audit of the daemon: each was wrong once. No DNS is needed
+# (every write is ?dns=skip), so the daemon runs without a DNS server.
+. "$(dirname "$0")/lib.sh"
+start_daemon || { fail "sipcfgd starts"; t_done; exit 1; }
+gen() { api GET /status; printf '%s' "$BODY" | jq -r '.store.generation'; }
+
+# ---- PATCH: a misspelt key is caught even when its value is null --------
+# (API.md section 2: "a typo in an automation script is caught, not silently
+# ignored"; RFC 7396 drops a null member the line does not have.)
+json_api PUT '/lines/1?dns=skip' '{"label": "Office", "proxy": {"host": "192.0.2.1", "port": 5070}}'
+check_status "a line to patch" 200
+g=$(gen)
+json_api PATCH '/lines/1?dns=skip' '{"lable": null}'
+check_status "PATCH {\"lable\": null} is 422" 422
+check_json "  unknown_field at lable, with the hint" '.errors[0] | "\(.field) \(.code) \(.message)"' \
+  "lable unknown_field 'lable' is not a field of a line: did you mean 'label'?"
+json_api PATCH '/lines/1?dns=skip' '{"proxy": {"prot": null}}'
+check_status "PATCH {\"proxy\": {\"prot\": null}} is 422" 422
+check_json "  unknown_field at proxy.prot" '.errors[0] | "\(.field) \(.code)"' "proxy.prot unknown_field"
+check "  nothing written" "$g" "$(gen)"
+json_api PATCH '/lines/1?dns=skip' '{"proxy": {"port": null}, "label": null, "line": null, "locked": null}'
+check_status "PATCH with null for members the line has is 200" 200
+check_json "  port back to not given, label to its default" '"\(.line.proxy.port) \(.line.label)"' "null "
+
+# ---- PATCH "password": null clears it (null = the default, no password) ---
+json_api PATCH '/lines/1?dns=skip' '{"password": "Sip-1"}'
+check_json "PATCH sets a password" '"\(.changed) \(.line.password_set)"' "true true"
+json_api PATCH '/lines/1?dns=skip' '{"password": null}'
+check_status "PATCH {\"password\": null}" 200
+check_json "  clears the password" '"\(.changed) \(.line.password_set)"' "true false"
+check "  in flash too" "" "$("$SIPCFG" --flash "$FLASH" get line1.password 2>/dev/null)"
+
+t_done
