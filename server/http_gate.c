@@ -141,14 +141,15 @@ static bool json_content_type(const char *ct, bool merge_patch_ok)
 /* ---- request framing (issue 7, "also wrong") ----
  * libmicrohttpd 0.9.75 hands us C strings, so a raw NUL cut a path or a Host
  * short ("/index.html\0.png" was served as /index.html), and it takes the
- * first of repeated headers. Both are refused with 400 before anything else,
+ * first of repeated headers (a second If-Match, which RFC 9110 joins to the
+ * first as one list, was not seen). Both are refused with 400 before anything else,
  * as is a body framed two ways; a transfer coding other than chunked is 501
  * at once (it used to wait for the idle timeout). */
 
 struct header_scan {
     const char *nul;                    /* a header whose name or value holds a NUL */
     const char *prev_key, *prev_end;    /* the previous header, and where its value ended */
-    unsigned host, clen, ctype, authz, te;
+    unsigned host, clen, ctype, authz, te, ifmatch;
     bool patch, ctype_other;            /* PATCH; a Content-Type we would refuse */
 };
 
@@ -181,6 +182,7 @@ static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const cha
     }
     else if (!strcasecmp(key, "Authorization")) s->authz++;
     else if (!strcasecmp(key, "Transfer-Encoding")) s->te++;
+    else if (!strcasecmp(key, "If-Match")) s->ifmatch++;
     return MHD_YES;
 }
 
@@ -205,7 +207,8 @@ bool http_framing_ok(struct req *rq, struct resp *rs, const char *version)
      * second one beside a helper's); any other pair is ambiguous. */
     const char *twice = s.host > 1 ? "Host" : s.clen > 1 ? "Content-Length"
                       : s.ctype > 1 && s.ctype_other ? "Content-Type"
-                      : s.authz > 1 ? "Authorization" : s.te > 1 ? "Transfer-Encoding" : NULL;
+                      : s.authz > 1 ? "Authorization" : s.te > 1 ? "Transfer-Encoding"
+                      : s.ifmatch > 1 ? "If-Match" : NULL;
     if (twice) {
         snprintf(d, sizeof d, "The header %s is given more than once.", twice);
         resp_problem(rs, 400, NULL, d);
