@@ -90,15 +90,28 @@ build/embed: tools/embed.c
 	$(CC) -std=c11 -O2 $(WARN) -o $@ $<
 
 # Embedded without indentation and whole-line comments (scripts/www-min.sh): the
-# page's weight is what a phone sends, not what a reader of www/ needs.
-WWW_SERVED := $(WWW_FILES:www/%=build/gen/www/%)
+# page's weight is what a phone sends, not what a reader of www/ needs. The ES
+# modules are served as one script, app.js (scripts/www-bundle.sh): every
+# request costs the page's load time. What every module imports, util.js,
+# comes first, the entry, app.js, last (their top-level code runs in this order).
+WWW_MODULES := www/util.js $(filter-out www/app.js www/util.js,$(filter %.js,$(WWW_FILES))) www/app.js
+WWW_SERVED := $(patsubst www/%,build/gen/www/%,$(filter-out %.js,$(WWW_FILES))) build/gen/www/app.js
 build/gen/www/%: www/% scripts/www-min.sh
 	@mkdir -p build/gen/www
 	scripts/www-min.sh $< $@
+build/gen/www/index.html: www/index.html scripts/www-min.sh scripts/www-bundle.sh
+	@mkdir -p build/gen/www build/gen/bundle
+	scripts/www-bundle.sh html build/gen/bundle/index.html www/index.html
+	scripts/www-min.sh build/gen/bundle/index.html $@
+build/gen/www/app.js: $(WWW_MODULES) scripts/www-min.sh scripts/www-bundle.sh
+	@mkdir -p build/gen/www build/gen/bundle
+	scripts/www-bundle.sh js build/gen/bundle/app.js $(WWW_MODULES)
+	scripts/www-min.sh build/gen/bundle/app.js $@
 
-build/gen/www_assets.c: build/embed $(WWW_SERVED) build/gen/fields.json
+# --www DIR serves www/'s own names (the modules unbundled) from DIR.
+build/gen/www_assets.c: build/embed $(WWW_SERVED) build/gen/fields.json $(WWW_FILES)
 	@mkdir -p build/gen
-	build/embed $@ $(WWW_SERVED) build/gen/fields.json
+	build/embed $@ $(WWW_SERVED) build/gen/fields.json -- $(WWW_FILES)
 
 # lib/line.c's field table as JSON for the page, served as /fields.json.
 build/gen/fields: tools/gen/fields.c build/libsipcfg.a

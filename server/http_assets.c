@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +21,11 @@ enum MHD_Result http_serve_asset(struct req *rq, struct resp *rs)
     struct http *h = rq->h;
     const char *p = rq->path;
     if (!strcmp(p, "/")) p = "/index.html";
+    /* /fields.json is generated at build time (tools/gen/fields.c), never in
+     * the --www directory: always from memory. */
+    bool from_disk = h->use_www_dir && strcmp(p, "/fields.json") != 0;
     const struct www_asset *a = NULL;
-    for (const struct www_asset *w = www_assets; w->path; w++)
+    for (const struct www_asset *w = from_disk ? www_dev_names : www_assets; w->path; w++)
         if (!strcmp(w->path, p)) { a = w; break; }
     if (!a) {
         resp_problem(rs, 404, NULL, "No such page.");
@@ -33,10 +37,8 @@ enum MHD_Result http_serve_asset(struct req *rq, struct resp *rs)
         return http_send_resp(rq, rs);
     }
     struct MHD_Response *r = NULL;
-    /* /fields.json is generated at build time (tools/gen/fields.c), never in
-     * the --www directory: always from memory. */
-    if (h->use_www_dir && strcmp(a->path, "/fields.json") != 0) {
-        /* Development: the same names, read from disk. The name comes from
+    if (from_disk) {
+        /* Development: www/'s names, read from disk. The name comes from
          * the table, never from the request. */
         char file[600];
         snprintf(file, sizeof file, "%s%s", h->www_dir, a->path);

@@ -12,5 +12,8 @@ struct www_asset {
 
 /* Terminated by an entry whose path is NULL. */
 extern const struct www_asset www_assets[];
+/* The names `--www DIR` serves from DIR: www/'s own files (the page's modules
+ * unbundled), data NULL. Terminated like www_assets. */
+extern const struct www_asset www_dev_names[];
 
 #endif

@@ -1,17 +1,20 @@
 // The page as a person uses it, in a real chromium: log in (wrong, then right),
 // see the lines, get a field's error next to that field, save a server, see
 // hostile labels as plain text, log out. Every step runs with the daemon's
-// real headers (CSP, no digest challenge for the page's fetches).
+// real headers (CSP, no digest challenge for the page's fetches). Run twice:
+// the page as built into the daemon (www/'s modules bundled into one /app.js,
+// scripts/www-bundle.sh) and www/'s modules as they are (sipcfgd --www www),
+// so that a module that would not load on its own is seen too.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TOP, ADMIN_PASS, startDaemon, launchBrowser, digest } from './lib.mjs';
 
 const XSS1 = '"><img src=x onerror=alert(1)>';
 const XSS2 = '</script><script>alert(2)</script>';
 
-describe('sipcfgd page in chromium', () => {
+for (const www of [null, join(TOP, 'www')]) describe('sipcfgd page in chromium' + (www ? ', www/\'s modules unbundled (--www)' : ''), () => {
   let daemon, browser, page;
   const dialogs = [];        // native dialogs (alert, confirm, auth prompts) the page caused
   const consoleMsgs = [];    // everything the console said during the whole run
@@ -20,7 +23,7 @@ describe('sipcfgd page in chromium', () => {
   const responses = [];
 
   before(async () => {
-    daemon = await startDaemon();
+    daemon = await startDaemon(www ? ['--www', www] : []);
     browser = await launchBrowser();
     page = browser.context.pages()[0] || await browser.context.newPage();
     page.on('dialog', (d) => { dialogs.push(d.type() + ': ' + d.message()); d.dismiss().catch(() => {}); });
@@ -170,7 +173,7 @@ describe('sipcfgd page in chromium', () => {
       if (await t3.isVisible()) assert.ok((await t3.innerText()).includes(XSS2));
     }
     assert.equal(await page.evaluate(() => document.querySelectorAll('img').length), 0);
-    assert.equal(await page.evaluate(() => document.querySelectorAll('script').length), 1, 'only /app.js (it imports the other modules)');
+    assert.equal(await page.evaluate(() => document.querySelectorAll('script').length), 1, 'only /app.js (the bundle, or the entry that imports the other modules)');
     assert.equal(await page.locator('.line-title *, .tab-title *').count(), 0, 'titles have no child elements');
     await page.waitForTimeout(300);  // give a (wrongly) injected handler the chance to fire
     assert.deepEqual(dialogs, []);
@@ -262,6 +265,9 @@ describe('sipcfgd page in chromium', () => {
     assert.deepEqual(pageErrors, []);
     assert.deepEqual(consoleMsgs.filter((m) => /Content Security Policy|Refused to/i.test(m)), []);
     assert.deepEqual(responses.filter((r) => r.status === 404), []);
+    // The scripts it loaded: the one bundle, or every module of www/.
+    const scripts = [...new Set(responses.map((r) => new URL(r.url).pathname).filter((p) => p.endsWith('.js')))].sort();
+    assert.deepEqual(scripts, www ? readdirSync(www).filter((f) => f.endsWith('.js')).map((f) => '/' + f).sort() : ['/app.js']);
     // The icon the page names is served with an image type (no /favicon.ico 404 in the console).
     const icons = await page.evaluate(() => [...document.querySelectorAll('link[rel=icon]')].map((l) => l.href));
     assert.equal(icons.length, 1);

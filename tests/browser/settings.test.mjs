@@ -6,14 +6,14 @@
 // build/screenshots/ (or $SCREENSHOTS_DIR: docs/screenshots/ for the README).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSocket } from 'node:dgram';
 import { TOP, ADMIN_PASS, startDaemon, startDnsmasq, launchBrowser, digest } from './lib.mjs';
 
 const SHOTS = process.env.SCREENSHOTS_DIR || join(TOP, 'build/screenshots');
-// The page's script: /app.js and the modules it imports, every .js in www/.
-const JS = readdirSync(join(TOP, 'www')).filter((f) => f.endsWith('.js')).map((f) => '/' + f);
+// The page's script: /app.js, www/'s modules bundled (scripts/www-bundle.sh).
+const JS = ['/app.js'];
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 390, height: 844 };
 

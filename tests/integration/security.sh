@@ -91,21 +91,28 @@ page=$BODY
 if grep -Eiq '<script>|<script[^>]*>[^<]|<style|[[:space:]]style=|[[:space:]]on[a-z]+=|javascript:' <<<"$page"; then
   fail "the page has no inline script, style or handler"
 else ok "the page has no inline script, style or handler"; fi
-# The page's script is /app.js and the modules it imports (every .js in www/).
-js=
+# The page's script is /app.js: www/'s modules bundled (scripts/www-bundle.sh);
+# the modules themselves are served only by --www.
+req GET /app.js; check "/app.js" 200 "$STATUS"
+check "app.js type" "text/javascript; charset=utf-8" "$(header Content-Type)"
+js=$BODY
 for f in "$SIPCFG_TOP"/www/*.js; do
-  req GET "/${f##*/}"; check "/${f##*/}" 200 "$STATUS"
-  check "${f##*/} type" "text/javascript; charset=utf-8" "$(header Content-Type)"
-  js+=$BODY$'\n'
+  case ${f##*/} in app.js) continue ;; esac
+  req GET "/${f##*/}"; check "/${f##*/} is in the bundle, not served alone" 404 "$STATUS"
+  # each module's first function is in the bundle
+  fn=$(sed -n -E 's/^(async )?function ([A-Za-z0-9_$]+).*/\2/p' "$f" | head -1)
+  grep -q "function $fn(" <<<"$js" && ok "${f##*/}'s $fn is in /app.js" || fail "${f##*/}'s $fn is in /app.js"
 done
+if grep -Eq '^(import|export) ' <<<"$js"; then fail "the bundle has no import or export left"
+else ok "the bundle has no import or export left"; fi
 if grep -Eq 'innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function' <<<"$js"; then
   fail "the page's script never writes HTML or evaluates strings"
 else ok "the page's script never writes HTML or evaluates strings"; fi
 grep -q "'X-Requested-With': 'sipcfg'" <<<"$js" && ok "the page's script asks for no digest challenge" || fail "the page's script sends X-Requested-With"
 grep -q "X-CSRF-Token" <<<"$js" && ok "the page's script sends the CSRF token" || fail "the page's script sends the CSRF token"
 total=0
-for f in / /app.css "$SIPCFG_TOP"/www/*.js; do
-  n=$(curl -s "$BASE/${f##*/}" | wc -c); total=$((total + n))
+for f in / /app.css /app.js /favicon.svg /fields.json; do
+  n=$(curl -s "$BASE$f" | wc -c); total=$((total + n))
 done
 [ "$total" -lt 51200 ] && ok "the page is under 50 KiB ($total bytes)" || fail "the page is under 50 KiB" "$total"
 
@@ -262,10 +269,14 @@ stop_daemon && ok "SIGTERM stops the daemon" || fail "SIGTERM stops the daemon"
 mkdir -p "$T_DIR/www"
 printf '<p>dev page</p>' >"$T_DIR/www/index.html"
 echo 'secret' >"$T_DIR/www/secret.txt"
+printf 'export { };' >"$T_DIR/www/util.js"
 ln -s /etc/passwd "$T_DIR/www/app.js"
 FLASH=$T_DIR/www.img start_fresh --www "$T_DIR/www" || fail "start with --www"
 req GET /
 check "--www serves index.html from disk" "200:<p>dev page</p>" "$STATUS:$BODY"
+req GET /util.js
+check "--www serves www/'s modules unbundled" "200:export { };" "$STATUS:$BODY"
+check "--www: a module's type" "text/javascript; charset=utf-8" "$(header Content-Type)"
 req GET /secret.txt
 check "--www serves no name outside the table" 404 "$STATUS"
 req GET /app.js
