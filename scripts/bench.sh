@@ -292,12 +292,15 @@ fi
 FLASH=$T_DIR/flash4.img; cp "$T_DIR/flash.img" "$FLASH"; touch "$FLASH.passwd-set"
 start_daemon --dns-server "$DNS_SERVER"
 page_bytes=0
-for f in /fields.json $(cd www && printf '/%s ' *); do
-  n=$(curl -s -o /dev/null -w '%{size_download}' "$BASE$f")
-  [ "$n" -gt 0 ] || die "the daemon does not serve $f"
+# the page, what it names (the one script, www/'s modules bundled; the style;
+# the icon) and the field table it reads
+named=$(curl -s "$BASE/" | grep -o ' \(href\|src\)="/[^"]*"' | sed 's/.*="//; s/"$//')
+for f in / $named /fields.json; do
+  read -r code n < <(curl -s -o /dev/null -w '%{http_code} %{size_download}\n' "$BASE$f")
+  [ "$code" = 200 ] && [ "$n" -gt 0 ] || die "the daemon does not serve $f (HTTP $code)"
   page_bytes=$((page_bytes + n))
 done
-figure "page: www/ and /fields.json as the daemon sends them" "$page_bytes bytes" "< 51200" "$(verdict "$page_bytes" '<' 51200)"
+figure "page: index, script, style, icon and /fields.json as the daemon sends them" "$page_bytes bytes" "< 51200" "$(verdict "$page_bytes" '<' 51200)"
 # tools/bench/page_timing.mjs: LOADS cold loads per state (no-store: every file
 # downloaded each time); "usable" = the form is there and its handlers attached.
 if [ -x /usr/bin/chromium ] && [ -d node_modules/playwright-core ]; then
