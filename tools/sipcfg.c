@@ -60,7 +60,9 @@ static int cmd_dump(const char *path)
     return 0;
 }
 
-/* One line from stdin, without echo when it is a terminal. */
+/* One line from stdin, without echo when it is a terminal. -1: nothing
+ * given; -2: longer than n - 1 bytes; -3: a NUL byte, which would cut the
+ * password short in silence (fgets cannot tell). */
 static int read_password(char *buf, size_t n)
 {
     struct termios old, quiet;
@@ -71,18 +73,27 @@ static int read_password(char *buf, size_t n)
         quiet.c_lflag &= ~(tcflag_t)ECHO;
         tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
     }
-    char *got = fgets(buf, (int)n, stdin);
+    size_t len = 0;
+    int ch = EOF, rc = 0;
+    while ((ch = getchar()) != EOF && ch != '\n') {
+        if (len == n - 1) {
+            rc = -2;
+            break;
+        }
+        if (ch == '\0')
+            rc = -3;
+        buf[len++] = (char)ch;
+    }
     if (tty) {
         tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
         fputc('\n', stderr);
     }
-    if (!got)
+    if (rc == 0 && len == 0 && ch == EOF)
         return -1;
-    size_t len = strlen(buf);
-    if (len == n - 1 && buf[len - 1] != '\n')
-        return -2;                 /* longer than any password we accept */
-    buf[strcspn(buf, "\r\n")] = '\0';
-    return 0;
+    if (len > 0 && buf[len - 1] == '\r')
+        len--;
+    buf[len] = '\0';
+    return rc;
 }
 
 static int cmd_passwd(const char *path)
@@ -96,6 +107,9 @@ static int cmd_passwd(const char *path)
     if (r == -2)
         diag_add(&errs, "password", "too_long", "the password is longer than %d bytes",
                  ADMIN_PASSWORD_MAX);
+    else if (r == -3)
+        diag_add(&errs, "password", "control_character",
+                 "the password contains a NUL byte: it would be cut short there");
     else
         admin_password_check(pw, "password", &errs);
     if (errs.n) {

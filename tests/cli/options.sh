@@ -116,6 +116,27 @@ run provision --template "$T_DIR/t.json" --phones "$T_DIR/nulq.csv" --dry-run
 check "provision: a NUL byte in a quoted field: exit 1" 1 "$RC"
 check "...no phone contacted" "" "$OUT"
 
+# ---- passwd reads one line; a NUL byte in it is refused (fgets used to stop
+# there, so "Zq9-unique-1<NUL>tail" set the password "Zq9-unique-1" in silence)
+P=$T_DIR/pw.img
+printf 'Zq9-unique-1\000tail\n' | "$SIPCFG" --flash "$P" passwd 2>"$T_DIR/err"
+check "passwd with a NUL byte: exit 1" 1 "$?"
+has "...says why" "$(cat "$T_DIR/err")" "NUL byte"
+[ ! -e "$P" ] && ok "...no image written" || fail "...no image written"
+printf 'Valid-Pass-1\r\n' | "$SIPCFG" --flash "$P" passwd 2>"$T_DIR/err"
+check "passwd: a CRLF line" 0 "$?"
+check "...the hash is the line's, without CR" "$(printf 'admin:sipcfg:Valid-Pass-1' | sha256sum | cut -c1-64)" \
+  "$("$SIPCFG" --flash "$P" get admin.ha1)"
+printf 'Valid-Pass-2' | "$SIPCFG" --flash "$P" passwd 2>"$T_DIR/err"
+check "passwd: no final newline" "$(printf 'admin:sipcfg:Valid-Pass-2' | sha256sum | cut -c1-64)" \
+  "$("$SIPCFG" --flash "$P" get admin.ha1)"
+s=$(sum "$P")
+printf '' | "$SIPCFG" --flash "$P" passwd 2>"$T_DIR/err"
+check "passwd: nothing on stdin: exit 1" 1 "$?"
+python3 -c "print('Zq' * 65)" | "$SIPCFG" --flash "$P" passwd 2>"$T_DIR/err"
+check "passwd: 130 bytes: exit 1" 1 "$?"
+check "...the image as it was" "$s" "$(sum "$P")"
+
 # ---- sipcfgd: each bad option named, exit 2, no image made
 D=$T_DIR/d.img
 for args in "-x" "--bogus" "--lines" "--lines 0" "--listen ::1:8080" "--dns-server nonsense" "extra"; do
