@@ -245,10 +245,28 @@ static void line_write(struct req *rq, struct resp *rs, enum write_kind kind)
     if (kind == W_DELETE)
         policy = API_DNS_SKIP;         /* a reset has no server to check */
     json_t *in = NULL;
-    if (kind != W_DELETE) {
+    size_t body_len = 0;
+    req_body(rq, &body_len);
+    if (kind != W_DELETE || body_len) {
         in = api_body_json(rq, rs);
         if (!in)
             return;
+    }
+    if (kind == W_DELETE && in) {
+        /* A reset takes no fields: a body such as {"proxy": null}, meant to
+         * clear one field, would otherwise be ignored and the whole line
+         * reset (API.md section 3: nothing that could change what gets
+         * written is ignored). An empty object asks for nothing. */
+        size_t members = json_object_size(in);
+        json_decref(in);
+        in = NULL;
+        if (members) {
+            resp_problem(rs, 400, "Body not allowed",
+                         "DELETE /lines/{n} takes no body: it resets every field of the line "
+                         "to its factory default; to change some fields use PATCH; nothing "
+                         "was done.");
+            return;
+        }
     }
     x = api_write_begin(rq, rs, n, policy, false);
     if (!x) {

@@ -46,4 +46,33 @@ check "  nothing written" "$g" "$(gen)"
 json_api PATCH '/lines/2?dns=skip' '{"label": "once"}' -H "If-Match: \"0000000000000000\", $etag"
 check_status "the same two ETags as one list match" 200
 
+# ---- DELETE /lines/{n} with a body: it was ignored and the line reset ----
+json_api PUT '/lines/3?dns=skip' '{"label": "Keep me", "proxy": "192.0.2.3"}'
+g=$(gen)
+json_api DELETE /lines/3 '{"proxy": null}'
+check_status "DELETE with {\"proxy\": null} is 400" 400
+check_json "  says why" '.title' "Body not allowed"
+check "  nothing written" "$g" "$(gen)"
+api GET /lines/3
+check_json "  the line is as it was" '"\(.label) \(.proxy.host)"' "Keep me 192.0.2.3"
+json_api DELETE /lines/3 '{}'
+check_json "DELETE with {} resets the line" '"\(.changed) \(.line.label)"' "true "
+
+# ---- every operation documents the 400 a bad query parameter gets --------
+T_RESP_LOG="$T_DIR/responses"
+: >"$T_RESP_LOG"
+for route in "GET /lines" "GET /lines/1" "GET /lines/1/routing" "GET /lines/1/resolutions" \
+             "GET /config" "GET /status" "GET /openapi.json" "DELETE /session" \
+             "PUT /lines/1" "PATCH /lines/1" "DELETE /lines/1" "PUT /config" \
+             "POST /resolve" "POST /routing" "PUT /admin/password"; do
+  set -- $route
+  json_api "$1" "$2?bogus=1" '{}'
+  check "$route?bogus=1 is 400 naming it" "400 bogus" "$STATUS $(printf '%s' "$BODY" | jq -r .parameter)"
+done
+T_RESP_LOG=
+api GET /openapi.json
+printf '%s' "$BODY" >"$T_DIR/openapi.json"
+check "those 400s are as the OpenAPI document describes them" "" \
+  "$(openapi_invalid "$T_DIR/openapi.json" "$T_DIR/responses")"
+
 t_done
