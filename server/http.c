@@ -21,7 +21,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -30,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -463,29 +462,25 @@ static unsigned http_connections(struct http *h)
 
 /* libmicrohttpd's thread: its passes, and the guard's deadlines between
  * them (guard.h: so the guard never writes while libmicrohttpd is inside a
- * send). What 0.9.75's internal epoll thread does, plus guard_tick and a
- * wake-up for resumes and the stop. */
+ * send). What 0.9.75's internal epoll thread does (MHD_run_wait: one
+ * epoll_wait per pass, bounded by libmicrohttpd's own timeouts), plus
+ * guard_tick and a wake-up for resumes and the stop: wake_fd sits in
+ * libmicrohttpd's epoll set (http_start), so no poll() of ours is needed
+ * (a poll plus MHD_run's epoll_wait was one system call more per request). */
 static void *loop_main(void *arg)
 {
     struct http *h = arg;
-    struct pollfd p[2] = {{.fd = h->epoll_fd, .events = POLLIN}, {.fd = h->wake_fd, .events = POLLIN}};
+    int wait = 0;
     for (;;) {
         unsigned before = http_connections(h);
-        MHD_run(h->d);
-        int wait = guard_tick(h->guard);
+        (void)MHD_run_wait(h->d, wait);
+        wait = guard_tick(h->guard);
         if (h->loop_stop) break;
-        MHD_UNSIGNED_LONG_LONG mt;
-        if (MHD_get_timeout(h->d, &mt) == MHD_YES && (wait < 0 || mt < (MHD_UNSIGNED_LONG_LONG)wait))
-            wait = mt > INT_MAX ? INT_MAX : (int)mt;
         /* At its limit libmicrohttpd takes the listening socket out of its
          * epoll set and puts it back only at the start of a pass: when this
          * pass made room, run the next one now, or newcomers would wait for
          * some other event (its internal thread loops at once too). */
         if (before >= GUARD_CONN_HARD && http_connections(h) < GUARD_CONN_HARD) wait = 0;
-        if (poll(p, 2, wait) > 0 && (p[1].revents & POLLIN)) {
-            uint64_t v;
-            (void)!read(h->wake_fd, &v, sizeof v);
-        }
     }
     return NULL;
 }
@@ -565,8 +560,13 @@ int http_start(struct app *app, const struct http_options *o, struct http **out)
         snprintf(h->url, sizeof h->url, "%s://%s%s%s:%u/", h->tls ? "https" : "http",
                  ss.ss_family == AF_INET6 ? "[" : "", host, ss.ss_family == AF_INET6 ? "]" : "", port);
         const union MHD_DaemonInfo *ei = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
-        h->epoll_fd = ei ? ei->epoll_fd : -1;
-        if (h->epoll_fd < 0) rc = -EINVAL;
+        int efd = ei ? ei->epoll_fd : -1;
+        /* The wake-up in libmicrohttpd's own epoll set: its passes skip an
+         * event whose pointer is NULL (0.9.75 to 1.0.1: "shutdown signal"),
+         * and edge-triggered, each write wakes one wait without ever being
+         * read (the counter needs 2^64 writes to fill). */
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.ptr = NULL};
+        if (efd < 0 || epoll_ctl(efd, EPOLL_CTL_ADD, h->wake_fd, &ev) != 0) rc = -EINVAL;
     }
     /* Nothing is served before the loop runs, so h is complete by then. */
     if (!rc) rc = -pthread_create(&h->loop, NULL, loop_main, h);

@@ -38,12 +38,12 @@ struct http {
     struct guard *guard;
     /* libmicrohttpd runs in "external polling" mode on our own thread
      * (http.c, loop_main), so that guard_tick runs in the same thread
-     * between its passes; wake_fd (an eventfd) wakes that thread for a
-     * resume or the stop: 0.9.75 has no wake-up of its own in this mode. */
+     * between its passes; wake_fd (an eventfd in libmicrohttpd's epoll set)
+     * wakes that thread for a resume or the stop: 0.9.75 has no wake-up of
+     * its own in this mode. */
     pthread_t loop;
     _Atomic bool loop_stop;
     int wake_fd;
-    int epoll_fd;                       /* libmicrohttpd's */
     bool tls;
     char url[96];
     char www_dir[512];
