@@ -13,6 +13,7 @@
 
 struct gconn {
     struct gconn *prev, *next;
+    struct guard *g;
     struct MHD_Connection *c;
     int fd;
     char ip[INET6_ADDRSTRLEN];
@@ -29,6 +30,12 @@ struct guard {
     bool tls;
     struct gconn *head;
     unsigned n;
+    /* No deadline falls before this (INT64_MAX: none pending), so a tick
+     * before it has nothing to reap and need not walk the table, which it
+     * did on every pass of libmicrohttpd. Lowered whenever a deadline is set
+     * (note_deadline); deadlines that move later or go leave it early, and
+     * the next walk makes it exact again. */
+    int64_t due_ms;
 };
 
 static int64_t now_ms(void)
@@ -78,20 +85,40 @@ static void reap(struct guard *g, struct gconn *x, unsigned status)
     shutdown(x->fd, SHUT_RDWR);
 }
 
+/* x's pending deadline: its request's, else its answer's; INT64_MAX for none. */
+static int64_t deadline_of(const struct gconn *x)
+{
+    if (x->reaped) return INT64_MAX;
+    if (x->incomplete) return x->since_ms + (int64_t)GUARD_DEADLINE_S * 1000;
+    if (x->answering) return x->answer_ms + (int64_t)GUARD_ANSWER_S * 1000;
+    return INT64_MAX;
+}
+
+/* After any change of x's deadline fields: keeps due_ms a lower bound. */
+static void note_deadline(struct gconn *x)
+{
+    int64_t d = deadline_of(x);
+    if (d < x->g->due_ms) x->g->due_ms = d;
+}
+
 int guard_tick(struct guard *g)
 {
-    int64_t now = now_ms(), next = -1;
-    const int64_t limit = (int64_t)GUARD_DEADLINE_S * 1000;
-    for (struct gconn *x = g->head; x; x = x->next) {
-        if (x->reaped || !(x->incomplete || x->answering)) continue;
-        /* A late answer is only shut down (may_write: libmicrohttpd is sending). */
-        int64_t left = x->incomplete ? x->since_ms + limit - now
-                                     : x->answer_ms + (int64_t)GUARD_ANSWER_S * 1000 - now;
-        if (left < 0) reap(g, x, 408);
-        else if (next < 0 || left < next) next = left;
+    int64_t now = now_ms();
+    if (now > g->due_ms) {              /* a deadline may have passed: walk */
+        int64_t due = INT64_MAX;
+        for (struct gconn *x = g->head; x; x = x->next) {
+            int64_t d = deadline_of(x);
+            if (d == INT64_MAX) continue;
+            /* A late answer is only shut down (may_write: libmicrohttpd is sending). */
+            if (d < now) reap(g, x, 408);
+            else if (d < due) due = d;
+        }
+        g->due_ms = due;
     }
+    if (g->due_ms == INT64_MAX) return -1;
     /* +1: wake just past the deadline, not just before it */
-    return next < 0 ? -1 : (int)next + 1;
+    int64_t left = g->due_ms - now + 1;
+    return left > INT32_MAX ? INT32_MAX : (int)left;
 }
 
 int guard_new(bool tls, struct guard **out)
@@ -99,6 +126,7 @@ int guard_new(bool tls, struct guard **out)
     struct guard *g = calloc(1, sizeof *g);
     if (!g) return -ENOMEM;
     g->tls = tls;
+    g->due_ms = INT64_MAX;
     *out = g;
     return 0;
 }
@@ -164,6 +192,7 @@ void guard_notify(void *cls, struct MHD_Connection *c, void **socket_context,
     const union MHD_ConnectionInfo *fi = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     x->fd = fi ? fi->connect_fd : -1;
     x->c = c;
+    x->g = g;
     if (x->fd >= 0) {
         int sb = GUARD_SNDBUF;
         (void)setsockopt(x->fd, SOL_SOCKET, SO_SNDBUF, &sb, sizeof sb);
@@ -171,6 +200,7 @@ void guard_notify(void *cls, struct MHD_Connection *c, void **socket_context,
     client_ip(c, x->ip, sizeof x->ip);
     x->since_ms = now_ms();
     x->incomplete = x->fd >= 0;         /* cannot be reaped without its socket */
+    note_deadline(x);
     x->next = g->head;
     if (g->head) g->head->prev = x;
     g->head = x;
@@ -213,6 +243,7 @@ void guard_answer_queued(struct MHD_Connection *c)
         x->incomplete = false;
         x->answering = true;
         x->answer_ms = now_ms();
+        note_deadline(x);
     }
 }
 
@@ -223,6 +254,7 @@ void guard_request_done(struct MHD_Connection *c)
     if (x && !x->reaped && x->fd >= 0) {
         x->incomplete = true;
         x->since_ms = now_ms();
+        note_deadline(x);
     }
 }
 

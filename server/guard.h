@@ -59,8 +59,10 @@ void guard_free(struct guard *g);
 
 /* Between two passes of libmicrohttpd: answers 408 to every connection past
  * its request deadline, shuts down every one whose answer is later than
- * GUARD_ANSWER_S. Returns the milliseconds until the next deadline, -1 when
- * there is none. */
+ * GUARD_ANSWER_S. Returns the milliseconds until the next deadline (or
+ * sooner, when a deadline moved later since the table was last walked:
+ * the table is walked only once the earliest deadline it knew has passed),
+ * -1 when there is none. */
 int guard_tick(struct guard *g);
 
 /* MHD_OPTION_NOTIFY_CONNECTION callback; cls is the guard. */
