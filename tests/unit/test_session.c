@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "session.h"
@@ -31,6 +32,52 @@ static void test_fresh_ids_are_random_hex(void **state)
         assert_string_not_equal(id[i], csrf);
         for (int j = 0; j < i; j++) assert_string_not_equal(id[i], id[j]);
     }
+    session_table_free(t);
+}
+
+/* THREATS.md D2: 10,000 ids, all different, with no time or counter
+ * structure: every one of the 256 bit positions is set in about half of them
+ * (a counter or a clock leaves high bits fixed), and two ids made one after
+ * the other differ in about half their bits. The bounds are 6 standard
+ * deviations wide, so a good generator fails them about once in 10^5 runs.
+ * The clock stands still: ids must not depend on it. */
+#define D2_IDS 10000
+static int hex_nibble(char c)
+{
+    return c <= '9' ? c - '0' : c - 'a' + 10;
+}
+static int cmp_id(const void *a, const void *b)
+{
+    return memcmp(a, b, SESSION_ID_HEX);
+}
+static void test_ids_have_no_structure(void **state)
+{
+    (void)state;
+    struct session_table *t;
+    assert_int_equal(session_table_new(fake_clock, NULL, &t), 0);
+    static char ids[D2_IDS][SESSION_ID_HEX + 1];
+    static unsigned ones[SESSION_ID_HEX * 4];
+    char csrf[SESSION_ID_HEX + 1];
+    memset(ones, 0, sizeof ones);
+    for (int i = 0; i < D2_IDS; i++) {
+        assert_int_equal(session_table_create(t, ids[i], csrf), 0);
+        unsigned differ = 0;
+        for (int k = 0; k < SESSION_ID_HEX; k++) {
+            int v = hex_nibble(ids[i][k]);
+            for (int b = 0; b < 4; b++)
+                ones[k * 4 + b] += (unsigned)(v >> b) & 1u;
+            if (i > 0)
+                differ += (unsigned)__builtin_popcount((unsigned)(v ^ hex_nibble(ids[i - 1][k])));
+        }
+        if (i > 0 && (differ < 80 || differ > 176))
+            fail_msg("ids %d and %d differ in %u of 256 bits", i - 1, i, differ);
+    }
+    for (int b = 0; b < SESSION_ID_HEX * 4; b++)
+        if (ones[b] < 4700 || ones[b] > 5300)
+            fail_msg("bit %d is set in %u of %d ids", b, ones[b], D2_IDS);
+    qsort(ids, D2_IDS, sizeof ids[0], cmp_id);
+    for (int i = 1; i < D2_IDS; i++)
+        assert_memory_not_equal(ids[i - 1], ids[i], SESSION_ID_HEX);
     session_table_free(t);
 }
 
@@ -377,6 +424,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fresh_ids_are_random_hex),
+        cmocka_unit_test(test_ids_have_no_structure),
         cmocka_unit_test(test_lookup_returns_csrf_and_rejects_unknown),
         cmocka_unit_test(test_idle_timeout_renewed_on_use),
         cmocka_unit_test(test_absolute_limit),
