@@ -67,7 +67,8 @@ $(1)/sipcfgd: $(DAEMON_SRC:%.c=$(1)/obj/%.o) $(1)/obj/build/gen/www_assets.o $(1
 $(1)/sipcfg: $(CLI_SRC:%.c=$(1)/obj/%.o) $(1)/libsipcfg.a
 	$(CC) $(2) -o $$@ $$^ $(PKG_LIBS) $(CLI_LIBS) -lpthread $(3)
 
-$(1)/tests/%: $(1)/obj/tests/unit/%.o $(1)/libsipcfg.a
+# tests/unit/tmpdir.c: the file tests' temporary directory, linked into each.
+$(1)/tests/%: $(1)/obj/tests/unit/%.o $(1)/obj/tests/unit/tmpdir.o $(1)/libsipcfg.a
 	@mkdir -p $$(dir $$@)
 	$(CC) $(2) -o $$@ $$^ $(PKG_LIBS) $(TEST_LIBS) -lpthread $(3)
 

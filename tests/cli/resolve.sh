@@ -128,14 +128,7 @@ check_json "json nxdomain" '"\(.status) \(.targets|length)"' "nxdomain 0"
 check "json nxdomain exits 1" 1 "$rc"
 
 # --- a DNS server that never answers: timeout on time
-silent_port_file="$T_DIR/silent.port"
-python3 -c '
-import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0))
-open(sys.argv[1], "w").write(str(s.getsockname()[1])); time.sleep(120)' "$silent_port_file" &
-T_PIDS+=($!)
-for _ in $(seq 50); do [ -s "$silent_port_file" ] && break; sleep 0.1; done
-silent="127.0.0.1:$(cat "$silent_port_file")"
+silent_dns silent || fail "a silent DNS server starts"
 start=$(date +%s%N)
 out=$("$SIPCFG" resolve --dns-server "$silent" --timeout-ms 400 pbx.example.test); rc=$?
 took=$(( ($(date +%s%N) - start) / 1000000 ))

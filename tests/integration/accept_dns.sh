@@ -30,14 +30,7 @@ resolve() { json_api POST /resolve "$1"; }   # resolve BODY
 
 # ---- servers on loopback that never answer (a UDP socket nobody reads) and
 # ---- one that answers SERVFAIL to everything
-python3 -c '
-import socket, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1], flush=True)
-time.sleep(300)
-' >"$T_DIR/silent.port" &
-T_PIDS+=($!)
+silent_dns SILENT || { fail "a silent DNS server starts"; t_done; exit 1; }
 python3 -c '
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -51,8 +44,7 @@ for _ in range(100000):
     s.sendto(q[:2] + bytes([0x80 | (q[2] & 0x01), 0x82]) + q[4:6] + b"\0\0\0\0\0\0" + q[12:], a)
 ' >"$T_DIR/servfail.port" &
 T_PIDS+=($!)
-for _ in $(seq 50); do [ -s "$T_DIR/silent.port" ] && [ -s "$T_DIR/servfail.port" ] && break; sleep 0.1; done
-SILENT="127.0.0.1:$(cat "$T_DIR/silent.port")"
+for _ in $(seq 50); do [ -s "$T_DIR/servfail.port" ] && break; sleep 0.1; done
 SERVFAIL="127.0.0.1:$(cat "$T_DIR/servfail.port")"
 CLOSED="127.0.0.1:$(free_port udp)"       # nothing listens there
 

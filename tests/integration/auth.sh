@@ -319,17 +319,9 @@ else
 fi
 
 # ---- SIGTERM while requests wait for DNS: they are answered 503, the daemon exits 0 ----
-python3 -c '
-import socket, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1], flush=True)
-time.sleep(120)
-' >"$T_DIR/silent.port" &
-T_PIDS+=($!)
-for _ in $(seq 50); do [ -s "$T_DIR/silent.port" ] && break; sleep 0.1; done
+silent_dns SILENT || fail "a silent DNS server starts"
 FLASH=$T_DIR/term.img
-start_fresh --dns-server "127.0.0.1:$(cat "$T_DIR/silent.port")" --dns-timeout-ms 20000 \
+start_fresh --dns-server "$SILENT" --dns-timeout-ms 20000 \
   || fail "start with a silent DNS server"
 login
 pids=()

@@ -25,16 +25,7 @@ esac
 stop_daemon
 
 # ---- a DNS server that never answers: a UDP socket nobody reads
-python3 -c '
-import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1], flush=True)
-time.sleep(300)
-' >"$T_DIR/silent.port" &
-T_PIDS+=($!)
-for _ in $(seq 50); do [ -s "$T_DIR/silent.port" ] && break; sleep 0.1; done
-SILENT="127.0.0.1:$(cat "$T_DIR/silent.port")"
+silent_dns SILENT || { fail "a silent DNS server starts"; t_done; exit 1; }
 TIMEOUT_MS=3000
 start_daemon --dns-server "$SILENT" --dns-timeout-ms "$TIMEOUT_MS" \
   || { fail "sipcfgd starts with a silent DNS server"; t_done; exit 1; }

@@ -64,6 +64,23 @@ dig_ok() {  # dnsmasq answers once its pid file exists and the port is bound
   [ -s "$T_DIR/dnsmasq.pid" ] && ss -lun 2>/dev/null | grep -q ":$DNS_PORT " 
 }
 
+# silent_dns VAR: a DNS server on loopback that never answers (a UDP socket
+# nobody reads), killed on exit like every server here; VAR=127.0.0.1:PORT.
+silent_dns() {
+  local f="$T_DIR/silent.$RANDOM.port"
+  python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1], flush=True)
+time.sleep(600)
+' >"$f" &
+  T_PIDS+=($!)
+  for _ in $(seq 50); do [ -s "$f" ] && break; sleep 0.1; done
+  [ -s "$f" ] || return 1
+  printf -v "$1" '127.0.0.1:%s' "$(cat "$f")"
+}
+
 # start_daemon [sipcfgd options...]: sets PORT, BASE (http://127.0.0.1:PORT), FLASH,
 # ADMIN_PASS (set with the CLI before start unless NO_PASSWD=1).
 start_daemon() {

@@ -18,34 +18,21 @@
 #include <unistd.h>
 
 #include "flash.h"
+#include "tmpdir.h"
 
 #define NB 4u
 
-static char tmpdir[256];
-
 static int group_setup(void **state)
 {
-    const char *t = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof(tmpdir), "%s/test_flash.XXXXXX", t && *t ? t : "/tmp");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return tmpdir_make("test_flash");
 }
 
 static int group_teardown(void **state)
 {
-    char cmd[512];
     /* Only files this test made, by name. */
-    const char *names[] = {"a.img", "b.img", "junk.img", "short.img", "env.img", "lock.img",
-                           "ro.img"};
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        snprintf(cmd, sizeof(cmd), "%s/%s", tmpdir, names[i]);
-        unlink(cmd);
-    }
-    return rmdir(tmpdir);
-}
-
-static void path_of(char *buf, size_t n, const char *name)
-{
-    snprintf(buf, n, "%s/%s", tmpdir, name);
+    static const char *const names[] = {"a.img", "b.img", "junk.img", "short.img", "env.img",
+                                        "lock.img", "ro.img"};
+    return tmpdir_remove(names, sizeof(names) / sizeof(names[0]));
 }
 
 static unsigned char byte_at(struct flash *fl, size_t off)
@@ -105,7 +92,7 @@ static void test_nor_semantics(void **state)
 static void test_file_image(void **state)
 {
     char path[300];
-    path_of(path, sizeof(path), "a.img");
+    tmpdir_file(path, sizeof(path), "a.img");
     struct flash *fl;
     assert_int_equal(flash_open(path, false, NB, &fl), -ENOENT);
     assert_int_equal(flash_open(path, true, NB, &fl), 0);
@@ -167,7 +154,7 @@ static void test_not_an_image(void **state)
 {
     char path[300];
     struct flash *fl;
-    path_of(path, sizeof(path), "junk.img");
+    tmpdir_file(path, sizeof(path), "junk.img");
     write_file(path, "hello", 5);
     assert_int_equal(flash_open(path, true, NB, &fl), -EMEDIUMTYPE);
     assert_int_equal(flash_open_guess(path, 0, &fl), -EMEDIUMTYPE);    /* not even two banks */
@@ -229,7 +216,7 @@ static struct flash *open_damaged(const char *path, enum flash_image_state state
 static void test_short_image(void **state)
 {
     char path[300], why[200];
-    path_of(path, sizeof(path), "short.img");
+    tmpdir_file(path, sizeof(path), "short.img");
     size_t n;
     unsigned char *img = made_image(path, &n);
     static const size_t cuts[] = {1, 3, 4, 5, 4 * NB};
@@ -282,7 +269,7 @@ static void test_short_image(void **state)
 static void test_repair_cut(void **state)
 {
     char path[300];
-    path_of(path, sizeof(path), "short.img");
+    tmpdir_file(path, sizeof(path), "short.img");
     size_t n;
     unsigned char *img = made_image(path, &n);
     write_file(path, img, n - 8);   /* blocks 2 and 3 lost their counts */
@@ -339,7 +326,7 @@ static void check_read_only(struct flash *fl, const char *path, const unsigned c
 static void test_trailer_damaged(void **state)
 {
     char path[300], why[200];
-    path_of(path, sizeof(path), "short.img");
+    tmpdir_file(path, sizeof(path), "short.img");
     size_t n;
     unsigned char *img = made_image(path, &n);
     static const struct { size_t off; const char *name; } fields[] = {
@@ -527,7 +514,7 @@ static void test_transient_error(void **state)
 static void test_env_cut(void **state)
 {
     char path[300];
-    path_of(path, sizeof(path), "env.img");
+    tmpdir_file(path, sizeof(path), "env.img");
     struct flash *fl;
     setenv("SIPCFG_FLASH_CUT_AFTER", "5", 1);
     setenv("SIPCFG_FLASH_TORN", "garbage", 1);
@@ -577,7 +564,7 @@ static int child_try_lock(const char *path, int op)
 static void test_lock(void **state)
 {
     char path[300];
-    path_of(path, sizeof(path), "lock.img");
+    tmpdir_file(path, sizeof(path), "lock.img");
     struct flash *fl;
     assert_int_equal(flash_open(path, true, 2, &fl), 0);
     assert_int_equal(child_try_lock(path, LOCK_EX), 0);
@@ -642,7 +629,7 @@ static int read_only_damaged_checks(const char *path)
 static void test_read_only_image(void **state)
 {
     char path[300];
-    path_of(path, sizeof(path), "ro.img");
+    tmpdir_file(path, sizeof(path), "ro.img");
     struct flash *fl;
     assert_int_equal(flash_open(path, true, 2, &fl), 0);
     unsigned char z = 0x42;
@@ -650,7 +637,7 @@ static void test_read_only_image(void **state)
     flash_close(fl);
     assert_int_equal(chmod(path, 0444), 0);
     char shortp[300];
-    path_of(shortp, sizeof(shortp), "short.img");
+    tmpdir_file(shortp, sizeof(shortp), "short.img");
     size_t n;
     unsigned char *img = made_image(shortp, &n);
     write_file(shortp, img, n - 3);
@@ -663,7 +650,7 @@ static void test_read_only_image(void **state)
         return;
     }
     /* Root writes anything: check as an unprivileged user instead. */
-    assert_int_equal(chmod(tmpdir, 0755), 0);
+    assert_int_equal(chmod(tmpdir_path(), 0755), 0);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {

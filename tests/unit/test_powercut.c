@@ -36,6 +36,7 @@
 #include "flash.h"
 #include "kv.h"
 #include "store.h"
+#include "tmpdir.h"
 
 #define NB FLASH_DEFAULT_BLOCKS
 #define IMG_SIZE ((size_t)NB * FLASH_BLOCK_SIZE)
@@ -457,22 +458,20 @@ static void test_reader_isolation(void **state)
 
 /* ---- on a real image file: the cut state is what the file holds; reboot = reopen ---- */
 
-static char tmpdir[256], path[300];
+static char path[300];
 
 static int file_setup(void **state)
 {
-    const char *t = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof(tmpdir), "%s/test_powercut.XXXXXX", t && *t ? t : "/tmp");
-    if (!mkdtemp(tmpdir))
+    if (tmpdir_make("test_powercut") != 0)
         return -1;
-    snprintf(path, sizeof(path), "%s/flash.img", tmpdir);
+    tmpdir_file(path, sizeof(path), "flash.img");
     return 0;
 }
 
 static int file_teardown(void **state)
 {
-    unlink(path);
-    return rmdir(tmpdir);
+    static const char *const names[] = {"flash.img"};
+    return tmpdir_remove(names, 1);
 }
 
 static void file_put(const unsigned char *img)

@@ -19,6 +19,7 @@
 #include "flash.h"
 #include "kv.h"
 #include "store.h"
+#include "tmpdir.h"
 
 #define NB FLASH_DEFAULT_BLOCKS
 #define IMG_SIZE ((size_t)NB * FLASH_BLOCK_SIZE)
@@ -29,26 +30,20 @@
 
 #include "store_fixture.h"
 
-static char tmpdir[256];
-
 static void image_path(char *buf, size_t n)
 {
-    snprintf(buf, n, "%s/store.img", tmpdir);
+    tmpdir_file(buf, n, "store.img");
 }
 
 static int file_setup(void **state)
 {
-    const char *t = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof(tmpdir), "%s/test_store.XXXXXX", t && *t ? t : "/tmp");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return tmpdir_make("test_store");
 }
 
 static int file_teardown(void **state)
 {
-    char p[300];
-    image_path(p, sizeof(p));
-    unlink(p);
-    return rmdir(tmpdir);
+    static const char *const names[] = {"store.img"};
+    return tmpdir_remove(names, 1);
 }
 
 static void test_file_two_handles(void **state)
