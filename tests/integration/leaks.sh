@@ -6,6 +6,8 @@
 #   password: neither digest nor the page's login accepts it;
 # - G3: after failed and good logins and a SIP password write, the daemon's
 #   log holds no password and no session id or CSRF token;
+# - B3: digest headers with nc=00000000, qop=auth-int, MD5-sess without a
+#   cnonce, no nc, no response, no nonce, the nonce twice, a 32 KB uri: 401;
 # - B2: a 9,000-byte URI is 414 and a 9,000-byte header 431, and the daemon
 #   goes on serving.
 source "$(dirname "$0")/lib.sh"
@@ -50,11 +52,37 @@ for secret in "$ADMIN_PASS" "$ha1" Wrong-Secret-981 Wrong-Secret-982 Wrong-Diges
 done
 [ -n "$SID" ] && [ -n "$CSRF" ] && ok "(the session id and token were seen)" || fail "the session id and token were seen"
 
-# ---- B2: oversized URI and header
+# ---- B2 and B3 on a fresh daemon
 start_daemon || { fail "sipcfgd starts again"; t_done; exit 1; }
 long=$(head -c 9000 /dev/zero | tr '\0' a)
 check "a 9,000-byte URI: 414" 414 "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/$long")"
 check "a 9,000-byte header: 431" 431 "$(curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $long" "$BASE/")"
 api GET /status
 check "the daemon goes on serving" 200 "$STATUS"
+
+# ---- B3: digest headers broken in the ways THREATS lists, each with a
+# real nonce of this daemon so that parsing goes past the nonce check
+nonce=$(curl -s -D - -o /dev/null "$BASE/api/v1/lines" | sed -n 's/.*nonce="\([^"]*\)".*/\1/p' | head -1 | tr -d '\r')
+[ -n "$nonce" ] && ok "a digest challenge with a nonce" || fail "a digest challenge with a nonce"
+D="Digest username=\"admin\", realm=\"sipcfg\", nonce=\"$nonce\", uri=\"/api/v1/lines\""
+R='response="0000000000000000000000000000000000000000000000000000000000000000"'
+huge=$(head -c 32768 /dev/zero | tr '\0' a)
+src=10
+for a in "$D, algorithm=SHA-256, qop=auth, nc=00000000, cnonce=\"c\", $R" \
+         "$D, algorithm=SHA-256, qop=auth-int, nc=00000001, cnonce=\"c\", $R" \
+         "$D, algorithm=MD5-sess, qop=auth, nc=00000001, $R" \
+         "$D, algorithm=SHA-256, qop=auth, cnonce=\"c\", $R" \
+         "$D, algorithm=SHA-256, qop=auth, nc=00000001, cnonce=\"c\"" \
+         "Digest username=\"admin\", realm=\"sipcfg\", uri=\"/api/v1/lines\", qop=auth, nc=00000001, cnonce=\"c\", $R" \
+         "$D, nonce=\"$nonce\", algorithm=SHA-256, qop=auth, nc=00000001, cnonce=\"c\", $R" \
+         "Digest username=\"admin\", realm=\"sipcfg\", nonce=\"$nonce\", uri=\"/$huge\", qop=auth, nc=00000001, cnonce=\"c\", $R"; do
+  # each from an address of its own, so the lockout (C3) never answers first
+  src=$((src + 1))
+  code=$(curl -s -o /dev/null -w '%{http_code}' --interface "127.0.0.$src" -H "Authorization: $a" "$BASE/api/v1/lines")
+  case "$code" in 401|431) ok "Authorization '${a:${#D}:50}...' -> $code" ;;
+    *) fail "Authorization '${a:0:80}...' is refused" "got $code" ;; esac
+done
+api GET /status
+check "the daemon goes on serving after them" 200 "$STATUS"
+
 t_done
