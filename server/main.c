@@ -291,7 +291,9 @@ int main(int argc, char **argv)
         dns_free(app.dns);
         free(cert);
         free(key);
-        fprintf(stderr, "sipcfgd: --flash: %s: %s\n", o.flash, sipcfg_strerror(rc));
+        /* It creates a missing image, so ENOENT means a missing directory. */
+        fprintf(stderr, "sipcfgd: --flash: %s: %s\n", o.flash,
+                rc == -ENOENT ? "its directory does not exist" : sipcfg_strerror(rc));
         return 1;
     }
     struct store_info info = {0};

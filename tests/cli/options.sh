@@ -137,6 +137,18 @@ python3 -c "print('Zq' * 65)" | "$SIPCFG" --flash "$P" passwd 2>"$T_DIR/err"
 check "passwd: 130 bytes: exit 1" 1 "$?"
 check "...the image as it was" "$s" "$(sum "$P")"
 
+# ---- writing into a directory that does not exist: said as such (it used to
+# be "no such flash image", though the image would have been created)
+for how in import passwd; do
+  if [ $how = import ]; then run --flash "$T_DIR/no/such/dir.img" import "$T_DIR/a.json"
+  else printf 'Valid-Pass-9\n' | "$SIPCFG" --flash "$T_DIR/no/such/dir.img" passwd >"$T_DIR/out" 2>"$T_DIR/err"; RC=$?; ERR=$(cat "$T_DIR/err"); fi
+  check "$how into a missing directory: exit 1" 1 "$RC"
+  check "...says the directory is missing" "sipcfg: $T_DIR/no/such/dir.img: its directory does not exist" "$ERR"
+done
+timeout 10 "$SIPCFGD" --listen "127.0.0.1:0" --flash "$T_DIR/no/such/dir.img" 2>"$T_DIR/err"
+check "sipcfgd --flash in a missing directory: exit 1" 1 "$?"
+check "...says the directory is missing" "sipcfgd: --flash: $T_DIR/no/such/dir.img: its directory does not exist" "$(cat "$T_DIR/err")"
+
 # ---- sipcfgd: each bad option named, exit 2, no image made
 D=$T_DIR/d.img
 for args in "-x" "--bogus" "--lines" "--lines 0" "--listen ::1:8080" "--dns-server nonsense" "extra"; do
