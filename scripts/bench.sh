@@ -165,6 +165,27 @@ for c in 1 50; do
   eval "figure \"latency at $c conn(s), sipcfgd p50 / p99 (bare \$bare_p50_$c / \$bare_p99_$c us)\" \"\$ours_p50_$c / \$ours_p99_$c us\" \"(reported)\" \"-\""
 done
 
+# ---- system calls per request (perf's raw_syscalls tracepoint, every thread) ----
+# Like the instruction count, the machine's load does not move it; each
+# server's own calls over a 1 s run, in separate runs from the timed ones.
+syscalls() {  # syscalls PID CONNS URL -> calls per request
+  local t=2; [ "$2" -lt 2 ] && t=1
+  local out; out=$(perf stat -x, -e raw_syscalls:sys_enter -p "$1" -o "$T_DIR/perf.txt" -- \
+    wrk -t$t -c"$2" -d1s -H "Cookie: $COOKIE" "$3")
+  ! grep -q -E 'Non-2xx|Socket errors' <<<"$out" || die "syscall count: $(grep -E 'Non-2xx|Socket' <<<"$out")"
+  awk -F, -v n="$(awk '/requests in/ { print $1 }' <<<"$out")" \
+    '$3 == "raw_syscalls:sys_enter" && n > 0 { printf "%.2f", $1 / n }' "$T_DIR/perf.txt"
+}
+if command -v perf >/dev/null && perf stat -e raw_syscalls:sys_enter -o /dev/null true 2>/dev/null; then
+  for c in 1 50; do
+    sb=$(syscalls "$BARE_PID" $c "$BURL"); so=$(syscalls "$D1" $c "$URL")
+    [ -n "$sb" ] && [ -n "$so" ] || die "perf counted no system calls"
+    figure "system calls per GET at $c conn(s), sipcfgd / bare" "$so / $sb" "(reported)" "-"
+  done
+else
+  figure "system calls per GET (needs perf and access to its tracepoints)" "not measured" "(reported)" "-"
+fi
+
 # ---- a CGI phone admin: busybox httpd + a shell script per request ----
 mkdir -p "$T_DIR/www/cgi-bin"
 cat >"$T_DIR/www/cgi-bin/lines" <<'CGI'

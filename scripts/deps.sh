@@ -9,7 +9,7 @@ pkgs=(gcc make pkg-config libmicrohttpd-dev libjansson-dev libc-ares-dev
 # Extra groups, asked for by name: `deps.sh bench`, `deps.sh browser`, `deps.sh e2e`.
 for extra in "$@"; do
   case "$extra" in
-    bench)   pkgs+=(wrk busybox) ;;
+    bench)   pkgs+=(wrk busybox linux-perf) ;;   # perf: the system-call count
     fuzz)    pkgs+=(clang) ;;
     # tests/e2e: real registrars (kamailio, with kamcmd) and a real SIP UA.
     e2e)     pkgs+=(kamailio baresip-core) ;;
