@@ -116,6 +116,18 @@ run provision --template "$T_DIR/t.json" --phones "$T_DIR/nulq.csv" --dry-run
 check "provision: a NUL byte in a quoted field: exit 1" 1 "$RC"
 check "...no phone contacted" "" "$OUT"
 
+# ---- provision: two rows for one phone are found however the address is
+# written (host case, leading zeros, the default port, a final '/'); each
+# later row fails on its own, never contacted
+printf 'address,admin_password,user\n127.0.0.1:1,P-1,a\nhttp://127.0.0.1:0001/,P-1,b\nLOCALHOST:1,P-1,c\nlocalhost:1,P-1,d\n127.0.0.2,P-1,e\nhttp://127.0.0.2:80,P-1,f\nhttps://127.0.0.2,P-1,g\n' >"$T_DIR/dup.csv"
+run provision --template "$T_DIR/t.json" --phones "$T_DIR/dup.csv" --dry-run --jobs 1
+check "provision with duplicate phones: exit 1" 1 "$RC"
+for l in "3|2|http://127.0.0.1:1" "5|4|http://LOCALHOST:1" "7|6|http://127.0.0.2"; do
+  IFS='|' read -r dup first url <<<"$l"
+  has "dup.csv:$dup is the phone of line $first" "$OUT" "(dup.csv:$dup): FAILED: the same phone as line $first ($url)"
+done
+check "...the others are contacted (http and https of one host are two phones)" 4 "$(printf '%s\n' "$OUT" | grep -c 'unreachable')"
+
 # ---- passwd reads one line; a NUL byte in it is refused (fgets used to stop
 # there, so "Zq9-unique-1<NUL>tail" set the password "Zq9-unique-1" in silence)
 P=$T_DIR/pw.img
