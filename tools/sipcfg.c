@@ -194,7 +194,7 @@ static int cmd_info(const char *path)
     return in.state == STORE_CORRUPT ? 1 : 0;
 }
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv)
 {
     const char *flash = DEFAULT_FLASH;
     static const struct option opts[] = {
@@ -252,4 +252,17 @@ int main(int argc, char **argv)
     fprintf(stderr, "%s: unknown command '%s'\n", cli_prog, cmd);
     cli_usage(stderr);
     return 2;
+}
+
+/* What a command printed is its result (get's value, an export): a write
+ * that failed (a full disk, a closed pipe) is a failure, never exit 0. */
+int main(int argc, char **argv)
+{
+    int rc = run(argc, argv);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "%s: writing to standard output failed: %s\n", cli_prog,
+                strerror(errno ? errno : EIO));
+        return rc ? rc : 1;
+    }
+    return rc;
 }

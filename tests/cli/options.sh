@@ -128,6 +128,22 @@ for l in "3|2|http://127.0.0.1:1" "5|4|http://LOCALHOST:1" "7|6|http://127.0.0.2
 done
 check "...the others are contacted (http and https of one host are two phones)" 4 "$(printf '%s\n' "$OUT" | grep -c 'unreachable')"
 
+# ---- what a command prints is its result: a failed write of it is exit 1
+# (get, dump, info and the baresip export said 0 with nothing written)
+F=$T_DIR/full.img
+"$SIPCFG" --flash "$F" import "$T_DIR/a.json" 2>/dev/null
+if [ -w /dev/full ]; then
+  for c in "get line1.user" dump info export "export --format baresip"; do
+    "$SIPCFG" --flash "$F" $c >/dev/null 2>&1
+    check "$c to a file: exit 0" 0 "$?"
+    "$SIPCFG" --flash "$F" $c >/dev/full 2>"$T_DIR/err"
+    check "$c to a full disk: exit 1" 1 "$?"
+    has "...says so" "$(cat "$T_DIR/err")" "writing to standard output failed"
+  done
+else
+  fail "/dev/full is there to write to"
+fi
+
 # ---- passwd reads one line; a NUL byte in it is refused (fgets used to stop
 # there, so "Zq9-unique-1<NUL>tail" set the password "Zq9-unique-1" in silence)
 P=$T_DIR/pw.img
