@@ -26,7 +26,10 @@ ha1=$(printf 'admin:sipcfg:%s' "$ADMIN_PASS" | sha256sum | cut -c1-64)
 for form in "$ADMIN_PASS" "$b64" "$hexpw" "$md5ha1"; do
   check "the image does not hold the admin password as '$form'" 0 "$(grep -acF -- "$form" "$FLASH")"
 done
-check "the image holds its SHA-256 HA1 (digest needs it; docs/SECURITY.md)" 1 "$(grep -acF -- "$ha1" "$FLASH")"
+# grep -c counts lines: both banks hold the HA1, and whether a 0x0a byte (a
+# CRC, a time) lies between them decided 1 or 2, so ask only whether it is there.
+check "the image holds its SHA-256 HA1 (digest needs it; docs/SECURITY.md)" yes \
+  "$(grep -aqF -- "$ha1" "$FLASH" && echo yes)"
 STATUS=$(curl -s -o /dev/null -w '%{http_code}' --digest -u "admin:$ha1" "$BASE/api/v1/lines")
 check "digest with the stored HA1 as the password: 401" 401 "$STATUS"
 login "$ha1"
