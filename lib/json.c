@@ -197,8 +197,20 @@ static void text_from_json(const struct field_desc *d, const json_t *m, struct l
     size_t len = json_string_length(m);
     if (d->type == FT_DOMAIN) {
         /* Normalised like a server's host: lower case, no trailing dot. */
+        /* host_parse's hints name a server's members ("a port goes in
+         * 'port'"), which a domain has not: a port, a scheme or a user get
+         * words of their own. */
+        const char *colon = memchr(s, ':', len);
+        char q[DIAG_QUOTE_MAX];
         if (len == 0)
             dst[0] = '\0';
+        else if (memchr(s, '@', len))
+            diag_add(errs, path, "invalid_host", "'%s' is not a domain: give the domain alone "
+                     "(e.g. example.com); the user goes in 'user'", diag_quote(q, sizeof q, s));
+        else if (colon && (colon == memrchr(s, ':', len) || strstr(s, "]:")))
+            diag_add(errs, path, "invalid_host", "'%s' is not a domain: give it without 'sip:' "
+                     "and without a port (e.g. example.com); ports belong to the servers",
+                     diag_quote(q, sizeof q, s));
         else
             host_parse(s, len, dst, path, errs);
         return;

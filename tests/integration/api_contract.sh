@@ -75,4 +75,19 @@ printf '%s' "$BODY" >"$T_DIR/openapi.json"
 check "those 400s are as the OpenAPI document describes them" "" \
   "$(openapi_invalid "$T_DIR/openapi.json" "$T_DIR/responses")"
 
+# ---- a domain's errors speak of the domain, not of a server's members ----
+for d in 'example.com:5060' 'sips:example.com' '[2001:db8::1]:5060' 'alice@example.com'; do
+  json_api PUT '/lines/5?dns=skip' "{\"domain\": \"$d\"}"
+  check "domain '$d' is 422 invalid_host at domain" "422 domain invalid_host" \
+    "$STATUS $(printf '%s' "$BODY" | jq -r '.errors[0] | "\(.field) \(.code)"')"
+  case "$(printf '%s' "$BODY" | jq -r '.errors[0].message')" in
+    *"is not a domain"*"e.g. example.com"*) ok "  its message says what a domain is" ;;
+    *) fail "  its message says what a domain is" "$BODY" ;;
+  esac
+done
+json_api PUT '/lines/5?dns=skip' '{"domain": "2001:db8::1"}'
+check_json "an IPv6 address is still a domain" '.line.domain' "2001:db8::1"
+json_api PUT '/lines/5?dns=skip' '{"domain": "Example.COM."}'
+check_json "a domain is normalised like a host" '.line.domain' "example.com"
+
 t_done
