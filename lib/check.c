@@ -73,12 +73,12 @@ static size_t utf8_next(const unsigned char *s, size_t len, uint32_t *cp, const 
 }
 
 /* Bidi embeddings, overrides and isolates, marks, zero-width characters,
- * the word joiner and invisible operators, the BOM. */
+ * the word joiner and invisible operators, the BOM, the soft hyphen. */
 static bool invisible(uint32_t cp)
 {
     return (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e) ||
            (cp >= 0x2060 && cp <= 0x2064) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x061c ||
-           cp == 0x180e || cp == 0xfeff;
+           cp == 0x180e || cp == 0xfeff || cp == 0x00ad;
 }
 
 /* `secret`: a password, never quoted in a message (messages reach responses
@@ -103,7 +103,10 @@ static int text_rules(const char *s, size_t len, size_t max, const char *field,
         }
         /* C0, DEL and C1: nothing a person types, and CR/LF would let a value
          * pose as a new record in anything line-based downstream. */
-        if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
+        /* U+2028/U+2029, the line and paragraph separators, are line breaks
+         * too, in a label as much as CR LF (not in a password: its bytes are
+         * never shown). */
+        if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || (!secret && (cp == 0x2028 || cp == 0x2029))) {
             diag_add(errs, field, "control_character",
                      "%s%s%s contains a control character (U+%04X) at byte %zu: line breaks, "
                      "tabs and other control characters are not allowed",

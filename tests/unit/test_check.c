@@ -77,6 +77,9 @@ static void test_text(void **state)
         {"a\xe2\x80\x8d" "b", 0, "invisible_character"},        /* U+200D ZWJ */
         {"\xe2\x81\xa6x\xe2\x81\xa9", 0, "invisible_character"}, /* U+2066/2069 isolates */
         {"\xef\xbb\xbfOffice", 0, "invisible_character"},       /* U+FEFF BOM */
+        {"Off\xc2\xadice", 0, "invisible_character"},          /* U+00AD soft hyphen */
+        {"a\xe2\x80\xa8" "b", 0, "control_character"},         /* U+2028 line separator */
+        {"a\xe2\x80\xa9" "b", 0, "control_character"},         /* U+2029 paragraph separator */
         {"\xc0\xaf", 0, "invalid_utf8"},                  /* overlong '/' */
         {"\xe0\x80\xaf", 0, "invalid_utf8"},              /* overlong 3-byte */
         {"\xf0\x80\x80\xaf", 0, "invalid_utf8"},          /* overlong 4-byte */
@@ -148,6 +151,8 @@ static void test_secret_is_never_quoted(void **state)
     assert_string_equal(errs.item[2].code, "invalid_utf8");
     for (size_t i = 0; i < errs.n; i++)
         assert_null(strstr(errs.item[i].message, "Se"));
+    /* a password may hold what a label may not show: a separator, a soft hyphen */
+    assert_int_equal(check_secret("a\xe2\x80\xa8" "b\xc2\xad", 7, 128, "password", &errs), 0);
 }
 
 static void test_user(void **state)
