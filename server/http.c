@@ -21,6 +21,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -29,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
@@ -460,20 +462,43 @@ static unsigned http_connections(struct http *h)
     return i ? i->num_connections : 0;
 }
 
+/* libmicrohttpd's epoll_wait takes at most this many events at a time
+ * (daemon.c MAX_EVENTS, 0.9.75 to 1.0.1); when a call fills them it calls
+ * again, with the same timeout, before serving any (see loop_main). */
+#define HTTP_MHD_EPOLL_EVENTS 128u
+
 /* libmicrohttpd's thread: its passes, and the guard's deadlines between
  * them (guard.h: so the guard never writes while libmicrohttpd is inside a
- * send). What 0.9.75's internal epoll thread does (MHD_run_wait: one
- * epoll_wait per pass, bounded by libmicrohttpd's own timeouts), plus
- * guard_tick and a wake-up for resumes and the stop: wake_fd sits in
- * libmicrohttpd's epoll set (http_start), so no poll() of ours is needed
- * (a poll plus MHD_run's epoll_wait was one system call more per request). */
+ * send). What 0.9.75's internal epoll thread does, plus guard_tick and a
+ * wake-up for resumes and the stop (wake_fd, in libmicrohttpd's epoll set:
+ * http_start).
+ * A pass waits in one of two ways. Below HTTP_MHD_EPOLL_EVENTS - 2
+ * connections (with the listening socket and wake_fd, its epoll set cannot
+ * fill one epoll_wait), MHD_run_wait blocks in libmicrohttpd's own
+ * epoll_wait: one system call per pass, as its internal thread makes.
+ * With more, a call that filled its events would wait again, for the whole
+ * timeout, while those requests (already taken from the edge-triggered set)
+ * wait unserved: 128 busy keep-alive clients stalled for up to the next
+ * deadline (seconds) again and again (attack.sh "busy").
+ * So there the loop polls the epoll fd (poll takes no event) and runs a
+ * pass that does not block, one system call more per pass, shared by the
+ * many requests a pass then serves. */
 static void *loop_main(void *arg)
 {
     struct http *h = arg;
     int wait = 0;
     for (;;) {
         unsigned before = http_connections(h);
-        (void)MHD_run_wait(h->d, wait);
+        if (before + 2 < HTTP_MHD_EPOLL_EVENTS) {
+            (void)MHD_run_wait(h->d, wait);
+        } else {
+            MHD_UNSIGNED_LONG_LONG mt;
+            if (MHD_get_timeout(h->d, &mt) == MHD_YES && (wait < 0 || mt < (MHD_UNSIGNED_LONG_LONG)wait))
+                wait = mt > INT_MAX ? INT_MAX : (int)mt;
+            struct pollfd p = {.fd = h->epoll_fd, .events = POLLIN};
+            (void)poll(&p, 1, wait);
+            (void)MHD_run(h->d);
+        }
         wait = guard_tick(h->guard);
         if (h->loop_stop) break;
         /* At its limit libmicrohttpd takes the listening socket out of its
@@ -560,13 +585,14 @@ int http_start(struct app *app, const struct http_options *o, struct http **out)
         snprintf(h->url, sizeof h->url, "%s://%s%s%s:%u/", h->tls ? "https" : "http",
                  ss.ss_family == AF_INET6 ? "[" : "", host, ss.ss_family == AF_INET6 ? "]" : "", port);
         const union MHD_DaemonInfo *ei = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
-        int efd = ei ? ei->epoll_fd : -1;
+        h->epoll_fd = ei ? ei->epoll_fd : -1;
         /* The wake-up in libmicrohttpd's own epoll set: its passes skip an
          * event whose pointer is NULL (0.9.75 to 1.0.1: "shutdown signal"),
-         * and edge-triggered, each write wakes one wait without ever being
-         * read (the counter needs 2^64 writes to fill). */
+         * and edge-triggered, each write wakes one wait (or makes the epoll
+         * fd readable for loop_main's poll until a pass takes the event)
+         * without ever being read (the counter needs 2^64 writes to fill). */
         struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.ptr = NULL};
-        if (efd < 0 || epoll_ctl(efd, EPOLL_CTL_ADD, h->wake_fd, &ev) != 0) rc = -EINVAL;
+        if (h->epoll_fd < 0 || epoll_ctl(h->epoll_fd, EPOLL_CTL_ADD, h->wake_fd, &ev) != 0) rc = -EINVAL;
     }
     /* Nothing is served before the loop runs, so h is complete by then. */
     if (!rc) rc = -pthread_create(&h->loop, NULL, loop_main, h);

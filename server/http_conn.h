@@ -44,6 +44,7 @@ struct http {
     pthread_t loop;
     _Atomic bool loop_stop;
     int wake_fd;
+    int epoll_fd;                       /* libmicrohttpd's */
     bool tls;
     char url[96];
     char www_dir[512];

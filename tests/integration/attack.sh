@@ -2,7 +2,7 @@
 # The attacks of issue 7, replayed against a real sipcfgd on loopback from
 # many source addresses (127.x.y.z): digest replay, query parameters the
 # server does not understand, the login rate limit with many addresses,
-# slowloris, log flooding. The requests are made by tests/integration/lib_attack.py;
+# slowloris, log flooding, 128 busy keep-alive clients at once. The requests are made by tests/integration/lib_attack.py;
 # each scenario is bounded in time. docs/SECURITY.md names these checks.
 . "$(dirname "$0")/lib.sh"
 
@@ -17,6 +17,9 @@ attack() {
 }
 
 start_daemon || { fail "daemon starts"; t_done; exit 1; }
+
+# ---- 128 busy keep-alive clients, a full batch of libmicrohttpd's epoll: all served ----
+attack busy
 
 # ---- 1. a captured digest header can never be used twice ----
 attack digest

@@ -696,7 +696,60 @@ def scenario_framing():
     check("a 400 KiB chunked body -> 413, not a reset", "413", got)
 
 
-SCENARIOS = {"framing": scenario_framing, "digest": scenario_digest, "replay": scenario_replay, "ratelimit": scenario_ratelimit, "slowloris": scenario_slowloris, "guardwrite": scenario_guardwrite, "slowread": scenario_slowread,
+def scenario_busy():
+    """128 keep-alive clients from 3 addresses, each sending its next request
+    as soon as its answer is in (20 each). libmicrohttpd's epoll_wait takes
+    128 events at most and, when it got that many, waits again with the
+    whole timeout before serving them: a loop that blocked there left them
+    all unserved until the guard's deadline answered 408 (server/http.c,
+    loop_main)."""
+    import selectors
+    n, each = 128, 20
+    req = f"GET / HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode()
+    sel = selectors.DefaultSelector()
+    state, statuses, closed = {}, {}, 0
+    for i in range(n):
+        s = raw_conn(f"127.0.0.{1 + i % 3}")
+        s.setblocking(False)
+        state[s] = [b"", 0]
+        sel.register(s, selectors.EVENT_READ)
+    for s in state:
+        s.sendall(req)
+    end = time.monotonic() + 60
+    live = n
+    while live and time.monotonic() < end:
+        for key, _ in sel.select(timeout=1):
+            s = key.fileobj
+            try:
+                data = s.recv(65536)
+            except OSError:
+                data = b""
+            buf = state[s][0] + data
+            head, sep, rest = buf.partition(b"\r\n\r\n")
+            m = re.search(rb"\r\ncontent-length: *(\d+)", head, re.I) if sep else None
+            if not data or (sep and not m):
+                closed += 1
+                live -= 1
+                sel.unregister(s)
+                continue
+            if not sep or len(rest) < int(m.group(1)):
+                state[s][0] = buf
+                continue
+            code = head.split(b" ", 2)[1].decode()
+            statuses[code] = statuses.get(code, 0) + 1
+            state[s] = [rest[int(m.group(1)):], state[s][1] + 1]
+            if state[s][1] < each:
+                s.sendall(req)
+            else:
+                live -= 1
+                sel.unregister(s)
+    for s in state:
+        s.close()
+    check(f"{n} busy keep-alive clients: every one of {n * each} answers 200, no connection closed",
+          ({"200": n * each}, 0), (statuses, closed))
+
+
+SCENARIOS = {"busy": scenario_busy, "framing": scenario_framing, "digest": scenario_digest, "replay": scenario_replay, "ratelimit": scenario_ratelimit, "slowloris": scenario_slowloris, "guardwrite": scenario_guardwrite, "slowread": scenario_slowread,
              "logflood": scenario_logflood}
 
 if __name__ == "__main__":
