@@ -67,7 +67,6 @@ for s in "${all[@]}"; do
   [ "$got" = 20 ] || die "$s does not keep its connection"
 done
 
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }   # user + system time, 1/100 s
 declare -A RPS CPU SYS
 one() {  # one SERVER CONNS: a timed run, nothing else attached to the server
   local s=$1 c=$2 t=1 pid=${PIDOF[$1]}
@@ -77,13 +76,14 @@ one() {  # one SERVER CONNS: a timed run, nothing else attached to the server
     local line; read -r line <&"${HOLD[0]}" || line=""
     [ "$line" = ready ] || die "$s: could not hold $AB_IDLE connections: $line"
   fi
-  local t0; t0=$(ticks "$pid")
-  local out; out=$(wrk -t$t -c"$c" -d"${DUR}s" -H "Cookie: ${COOKIEOF[$s]}" "${URLOF[$s]}")
+  # the server's CPU time (every thread): perf's task-clock (ms), finer than /proc's ticks
+  local out; out=$(perf stat -x, -e task-clock -p "$pid" -o "$T_DIR/clock" -- \
+    wrk -t$t -c"$c" -d"${DUR}s" -H "Cookie: ${COOKIEOF[$s]}" "${URLOF[$s]}")
   if [ "${AB_IDLE:-0}" -gt 0 ]; then eval "exec ${HOLD[1]}>&-"; wait "$HOLD_PID" || true; fi
   ! grep -q -E 'Non-2xx|Socket errors' <<<"$out" || die "$s: $(grep -E 'Non-2xx|Socket errors' <<<"$out")"
   local n; n=$(awk '/requests in/ { print $1 }' <<<"$out")
   RPS[$s$c]+="$(awk '/^Requests\/sec/ { printf "%d", $2 }' <<<"$out") "
-  CPU[$s$c]+="$(awk -v a="$t0" -v b="$(ticks "$pid")" -v n="$n" 'BEGIN { printf "%.2f", (b - a) * 10000 / n }') "
+  CPU[$s$c]+="$(awk -F, -v n="$n" '$3 == "task-clock" { printf "%.2f", $1 * 1000 / n }' "$T_DIR/clock") "
 }
 calls() {  # calls SERVER CONNS: system calls per request over a 1 s run (perf)
   local s=$1 c=$2 t=1
