@@ -189,6 +189,14 @@ static int open_image(const char *path, bool create, unsigned nblocks, bool gues
     }
     if (fd < 0)
         return -errno;
+    struct stat sb;
+    if (create && !readonly && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size == 0) {
+        int rc = flash_image_format_empty(fd, nblocks);
+        if (rc < 0) {
+            close(fd);
+            return rc;
+        }
+    }
 
     /* The trailer and the file's size give the geometry (flash_image.c);
      * a guess from the size alone only when the caller asks for one. */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -101,15 +102,9 @@ static void trailer_fixed(unsigned char *t, unsigned nblocks)
     put_le32(t + 16, nblocks);
 }
 
-int flash_image_create(const char *path, unsigned nblocks)
+/* Every block erased, the trailer with erase counts 0, made durable. */
+static int write_blank(int fd, unsigned nblocks)
 {
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof(tmp), "%s.new.XXXXXX", path) >= (int)sizeof(tmp))
-        return -ENAMETOOLONG;
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        return -errno;
-
     int rc = 0;
     unsigned char block[FLASH_BLOCK_SIZE];
     memset(block, 0xFF, sizeof(block));
@@ -127,6 +122,18 @@ int flash_image_create(const char *path, unsigned nblocks)
     free(t);
     if (rc == 0 && fsync(fd) < 0)
         rc = -errno;
+    return rc;
+}
+
+int flash_image_create(const char *path, unsigned nblocks)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof(tmp), "%s.new.XXXXXX", path) >= (int)sizeof(tmp))
+        return -ENAMETOOLONG;
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+        return -errno;
+    int rc = write_blank(fd, nblocks);
     close(fd);
 
     if (rc == 0 && link(tmp, path) < 0 && errno != EEXIST) {
@@ -137,6 +144,24 @@ int flash_image_create(const char *path, unsigned nblocks)
     unlink(tmp);
     if (rc == 0)
         rc = fsync_parent_dir(path);
+    return rc;
+}
+
+int flash_image_format_empty(int fd, unsigned nblocks)
+{
+    /* Under the commit lock, so that of two programs starting on one empty
+     * file only the first formats it, and nobody reads it half written. */
+    while (flock(fd, LOCK_EX) < 0)
+        if (errno != EINTR)
+            return -errno;
+    struct stat sb;
+    int rc = fstat(fd, &sb) < 0 ? -errno : 0;
+    if (rc == 0 && S_ISREG(sb.st_mode) && sb.st_size == 0) {
+        rc = write_blank(fd, nblocks);
+        if (rc < 0 && ftruncate(fd, 0) == 0)   /* a full disk: empty again, never half an image */
+            (void)fsync(fd);
+    }
+    flock(fd, LOCK_UN);
     return rc;
 }
 

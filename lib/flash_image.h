@@ -55,6 +55,11 @@ unsigned long long flash_image_size(unsigned nblocks);
  * creator is fine. 0 or a negative errno (-ENOSPC: the disk is full). */
 int flash_image_create(const char *path, unsigned nblocks);
 
+/* An empty file (0 bytes: nothing to lose, e.g. made by mktemp) given where
+ * an image is to be created is formatted in place as flash_image_create
+ * would make it. A file that is not empty (anymore) is left alone. */
+int flash_image_format_empty(int fd, unsigned nblocks);
+
 /* The geometry of the open image file `fd`. 0 with g filled (INTACT, SHORT,
  * LONG or TRAILER: the geometry is trustworthy), -EMEDIUMTYPE when the
  * file's size and trailer do not give it (not an image, or too damaged to

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -269,7 +270,9 @@ int cli_import(const char *path, int argc, char **argv)
     struct store *st = NULL;
     struct kv *kv = NULL;
     struct store_info info = {0};
-    if (access(path, F_OK) != 0 && errno == ENOENT) {
+    struct stat sb;
+    bool missing = stat(path, &sb) != 0 ? errno == ENOENT : S_ISREG(sb.st_mode) && sb.st_size == 0;
+    if (missing) {   /* an empty file (mktemp's) is an image not made yet */
         kv = kv_new();
     } else if (cli_open_load(path, o.dry_run ? 0 : STORE_CREATE, &st, &kv, &info)) {
         json_decref(j);

@@ -38,6 +38,10 @@ case "$(cat "$T_DIR/d.err")" in
   *"no space left on the disk"*) ok "sipcfgd says the disk is full" ;;
   *) fail "sipcfgd says the disk is full" "$(cat "$T_DIR/d.err")" ;;
 esac
+: >"$SMALL/empty.img"
+printf 'Adm1n-test-pass\n' | "$SIPCFG" --flash "$SMALL/empty.img" passwd >"$T_DIR/out" 2>"$T_DIR/err"
+check "passwd formatting an empty file on a full disk exits 1" 1 "$?"
+check "...and leaves the file empty, not half an image" 0 "$(stat -c %s "$SMALL/empty.img")"
 umount "$SMALL"
 
 # --- a read-only file system at start: reads served, writes 507, nothing changed

@@ -177,6 +177,34 @@ timeout 10 "$SIPCFGD" --listen "127.0.0.1:0" --flash "$T_DIR/no/such/dir.img" 2>
 check "sipcfgd --flash in a missing directory: exit 1" 1 "$?"
 check "...says the directory is missing" "sipcfgd: --flash: $T_DIR/no/such/dir.img: its directory does not exist" "$(cat "$T_DIR/err")"
 
+# ---- an empty file (as mktemp makes) where an image is to be made: it is
+# formatted, as a missing one is created (it was refused as "not a sipcfg
+# flash image", though 0 bytes hold nothing to keep)
+E=$(mktemp "$T_DIR/empty.XXXXXX")
+run --flash "$E" get line1.user
+check "get on an empty file: exit 1" 1 "$RC"
+run --flash "$E" import --dry-run "$T_DIR/a.json"
+check "import --dry-run onto an empty file: exit 0" 0 "$RC"
+check "...leaves it empty" 0 "$(stat -c %s "$E")"
+run --flash "$E" import "$T_DIR/a.json"
+check "import onto an empty file: exit 0" 0 "$RC"
+run --flash "$E" get line1.user
+check "...read back" 1001 "$OUT"
+E2=$(mktemp "$T_DIR/empty.XXXXXX")
+port=$(free_port)
+"$SIPCFGD" --listen "127.0.0.1:$port" --flash "$E2" 2>"$T_DIR/d.log" &
+dpid=$!; T_PIDS+=("$dpid")
+for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+check "sipcfgd on an empty file (mktemp) serves" 200 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/")"
+has "...and prints the first password" "$(cat "$T_DIR/d.log")" "generated one: user admin, password"
+kill "$dpid"; wait "$dpid" 2>/dev/null
+run --flash "$E2" get admin.ha1
+check "...which it stored in the formatted image" 0 "$RC"
+printf 'not an image\n' >"$T_DIR/text.img"
+timeout 10 "$SIPCFGD" --listen "127.0.0.1:0" --flash "$T_DIR/text.img" 2>"$T_DIR/err"
+check "a file that is not empty and no image is still refused" 1 "$?"
+check "...and left as it was" "not an image" "$(cat "$T_DIR/text.img")"
+
 # ---- sipcfgd: each bad option named, exit 2, no image made
 D=$T_DIR/d.img
 for args in "-x" "--bogus" "--lines" "--lines 0" "--listen ::1:8080" "--dns-server nonsense" "extra"; do
