@@ -9,11 +9,12 @@
 #include "admin.h"
 #include "api.h"
 #include "auth.h"
+#include "json_hint.h"
 
 /* The body as a JSON object of string members named in `keys` (all required);
  * answers 400 (malformed JSON) or 422 (shape) and returns -EINVAL. */
-static int string_members(struct req *rq, struct resp *rs, const char *const *keys, size_t nkeys,
-                          const char **out, json_t **root)
+static int string_members(struct req *rq, struct resp *rs, const char *what,
+                          const char *const *keys, size_t nkeys, const char **out, json_t **root)
 {
     json_t *in = api_body_json(rq, rs);
     if (!in)
@@ -31,11 +32,8 @@ static int string_members(struct req *rq, struct resp *rs, const char *const *ke
     json_object_foreach(in, k, v) {
         bool known = false;
         for (size_t i = 0; i < nkeys; i++) known |= !strcmp(k, keys[i]);
-        if (!known) {
-            char q[64];
-            diag_add(&errs, k, "unknown_field", "%s is not a member of this object.",
-                     diag_quote(q, sizeof q, k));
-        }
+        if (!known)     /* "'usernme' is not a field of a login: did you mean 'username'?" */
+            json_hint_unknown(&errs, "", k, what, keys, nkeys, NULL, 0);
     }
     if (errs.n) {
         api_validation_failed(rs, &errs, NULL);
@@ -65,7 +63,7 @@ void session_post(struct req *rq, struct resp *rs)
     static const char *const keys[] = {"username", "password"};
     const char *v[2];
     json_t *in;
-    if (string_members(rq, rs, keys, 2, v, &in)) return;
+    if (string_members(rq, rs, "a login", keys, 2, v, &in)) return;
     /* Both checks always run, so the answer and its timing do not tell
      * whether the user name was right. */
     bool user_ok = session_token_equal(v[0], ADMIN_USER);
@@ -111,7 +109,7 @@ void admin_password_put(struct req *rq, struct resp *rs)
     static const char *const keys[] = {"current", "new"};
     const char *v[2];
     json_t *in;
-    if (string_members(rq, rs, keys, 2, v, &in)) return;
+    if (string_members(rq, rs, "a password change", keys, 2, v, &in)) return;
     if (!password_is_admins(app, v[0])) {
         json_decref(in);
         auth_login_failed(app->auth, ip);

@@ -90,4 +90,10 @@ check_json "an IPv6 address is still a domain" '.line.domain' "2001:db8::1"
 json_api PUT '/lines/5?dns=skip' '{"domain": "Example.COM."}'
 check_json "a domain is normalised like a host" '.line.domain' "example.com"
 
+# ---- a misspelt member of a login or a password change gets the hint ----
+json_api PUT /admin/password '{"current": "x", "neww": "Another-Pass-1"}'
+check_json "PUT /admin/password with 'neww': unknown_field with a hint" \
+  '[.errors[] | select(.code == "unknown_field") | .message][0]' \
+  "'neww' is not a field of a password change: did you mean 'new'?"
+
 t_done
