@@ -106,7 +106,8 @@ static int text_rules(const char *s, size_t len, size_t max, const char *field,
         /* U+2028/U+2029, the line and paragraph separators, are line breaks
          * too, in a label as much as CR LF (not in a password: its bytes are
          * never shown). */
-        if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || (!secret && (cp == 0x2028 || cp == 0x2029))) {
+        bool separator = !secret && (cp == 0x2028 || cp == 0x2029);
+        if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || separator) {
             diag_add(errs, field, "control_character",
                      "%s%s%s contains a control character (U+%04X) at byte %zu: line breaks, "
                      "tabs and other control characters are not allowed",

@@ -27,6 +27,7 @@ json_t *server_to_json(const struct server *s)
 }
 
 static const char *const server_members[] = {"host", "port", "transport"};
+#define N_SERVER_MEMBERS (sizeof server_members / sizeof *server_members)
 
 int server_from_json(const json_t *v, struct server *out, const char *field, struct diag_list *errs)
 {
@@ -92,7 +93,8 @@ int server_from_json(const json_t *v, struct server *out, const char *field, str
                          "'%s' is not a transport: use udp, tcp, tls or auto",
                          diag_quote(q, sizeof q, json_string_value(m)));
         } else {
-            json_hint_unknown(errs, field, key, "a server", server_members, 3, NULL, 0);
+            json_hint_unknown(errs, field, key, "a server", server_members, N_SERVER_MEMBERS, NULL,
+                              0);
         }
     }
     if (!have_host)
@@ -436,11 +438,11 @@ int line_patch_check(const json_t *patch, struct diag_list *errs)
         json_t *sm;
         json_object_foreach(m, sk, sm) {
             bool known = false;
-            for (size_t i = 0; i < 3; i++)
+            for (size_t i = 0; i < N_SERVER_MEMBERS; i++)
                 known |= strcmp(sk, server_members[i]) == 0;
             if (json_is_null(sm) && !known)
                 json_hint_unknown(errs, diag_path(path, sizeof path, "", key), sk, "a server",
-                                  server_members, 3, NULL, 0);
+                                  server_members, N_SERVER_MEMBERS, NULL, 0);
         }
     }
     return diag_count(errs) > before ? -EINVAL : 0;
