@@ -5,16 +5,8 @@
 # no handler blocks on DNS.
 source "$(dirname "$0")/lib.sh"
 
-# A DNS "server" that takes every datagram and answers none.
-SILENT_PORT=$(free_port udp)
-python3 -c '
-import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", int(sys.argv[1])))
-time.sleep(120)
-' "$SILENT_PORT" &
-T_PIDS+=("$!")
-start_daemon --dns-server "127.0.0.1:$SILENT_PORT" --dns-timeout-ms 1500 --lines 16 ||
+silent_dns SILENT || { fail "a silent DNS server"; t_done; exit 1; }
+start_daemon --dns-server "$SILENT" --dns-timeout-ms 1500 --lines 16 ||
   { fail "sipcfgd starts"; t_done; exit 1; }
 api GET /status
 gen0=$(printf '%s' "$BODY" | jq -r .store.generation)
