@@ -129,14 +129,14 @@ if [ "${AB_CALLGRIND:-0}" = 1 ]; then
     port=$(free_port)
     if [ "$s" = bare ]; then
       valgrind --tool=callgrind --callgrind-out-file="$T_DIR/cg.$s" "$B/bare_mhd" "$port" "$pool" \
-        "$B/ab_body" "$B/ab_headers" 2>/dev/null & T_PIDS+=($!)
+        "$B/ab_body" "$B/ab_headers" 2>"$T_DIR/vg.$s" & T_PIDS+=($!)
     else
       valgrind --tool=callgrind --callgrind-out-file="$T_DIR/cg.$s" "${BINOF[$s]}" --listen "127.0.0.1:$port" \
         --flash "$T_DIR/$s.img" --dns-server 127.0.0.1:9 2>/dev/null & T_PIDS+=($!)
     fi
     vpid=$!; url=http://127.0.0.1:$port/api/v1/lines/1
     for i in $(seq 150); do curl -s -o /dev/null "$url" && break; sleep 0.2; done
-    curl -s -o /dev/null "$url" || die "$s did not start under callgrind"
+    curl -s -o /dev/null "$url" || die "$s did not start under callgrind: $(tail -3 "$T_DIR/vg.$s" 2>/dev/null)"
     [ "$s" = bare ] || COOKIEOF[$s]=$(session "http://127.0.0.1:$port")
     wrk -t1 -c1 -d1s -H "Cookie: ${COOKIEOF[$s]}" "$url" >/dev/null     # warm up
     if [ "${AB_IDLE:-0}" -gt 0 ]; then
