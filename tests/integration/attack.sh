@@ -2,8 +2,8 @@
 # The attacks of issue 7, replayed against a real sipcfgd on loopback from
 # many source addresses (127.x.y.z): digest replay, query parameters the
 # server does not understand, the login rate limit with many addresses,
-# slowloris, log flooding, 128 busy keep-alive clients at once. The requests are made by tests/integration/lib_attack.py;
-# each scenario is bounded in time. docs/SECURITY.md names these checks.
+# slowloris, log flooding, 128 busy keep-alive clients at once. The requests
+# are made by tests/integration/lib_attack.py; each scenario is bounded in time. docs/SECURITY.md names these checks.
 . "$(dirname "$0")/lib.sh"
 
 # attack SCENARIO: runs one scenario of lib_attack.py, counts its ok/not ok lines.
