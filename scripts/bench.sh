@@ -19,22 +19,15 @@ REPEAT=${BENCH_REPEAT:-3}
 GROWTH_REQ=${BENCH_REQUESTS:-1000000}
 B=build/bench
 mkdir -p "$B"
-for t in bare_mhd fsync_floor; do
-  cc -O2 -Wall -Wextra -Wno-unused-parameter -o "$B/$t" "tools/bench/$t.c" \
-     $(pkg-config --cflags --libs libmicrohttpd) -lpthread
-done
-# The bare responder gets sipcfgd's own per-connection pool: the yardstick is
-# sipcfgd's HTTP server with a trivial handler, nothing else.
-pool=$(cat server/*.h server/*.c | awk '/^#define HTTP_CONN_MEMORY /{ if (match($0, /[0-9]+ \* 1024/)) { split(substr($0, RSTART, RLENGTH), n, " "); print n[1] * 1024 } }')
-[ -n "$pool" ] || { echo "bench: cannot read HTTP_CONN_MEMORY from server/" >&2; exit 1; }
-
 die() { echo "bench: $*" >&2; exit 1; }
+source tools/bench/lib.sh
+bench_build bare_mhd fsync_floor
+bench_pool; pool=$POOL
 fig=()        # the table: "name|value|goal|verdict"
 figure() { fig+=("$1|$2|$3|$4"); }
 verdict() { awk -v a="$1" -v op="$2" -v b="$3" 'BEGIN {
   ok = (op == ">=") ? a >= b : (op == "<=") ? a <= b : (op == "<") ? a < b : a > b
   print ok ? "met" : "NOT met" }'; }
-median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 to_us() {  # wrk's "2.87ms" / "870.00us" / "1.02s" -> microseconds
   awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) f = 1; else if (v ~ /ms$/) f = 1000; else if (v ~ /s$/) f = 1000000; else f = 1; printf "%.0f", n * f }'
 }
@@ -86,41 +79,12 @@ for n in 1 50 256; do
 done
 
 URL="$BASE/api/v1/lines/1"
-curl -s -D "$T_DIR/ours.h" -o "$B/body" -H "Cookie: $COOKIE" "$URL"
-grep -q '^HTTP/1.1 200' "$T_DIR/ours.h" || die "GET /api/v1/lines/1 did not answer 200"
-tr -d '\r' <"$T_DIR/ours.h" | grep -v -i -E '^(HTTP/|date:|content-length:|connection:|$)' >"$B/headers"
-
 # ---- the yardstick: same options, same bytes ----
-bport=$(free_port)
-"$B/bare_mhd" "$bport" "$pool" "$B/body" "$B/headers" & T_PIDS+=($!)
-BARE_PID=$!
-BURL="http://127.0.0.1:$bport/api/v1/lines/1"
-for i in $(seq 50); do curl -s -o /dev/null "$BURL" && break; sleep 0.1; done
-norm() { tr -d '\r' <"$1" | grep -v -i '^date:'; }
-curl -s -D "$T_DIR/bare.h" -o "$T_DIR/bare.body" "$BURL"
-cmp -s "$B/body" "$T_DIR/bare.body" || die "the bare responder's body differs from sipcfgd's"
-[ "$(norm "$T_DIR/ours.h")" = "$(norm "$T_DIR/bare.h")" ] ||
-  die "the bare responder's headers differ from sipcfgd's: $(diff <(norm "$T_DIR/ours.h") <(norm "$T_DIR/bare.h"))"
-
-# Every response of a 1 s run at 50 connections: 200, no "Connection: close", same body.
-yardcheck() {  # yardcheck NAME URL
-  local out
-  out=$(BENCH_EXPECT=$B/body wrk -t2 -c50 -d1s -s tools/bench/check.lua -H "Cookie: $COOKIE" "$2" | grep '^checked')
-  echo "  $1: $out"
-  read -r _ n _ good _ close _ status _ body _ cerr _ rwerr <<<"$out"
-  [ "$n" -gt 100 ] && [ "$good" = "$n" ] && [ "$cerr" = 0 ] && [ "$rwerr" = 0 ] ||
-    die "$1 is not a fair yardstick run: $out (every answer must be 200, keep the connection, same body)"
-}
+bench_bare "$URL" "$COOKIE"
+BURL=$BARE_URL
 echo "yardstick check (every response: 200, keep-alive, same bytes):"
-yardcheck "bare libmicrohttpd" "$BURL"
-yardcheck "sipcfgd" "$URL"
-# wrk reconnects silently when a server closes after a complete answer without
-# saying "Connection: close": 20 requests on one socket prove keep-alive itself.
-for s in "bare libmicrohttpd:$bport" "sipcfgd:$PORT"; do
-  got=$(python3 tools/bench/client.py keepalive "${s##*:}" /api/v1/lines/1 "$COOKIE" 20)
-  echo "  ${s%:*}: $got of 20 requests answered 200 on one connection"
-  [ "$got" = 20 ] || die "${s%:*} does not keep its connection: $got of 20 requests on one socket"
-done
+bench_yardcheck "bare libmicrohttpd" "$BURL" "$COOKIE"
+bench_yardcheck "sipcfgd" "$URL" "$COOKIE"
 
 # ---- throughput and latency, alternated and repeated ----
 declare -A RPS P50 P99 CPU

@@ -28,10 +28,9 @@ die() { echo "loop_ab: $*" >&2; exit 1; }
 
 B=build/bench
 mkdir -p "$B"
-cc -O2 -Wall -Wextra -Wno-unused-parameter -o "$B/bare_mhd" tools/bench/bare_mhd.c \
-   $(pkg-config --cflags --libs libmicrohttpd) -lpthread
-pool=$(awk '/^#define HTTP_CONN_MEMORY /{ if (match($0, /[0-9]+ \* 1024/)) { split(substr($0, RSTART, RLENGTH), n, " "); print n[1] * 1024 } }' server/http_conn.h)
-[ -n "$pool" ] || die "cannot read HTTP_CONN_MEMORY"
+source tools/bench/lib.sh
+bench_build bare_mhd
+bench_pool; pool=$POOL
 
 session() {  # session BASE -> the cookie of a new session
   curl -s -D "$T_DIR/login.h" -o /dev/null -H 'Content-Type: application/json' \
@@ -48,24 +47,14 @@ for spec in "$@"; do
   PIDOF[$name]=$DAEMON_PID; URLOF[$name]=$BASE/api/v1/lines/1; BINOF[$name]=$bin; names+=("$name")
 done
 first=${names[0]}
-curl -s -D "$T_DIR/ours.h" -o "$B/ab_body" -H "Cookie: ${COOKIEOF[$first]}" "${URLOF[$first]}"
-grep -q '^HTTP/1.1 200' "$T_DIR/ours.h" || die "GET /api/v1/lines/1 did not answer 200"
-tr -d '\r' <"$T_DIR/ours.h" | grep -v -i -E '^(HTTP/|date:|content-length:|connection:|$)' >"$B/ab_headers"
-bport=$(free_port)
-"$B/bare_mhd" "$bport" "$pool" "$B/ab_body" "$B/ab_headers" & T_PIDS+=($!)
-PIDOF[bare]=$!; URLOF[bare]=http://127.0.0.1:$bport/api/v1/lines/1; COOKIEOF[bare]=${COOKIEOF[$first]}
-for i in $(seq 50); do curl -s -o /dev/null "${URLOF[bare]}" && break; sleep 0.1; done
+# the yardstick: the first build's answer, sent by the bare responder; then
+# every server checked (200, keep-alive, the same bytes) before anything is timed
+bench_bare "${URLOF[$first]}" "${COOKIEOF[$first]}"
+PIDOF[bare]=$BARE_PID; URLOF[bare]=$BARE_URL; COOKIEOF[bare]=${COOKIEOF[$first]}
 all=(bare "${names[@]}")
 port_of() { sed -E 's|^http://127.0.0.1:([0-9]+)/.*|\1|' <<<"${URLOF[$1]}"; }
-
-for s in "${all[@]}"; do
-  out=$(BENCH_EXPECT=$B/ab_body wrk -t1 -c8 -d1s -s tools/bench/check.lua -H "Cookie: ${COOKIEOF[$s]}" "${URLOF[$s]}" | grep '^checked')
-  read -r _ n _ good _ _ _ _ _ _ _ cerr _ rwerr <<<"$out"
-  [ "$n" -gt 100 ] && [ "$good" = "$n" ] && [ "$cerr" = 0 ] && [ "$rwerr" = 0 ] || die "$s: not a fair run: $out"
-  got=$(python3 tools/bench/client.py keepalive "$(port_of "$s")" /api/v1/lines/1 "${COOKIEOF[$s]}" 20)
-  echo "yardstick $s: $out; keep-alive $got/20"
-  [ "$got" = 20 ] || die "$s does not keep its connection"
-done
+echo "yardstick check (every response: 200, keep-alive, same bytes):"
+for s in "${all[@]}"; do bench_yardcheck "$s" "${URLOF[$s]}" "${COOKIEOF[$s]}"; done
 
 declare -A RPS CPU SYS
 one() {  # one SERVER CONNS: a timed run, nothing else attached to the server
@@ -93,7 +82,6 @@ calls() {  # calls SERVER CONNS: system calls per request over a 1 s run (perf)
   SYS[$s$c]=$(awk -F, -v n="$(awk '/requests in/ { print $1 }' <<<"$out")" \
     '$3 == "raw_syscalls:sys_enter" { printf "%.2f", $1 / n }' "$T_DIR/perf")
 }
-median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 for r in $(seq "$ROUNDS"); do
   for c in $CONNS; do
     order=("${all[@]}")
@@ -129,7 +117,7 @@ if [ "${AB_CALLGRIND:-0}" = 1 ]; then
     port=$(free_port)
     if [ "$s" = bare ]; then
       valgrind --tool=callgrind --callgrind-out-file="$T_DIR/cg.$s" "$B/bare_mhd" "$port" "$pool" \
-        "$B/ab_body" "$B/ab_headers" 2>"$T_DIR/vg.$s" & T_PIDS+=($!)
+        "$B/body" "$B/headers" 2>"$T_DIR/vg.$s" & T_PIDS+=($!)
     else
       valgrind --tool=callgrind --callgrind-out-file="$T_DIR/cg.$s" "${BINOF[$s]}" --listen "127.0.0.1:$port" \
         --flash "$T_DIR/$s.img" --dns-server 127.0.0.1:9 2>/dev/null & T_PIDS+=($!)
