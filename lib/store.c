@@ -9,6 +9,7 @@
  * A power cut anywhere therefore leaves the old bank as the newest valid one,
  * or the new bank complete. */
 #include "store.h"
+#include "sipcfg.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -165,6 +166,13 @@ static int open_guessed(const char *path, struct store **out)
     }
     *out = found;
     return 0;
+}
+
+const char *store_open_strerror(int err, int flags)
+{
+    if (err == -ENOENT && (flags & STORE_CREATE))
+        return "its directory does not exist";
+    return sipcfg_strerror(err);
 }
 
 int store_open(const char *path, int flags, struct store **out)

@@ -62,6 +62,9 @@ enum { STORE_CREATE = 1 };
  * writes get -EUCLEAN) when a bank validates with the guess, so that what
  * the banks hold can be read. */
 int store_open(const char *path, int flags, struct store **out);
+/* store_open's error in words for a person: with STORE_CREATE a missing
+ * image is made, so -ENOENT means its directory does not exist. */
+const char *store_open_strerror(int err, int flags);
 /* On a flash the caller owns (tests); store_close does not close it. */
 int store_open_flash(struct flash *fl, struct store **out);
 void store_close(struct store *st);

@@ -291,9 +291,8 @@ int main(int argc, char **argv)
         dns_free(app.dns);
         free(cert);
         free(key);
-        /* It creates a missing image, so ENOENT means a missing directory. */
         fprintf(stderr, "sipcfgd: --flash: %s: %s\n", o.flash,
-                rc == -ENOENT ? "its directory does not exist" : sipcfg_strerror(rc));
+                store_open_strerror(rc, STORE_CREATE));
         return 1;
     }
     struct store_info info = {0};

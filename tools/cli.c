@@ -79,10 +79,8 @@ int cli_open_load(const char *path, int flags, struct store **st, struct kv **kv
                   struct store_info *info)
 {
     int rc = store_open(path, flags, st);
-    if (rc == -ENOENT && (flags & STORE_CREATE))   /* it would have been created */
-        return cli_fail("%s: its directory does not exist", path);
     if (rc < 0)
-        return cli_fail("%s: %s", path, sipcfg_strerror(rc));
+        return cli_fail("%s: %s", path, store_open_strerror(rc, flags));
     rc = store_load(*st, kv, info);
     if (rc == -EBADMSG && (flags & STORE_CREATE)) {
         fprintf(stderr, "%s: warning: %s: neither flash bank holds a valid configuration; "

@@ -238,8 +238,7 @@ static int import_checked(const char *path, const struct import_opts *o, json_t 
     } else {
         struct store *ns = st;
         int orc = ns ? 0 : store_open(path, STORE_CREATE, &ns);
-        rc = orc < 0 ? cli_fail("%s: %s", path, orc == -ENOENT ? "its directory does not exist"
-                                                                : sipcfg_strerror(orc))
+        rc = orc < 0 ? cli_fail("%s: %s", path, store_open_strerror(orc, STORE_CREATE))
                      : cli_commit(ns, next, generation, path, "configuration");
         if (ns && ns != st)
             store_close(ns);
